@@ -1,0 +1,57 @@
+using System.Runtime.Intrinsics;
+
+namespace Span.Prune;
+
+/// <summary>
+/// An element-wise importance criterion <c>s = f(w, a)</c>, where <c>a</c> is the per-element statistic the
+/// criterion needs (a gradient, a Hessian diagonal, an input norm) or ignored by criteria that need none.
+/// Higher score = more important. Implement it as a <c>struct</c> and pass it as a type argument: the JIT and
+/// NativeAOT specialise every kernel for it, with no delegate and no boxing.
+/// </summary>
+/// <remarks>The vector overloads must agree with the scalar one bit for bit on finite inputs.</remarks>
+public interface IElementCriterion
+{
+    /// <summary>True when the criterion reads the statistic operand.</summary>
+    static abstract bool UsesStatistic { get; }
+
+    /// <summary>Scalar score.</summary>
+    static abstract float Score(float weight, float statistic);
+
+    /// <summary>128-bit score.</summary>
+    static abstract Vector128<float> Score(Vector128<float> weight, Vector128<float> statistic);
+
+    /// <summary>256-bit score.</summary>
+    static abstract Vector256<float> Score(Vector256<float> weight, Vector256<float> statistic);
+
+    /// <summary>512-bit score.</summary>
+    static abstract Vector512<float> Score(Vector512<float> weight, Vector512<float> statistic);
+}
+
+/// <summary>
+/// How element scores of one unit combine into the unit's score: <c>acc = Accumulate(acc, s)</c> from
+/// <see cref="Identity"/>, then <c>Finish(acc, count)</c>. Accumulation must be associative and commutative
+/// up to float rounding, because kernels split it over vector lanes and several accumulators.
+/// </summary>
+public interface IGroupReduction
+{
+    /// <summary>The starting value of the accumulator.</summary>
+    static abstract float Identity { get; }
+
+    /// <summary>Folds one element score into the accumulator.</summary>
+    static abstract float Accumulate(float accumulator, float score);
+
+    /// <summary>Folds 128-bit lanes of element scores into lane accumulators.</summary>
+    static abstract Vector128<float> Accumulate(Vector128<float> accumulator, Vector128<float> score);
+
+    /// <summary>Folds 256-bit lanes of element scores into lane accumulators.</summary>
+    static abstract Vector256<float> Accumulate(Vector256<float> accumulator, Vector256<float> score);
+
+    /// <summary>Folds 512-bit lanes of element scores into lane accumulators.</summary>
+    static abstract Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score);
+
+    /// <summary>Combines two partial accumulators (lanes, or split ranges).</summary>
+    static abstract float Combine(float left, float right);
+
+    /// <summary>Turns the accumulator of <paramref name="count"/> element scores into the unit score.</summary>
+    static abstract float Finish(float accumulator, int count);
+}
