@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Span.Prune.Regression;
 
 namespace Span.Prune;
 
@@ -14,8 +14,8 @@ public static partial class ChannelRegression
     /// <param name="samples">N ≥ 1.</param>
     /// <returns>The relative error; 0 when both norms are 0, +∞ when only <c>‖Y‖_F</c> is 0.</returns>
     /// <remarks>
-    /// Each prediction <c>x_n·w_o</c> is one vectorised float dot product over the <c>C·K</c> columns; the squared
-    /// residuals are summed in double. O(N·O·C·K) time, no scratch, no allocation.
+    /// Each prediction <c>x_n·w_o</c> is a float dot product over the <c>C·K</c> columns (4×2 register-blocked, chunks of
+    /// 512 added in double); the squared residuals are summed in double. O(N·O·C·K) time, 8 KiB of stack, no allocation.
     /// </remarks>
     /// <exception cref="ArgumentException">A length does not match, X, W, Y hold NaN/±∞, or <paramref name="shape"/> is default.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> &lt; 1.</exception>
@@ -24,19 +24,10 @@ public static partial class ChannelRegression
     {
         ValidateProblem(inputs, weights, targets, shape, samples);
         ValidateFinite(inputs, weights, targets);
-        int columns = shape.RowLength, outputs = shape.Out;
-        double residual = 0, total = 0;
-        for (int n = 0; n < samples; n++)
-        {
-            ReadOnlySpan<float> x = inputs.Slice(n * columns, columns);
-            ReadOnlySpan<float> y = targets.Slice(n * outputs, outputs);
-            for (int o = 0; o < outputs; o++)
-            {
-                double e = y[o] - (double)TensorPrimitives.Dot(x, weights.Slice(o * columns, columns));
-                residual += e * e;
-                total += (double)y[o] * y[o];
-            }
-        }
-        return RelativeNorm(residual, total);
+        // One 32×32 tile of double accumulators (8 KiB) on the stack.
+        Span<double> tile = stackalloc double[CrossProducts.TileScratchLength];
+        var sink = new ResidualSink(targets, shape.Out);
+        CrossProducts.Accumulate(inputs, samples, weights, shape.Out, shape.RowLength, upperTriangle: false, tile, ref sink);
+        return RelativeNorm(sink.Sum, CrossProducts.SumOfSquares(targets));
     }
 }

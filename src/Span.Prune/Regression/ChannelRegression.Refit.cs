@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Span.Prune.Internal;
 using Span.Prune.Regression;
 
@@ -8,7 +7,7 @@ public static partial class ChannelRegression
 {
     /// <summary>
     /// Doubles of scratch <see cref="Refit"/> needs, with <c>P = keptChannels·K</c>:
-    /// <c>(P·N + O·N + O·P + N)/2 + P² + P·O + 1024</c> (rounded up per float block).
+    /// <c>(2·P·N + O·N + O·P)/2 + P² + P·O + 1024</c> (each float block rounded up to whole doubles).
     /// </summary>
     /// <param name="shape">The layer weight shape.</param>
     /// <param name="samples">Number of samples N.</param>
@@ -26,7 +25,7 @@ public static partial class ChannelRegression
     {
         long p = (long)keptChannels * shape.KernelSize;
         return ChannelGram.FloatsAsDoubles(p * samples) + ChannelGram.FloatsAsDoubles((long)shape.Out * samples)
-            + ChannelGram.FloatsAsDoubles(shape.Out * p) + ChannelGram.FloatsAsDoubles(samples)
+            + ChannelGram.FloatsAsDoubles(shape.Out * p) + ChannelGram.FloatsAsDoubles(p * samples)
             + p * p + p * shape.Out + CrossProducts.TileScratchLength;
     }
 
@@ -113,18 +112,19 @@ public static partial class ChannelRegression
             Span<float> xt = ChannelGram.TakeFloats(work, ref offset, p * samples);      // X_kept transposed, [P, N]
             Span<float> yt = ChannelGram.TakeFloats(work, ref offset, outputs * samples); // Yᵀ, [O, N]
             Span<float> wc = ChannelGram.TakeFloats(work, ref offset, outputs * p);       // compact weight, [O, P]
-            Span<float> residual = ChannelGram.TakeFloats(work, ref offset, samples);
+            Span<float> xk = ChannelGram.TakeFloats(work, ref offset, p * samples);       // X_kept row-major, [N, P]
             Span<double> a = work.Slice(offset, p * p); offset += p * p;                   // X_keptᵀX_kept + ρI, then L
             Span<double> b = work.Slice(offset, p * outputs); offset += p * outputs;       // X_keptᵀY, then W_keptᵀ
             Span<double> tile = work.Slice(offset, CrossProducts.TileScratchLength);
 
             CrossProducts.TransposeKeptChannels(inputs, samples, channels, channelSize, keepMask, xt);
             CrossProducts.TransposeKeptChannels(targets, samples, outputs, 1, default, yt);
+            GatherKeptColumns(inputs, samples, channels, channelSize, keepMask, xk);
             double total = CrossProducts.SumOfSquares(targets);
 
             // Before: the original weights with the pruned columns dropped.
             GatherKeptColumns(weights, outputs, channels, channelSize, keepMask, wc);
-            double before = ResidualSquares(xt, yt, wc, samples, outputs, p, residual);
+            double before = ResidualSquares(xk, wc, targets, samples, outputs, p, tile);
 
             var aSink = new MatrixSink(a, p, mirror: true);
             CrossProducts.Accumulate(xt, p, xt, p, samples, upperTriangle: true, tile, ref aSink);
@@ -143,7 +143,7 @@ public static partial class ChannelRegression
             {
                 for (int i = 0; i < p; i++) wc[o * p + i] = (float)b[i * outputs + o];
             }
-            double after = ResidualSquares(xt, yt, wc, samples, outputs, p, residual);
+            double after = ResidualSquares(xk, wc, targets, samples, outputs, p, tile);
 
             // Write only now: refitted may be the weights just read.
             for (int o = 0; o < outputs; o++)
@@ -173,15 +173,15 @@ public static partial class ChannelRegression
         }
     }
 
-    /// <summary>Copies the kept channels' columns of the <c>[O, C·K]</c> weight into the compact <c>[O, P]</c> form.</summary>
+    /// <summary>Copies the kept channels' columns of a row-major <c>[rows, C·K]</c> matrix into the compact <c>[rows, P]</c> form.</summary>
     private static void GatherKeptColumns(
-        ReadOnlySpan<float> weights, int outputs, int channels, int channelSize, ReadOnlySpan<byte> keepMask, Span<float> compact)
+        ReadOnlySpan<float> source, int rows, int channels, int channelSize, ReadOnlySpan<byte> keepMask, Span<float> compact)
     {
         int columns = channels * channelSize;
-        int p = compact.Length / outputs;
-        for (int o = 0; o < outputs; o++)
+        int p = compact.Length / rows;
+        for (int o = 0; o < rows; o++)
         {
-            ReadOnlySpan<float> row = weights.Slice(o * columns, columns);
+            ReadOnlySpan<float> row = source.Slice(o * columns, columns);
             Span<float> dest = compact.Slice(o * p, p);
             int next = 0;
             for (int c = 0; c < channels; c++)
@@ -194,23 +194,14 @@ public static partial class ChannelRegression
     }
 
     /// <summary>
-    /// <c>‖Yᵀ − W_c·X_keptᵀ‖_F²</c>, one output at a time: the residual column <c>y_o − Σ_i W_c[o, i]·x_i</c> is built with
-    /// vector multiply-adds over the N samples (contiguous in the transposed copies) and squared in double chunks.
+    /// <c>‖Y − X_kept·W_cᵀ‖_F²</c>: every prediction is a cross product of a row of <c>X_kept</c> ([N, P]) and a row of
+    /// <c>W_c</c> ([O, P]), summed by the blocked kernel and squared against Y in double, without forming the prediction.
     /// </summary>
     private static double ResidualSquares(
-        ReadOnlySpan<float> xt, ReadOnlySpan<float> yt, ReadOnlySpan<float> wc, int samples, int outputs, int p, Span<float> residual)
+        ReadOnlySpan<float> xk, ReadOnlySpan<float> wc, ReadOnlySpan<float> targets, int samples, int outputs, int p, Span<double> tile)
     {
-        double sum = 0;
-        for (int o = 0; o < outputs; o++)
-        {
-            yt.Slice(o * samples, samples).CopyTo(residual);
-            for (int i = 0; i < p; i++)
-            {
-                float w = wc[o * p + i];
-                if (w != 0) TensorPrimitives.MultiplyAdd(xt.Slice(i * samples, samples), -w, residual, residual);
-            }
-            sum += CrossProducts.SumOfSquares(residual);
-        }
-        return sum;
+        var sink = new ResidualSink(targets, outputs);
+        CrossProducts.Accumulate(xk, samples, wc, outputs, p, upperTriangle: false, tile, ref sink);
+        return sink.Sum;
     }
 }

@@ -28,7 +28,7 @@ namespace Span.Prune;
 /// of channel c), so <c>X·Wᵀ = Σ_c Z_c</c>, and selection fits <c>Y ≈ Σ_c β_c Z_c</c> with at most <c>keep</c> non-zero β.
 /// Selection needs only <c>G_ab = ⟨Z_a, Z_b⟩_F</c> and <c>r_c = ⟨Z_c, Y⟩_F</c>, obtained from <c>XᵀX</c>, <c>WᵀW</c> and
 /// <c>XᵀY</c> without forming any <c>Z_c</c>: O(N·D² + N·D·O) time, O(N·D + N·O + D·O) scratch.</para>
-/// <para><b>Numerics.</b> Products of float data are summed in float over chunks of 256 samples and the chunk sums in
+/// <para><b>Numerics.</b> Products of float data are summed in float over chunks of 512 samples and the chunk sums in
 /// double; everything after (Gram matrices, coordinate descent, Cholesky) is double. Outputs are deterministic for a
 /// given machine and vector width.</para>
 /// <para><b>NaN policy and validation.</b> Lengths and ranges are checked first (<see cref="ArgumentException"/> /

@@ -5,13 +5,13 @@ namespace Span.Prune.Tests.Regression;
 
 public class ChannelGramTests
 {
-    // N spans 1, below/at/above one 256-sample chunk; C·K spans below/above one 32-row tile.
+    // N spans 1, below/at/above one 512-sample chunk; C·K spans below/above one 32-row tile.
     [Theory]
     [InlineData(1, 3, 1, 2)]
     [InlineData(37, 5, 1, 7)]
-    [InlineData(256, 33, 1, 4)]
+    [InlineData(512, 33, 1, 4)]
     [InlineData(300, 40, 1, 9)]
-    [InlineData(513, 4, 9, 5)]
+    [InlineData(1030, 4, 9, 5)]
     [InlineData(70, 6, 9, 3)]
     public void GramAndResponse_MatchMaterialisedContributions(int n, int channels, int kernelSize, int outputs)
     {
@@ -27,7 +27,7 @@ public class ChannelGramTests
         Array.Fill(response, double.NaN);
         double yy = ChannelGram.Compute(p.X, p.W, p.Y, n, channels, kernelSize, outputs, gram, response, scratch);
 
-        // Float products summed over 256-sample chunks, chunks in double: ~1e-6 relative to the scale of the terms,
+        // Float products summed over 512-sample chunks, chunks in double: ~1e-6 relative to the scale of the terms,
         // which is bounded by ‖Z_a‖·‖Z_b‖ (Cauchy–Schwarz). 1e-5 leaves a 10× margin.
         for (int a = 0; a < channels; a++)
         {

@@ -122,7 +122,7 @@ public class ChannelSelectionTests
         double[] residual = Residual(p.Y, z, b);
         double lambdaMax = z.Max(zc => Math.Abs(Inner(zc, p.Y))) / p.N;
         Assert.Equal(lambdaMax, r.LambdaMax, lambdaMax * 1e-5);
-        // G and r come from float data summed in 256-sample chunks (~1e-6 relative); the test's double Z differ by that,
+        // G and r come from float data summed in 512-sample chunks (~1e-6 relative); the test's double Z differ by that,
         // which moves (1/N)⟨Z_c, residual⟩ by ~1e-6·λ_max·Σ|β|. 1e-4·λ_max covers it with margin.
         double tol = 1e-4 * lambdaMax;
         int nonZero = 0;
