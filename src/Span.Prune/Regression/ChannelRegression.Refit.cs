@@ -111,7 +111,7 @@ public static partial class ChannelRegression
             int offset = 0;
             Span<float> xt = ChannelGram.TakeFloats(work, ref offset, p * samples);      // X_kept transposed, [P, N]
             Span<float> yt = ChannelGram.TakeFloats(work, ref offset, outputs * samples); // Yᵀ, [O, N]
-            Span<float> wc = ChannelGram.TakeFloats(work, ref offset, outputs * p);       // compact weight, [O, P]
+            Span<float> vt = ChannelGram.TakeFloats(work, ref offset, p * outputs);       // kept weight transposed, [P, O]
             Span<float> xk = ChannelGram.TakeFloats(work, ref offset, p * samples);       // X_kept row-major, [N, P]
             Span<double> a = work.Slice(offset, p * p); offset += p * p;                   // X_keptᵀX_kept + ρI, then L
             Span<double> b = work.Slice(offset, p * outputs); offset += p * outputs;       // X_keptᵀY, then W_keptᵀ
@@ -123,8 +123,8 @@ public static partial class ChannelRegression
             double total = CrossProducts.SumOfSquares(targets);
 
             // Before: the original weights with the pruned columns dropped.
-            GatherKeptColumns(weights, outputs, channels, channelSize, keepMask, wc);
-            double before = ResidualSquares(xk, wc, targets, samples, outputs, p, tile);
+            CrossProducts.TransposeKeptChannels(weights, outputs, channels, channelSize, keepMask, vt);
+            double before = ResidualKernel.SumOfSquares(xk, vt, targets, samples, p, outputs);
 
             var aSink = new MatrixSink(a, p, mirror: true);
             CrossProducts.Accumulate(xt, p, xt, p, samples, upperTriangle: true, tile, ref aSink);
@@ -139,17 +139,15 @@ public static partial class ChannelRegression
             if (failed >= 0) ThrowHelper.ThrowNotPositiveDefinite(nameof(inputs), failed, p, ridge);
             Cholesky.Solve(a, p, b, outputs);
 
-            for (int o = 0; o < outputs; o++)
-            {
-                for (int i = 0; i < p; i++) wc[o * p + i] = (float)b[i * outputs + o];
-            }
-            double after = ResidualSquares(xk, wc, targets, samples, outputs, p, tile);
+            // b is W'_keptᵀ [P, O] in double; its float rounding is the weight that will be used, so the after-error is
+            // measured on exactly the floats written below.
+            for (int i = 0; i < vt.Length; i++) vt[i] = (float)b[i];
+            double after = ResidualKernel.SumOfSquares(xk, vt, targets, samples, p, outputs);
 
             // Write only now: refitted may be the weights just read.
             for (int o = 0; o < outputs; o++)
             {
                 Span<float> row = refitted.Slice(o * columns, columns);
-                ReadOnlySpan<float> source = wc.Slice(o * p, p);
                 int next = 0;
                 for (int c = 0; c < channels; c++)
                 {
@@ -159,11 +157,13 @@ public static partial class ChannelRegression
                         block.Clear();
                         continue;
                     }
-                    source.Slice(next, channelSize).CopyTo(block);
-                    next += channelSize;
+                    for (int e = 0; e < channelSize; e++, next++)
+                    {
+                        block[e] = vt[next * outputs + o];
+                        if (!compact.IsEmpty) compact[o * p + next] = vt[next * outputs + o];
+                    }
                 }
             }
-            if (!compact.IsEmpty) wc.CopyTo(compact);
 
             return new RefitResult(RelativeNorm(before, total), RelativeNorm(after, total), ridge, kept);
         }
@@ -191,17 +191,5 @@ public static partial class ChannelRegression
                 next += channelSize;
             }
         }
-    }
-
-    /// <summary>
-    /// <c>‖Y − X_kept·W_cᵀ‖_F²</c>: every prediction is a cross product of a row of <c>X_kept</c> ([N, P]) and a row of
-    /// <c>W_c</c> ([O, P]), summed by the blocked kernel and squared against Y in double, without forming the prediction.
-    /// </summary>
-    private static double ResidualSquares(
-        ReadOnlySpan<float> xk, ReadOnlySpan<float> wc, ReadOnlySpan<float> targets, int samples, int outputs, int p, Span<double> tile)
-    {
-        var sink = new ResidualSink(targets, outputs);
-        CrossProducts.Accumulate(xk, samples, wc, outputs, p, upperTriangle: false, tile, ref sink);
-        return sink.Sum;
     }
 }

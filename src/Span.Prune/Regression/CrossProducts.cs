@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Span.Prune.Regression;
 
@@ -44,19 +46,27 @@ internal static class CrossProducts
         ReadOnlySpan<float> source, int rows, int channels, int channelSize, ReadOnlySpan<byte> keepMask, Span<float> destination)
     {
         int cols = channels * channelSize;
-        // Blocks of rows keep the source lines being gathered (RowBlock·cols floats) cache-resident across columns.
+        int kept = 0;
+        for (int c = 0; c < channels; c++) kept += keepMask.IsEmpty || keepMask[c] != 0 ? 1 : 0;
+        // Bounds are checked once; the gather loop below is unchecked.
+        source = source.Slice(0, rows * cols);
+        destination = destination.Slice(0, kept * channelSize * rows);
+        ref float src = ref MemoryMarshal.GetReference(source);
+        ref float dst = ref MemoryMarshal.GetReference(destination);
+        // Blocks of rows keep the source lines being gathered (RowBlock lines, reused for every column) in L1, and
+        // each column writes RowBlock consecutive destination floats.
         for (int r0 = 0; r0 < rows; r0 += RowBlock)
         {
             int r1 = Math.Min(rows, r0 + RowBlock);
-            int destRow = 0;
+            nint destRow = 0;
             for (int c = 0; c < channels; c++)
             {
                 if (!keepMask.IsEmpty && keepMask[c] == 0) continue;
                 for (int k = 0; k < channelSize; k++, destRow++)
                 {
-                    int col = c * channelSize + k;
-                    Span<float> d = destination.Slice(destRow * rows, rows);
-                    for (int r = r0; r < r1; r++) d[r] = source[r * cols + col];
+                    ref float s = ref Unsafe.Add(ref src, (nint)r0 * cols + c * channelSize + k);
+                    ref float d = ref Unsafe.Add(ref dst, destRow * rows + r0);
+                    for (int r = 0; r < r1 - r0; r++) Unsafe.Add(ref d, r) = Unsafe.Add(ref s, (nint)r * cols);
                 }
             }
         }

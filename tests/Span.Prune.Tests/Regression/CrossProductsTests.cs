@@ -73,6 +73,58 @@ public class CrossProductsTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(5, 3, 7)]
+    [InlineData(4, 17, 8)]
+    [InlineData(7, 9, 16)]
+    [InlineData(9, 33, 31)]
+    [InlineData(3, 2, 32)]
+    [InlineData(13, 40, 57)]
+    [InlineData(6, 130, 64)]
+    [InlineData(2, 5, 100)]
+    public void ResidualKernel_MatchesNaive(int rows, int depth, int outputs)
+    {
+        // Outputs 1…100 walk every column ladder step (2·16, 2·8, 2·4 blocks and the scalar tail); rows not a multiple
+        // of 4 exercise the reused last row.
+        float[] x = TestData.Normal(rows * depth, rows + depth);
+        float[] v = TestData.Normal(depth * outputs, depth + outputs);
+        float[] y = TestData.Normal(rows * outputs, rows + outputs + 1, 3);
+        double expected = 0, magnitude = 0;
+        for (int n = 0; n < rows; n++)
+            for (int o = 0; o < outputs; o++)
+            {
+                double pred = 0, abs = 0;
+                for (int i = 0; i < depth; i++)
+                {
+                    pred += (double)x[n * depth + i] * v[i * outputs + o];
+                    abs += Math.Abs((double)x[n * depth + i] * v[i * outputs + o]);
+                }
+                double e = y[n * outputs + o] - pred;
+                expected += e * e;
+                magnitude += (Math.Abs(y[n * outputs + o]) + abs) * (Math.Abs(e) + 1e-30);
+            }
+        double actual = ResidualKernel.SumOfSquares(x, v, y, rows, depth, outputs);
+        // Float predictions: |Δe| ≤ depth·2⁻²⁴·Σ|terms|, so |Δ(e²)| ≤ 2|e|·|Δe|; float square sums add ~1e-6 relative.
+        Assert.True(Math.Abs(actual - expected) <= 2 * (depth + 8) * 6e-8 * magnitude + 1e-6 * expected, $"{actual} vs {expected}");
+    }
+
+    [Fact]
+    public void ResidualKernel_ExactPrediction_IsZero()
+    {
+        // Integer-valued data: every product and sum is exact in float, so the residual must be exactly 0.
+        const int rows = 7, depth = 5, outputs = 45;
+        float[] x = Enumerable.Range(0, rows * depth).Select(i => (float)(i % 5 - 2)).ToArray();
+        float[] v = Enumerable.Range(0, depth * outputs).Select(i => (float)(i % 3 - 1)).ToArray();
+        var y = new float[rows * outputs];
+        for (int n = 0; n < rows; n++)
+            for (int o = 0; o < outputs; o++)
+                for (int i = 0; i < depth; i++) y[n * outputs + o] += x[n * depth + i] * v[i * outputs + o];
+        Assert.Equal(0.0, ResidualKernel.SumOfSquares(x, v, y, rows, depth, outputs));
+        y[^1] += 2;
+        Assert.Equal(4.0, ResidualKernel.SumOfSquares(x, v, y, rows, depth, outputs));
+    }
+
     private ref struct RecordingSink : ICrossProductSink
     {
         private readonly Span<double> _seen;
