@@ -29,4 +29,8 @@ internal static partial class ThrowHelper
         throw new ArgumentException(
             $"The kept-input Gram matrix X_keptᵀX_kept + ρI (dimension {dimension}, ρ = {ridge:G6}) is not positive definite at pivot {pivot}: " +
             "the kept input columns are linearly dependent or all zero. Use more samples, or a larger relativeRidge.", paramName);
+
+    [DoesNotReturn]
+    public static void ThrowChannelCount(string paramName, int count, int channels) =>
+        throw new ArgumentOutOfRangeException(paramName, count, $"The number of kept channels must be in [1, {channels}] (the layer's input channels).");
 }

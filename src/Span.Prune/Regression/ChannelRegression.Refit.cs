@@ -17,7 +17,7 @@ public static partial class ChannelRegression
     public static int RefitScratchLength(WeightShape shape, int samples, int keptChannels)
     {
         ValidateShape(shape, samples);
-        if (keptChannels < 1 || keptChannels > shape.In) ThrowHelper.ThrowCount(nameof(keptChannels), keptChannels, shape.In);
+        if (keptChannels < 1 || keptChannels > shape.In) ThrowHelper.ThrowChannelCount(nameof(keptChannels), keptChannels, shape.In);
         return CheckedScratchLength(RefitScratch(shape, samples, keptChannels));
     }
 

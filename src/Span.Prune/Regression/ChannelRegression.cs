@@ -64,7 +64,7 @@ public static partial class ChannelRegression
 
     private static void ValidateKeep(int keep, int channels)
     {
-        if (keep < 1 || keep > channels) ThrowHelper.ThrowCount(nameof(keep), keep, channels);
+        if (keep < 1 || keep > channels) ThrowHelper.ThrowChannelCount(nameof(keep), keep, channels);
     }
 
     /// <summary>Scratch lengths are computed in 64 bits and must fit one array.</summary>
