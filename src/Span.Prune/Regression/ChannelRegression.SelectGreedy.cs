@@ -45,8 +45,9 @@ public static partial class ChannelRegression
     /// <c>h_c = ⟨Z_c, Y − Σ_{b∈S} β_b Z_b⟩</c> and <c>d_c</c> is the squared norm of the part of <c>Z_c</c> orthogonal to the
     /// span of <c>{Z_b : b ∈ S}</c>; <c>h_c² / d_c</c> is exactly the drop in <c>‖Y − Σ β Z‖_F²</c>. Ties go to the
     /// lowest index. It is computed as an incrementally pivoted Cholesky factorisation of the channel Gram matrix
-    /// G: O(C·t) at step t (at most O(C²) per step), O(C·keep) memory. A channel whose contribution is zero or already
-    /// in the span of the chosen set is taken only when nothing else remains, with β = 0.</para>
+    /// G: O(C·t) at step t (at most O(C²) per step), O(C·keep) memory. A channel whose contribution is zero, or lies in the
+    /// span of the chosen set up to 1e-6 of its energy (the rounding level of G), is taken only when nothing else remains,
+    /// with β = 0.</para>
     /// <para>Greedy does not revisit choices (a backward pass would cost O(C³)); with keep = |S| it recovers a planted
     /// support S when the contributions are not too correlated, like the LASSO.</para>
     /// </remarks>

@@ -15,12 +15,14 @@ namespace Span.Prune.Regression;
 /// <c>h_c² / d_c</c>, so the step picks the largest (ties to the lowest index), appends column
 /// <c>u_{c,t} = (G_{c,c*} − u_c·u_{c*}) / √d_{c*}</c> to every candidate and updates <c>h</c> and <c>d</c>: O(C·t) per step,
 /// O(C·keep²) in all, O(C·keep) memory. The coefficients are <c>β_S = L⁻ᵀ·z</c>.</para>
-/// <para>A candidate with <c>d_c ≤ 1e-12·G_cc</c> (or <c>G_cc = 0</c>) lies in the span of the set and scores −1, below every
+/// <para>A candidate with <c>d_c ≤ 1e-6·G_cc</c> (or <c>G_cc = 0</c>) lies in the span of the set and scores −1, below every
 /// real candidate; it is only chosen when nothing else is left, gets β = 0 and does not change the factor.</para>
 /// </remarks>
 internal static class ForwardSelection
 {
-    private const double DependenceTolerance = 1e-12;
+    // G is built from float data (~1e-7 relative rounding per entry), so an orthogonal remainder below 1e-6 of a channel's
+    // own energy is indistinguishable from rounding; pivoting on it would only amplify noise into huge opposite β.
+    private const double DependenceTolerance = 1e-6;
 
     /// <summary>Doubles of scratch <see cref="Select"/> needs.</summary>
     public static long ScratchLength(int channels, int keep) => (long)channels * keep + 2L * channels + 2L * keep;
