@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 using Span.Prune.SelectionKernels;
 
@@ -30,7 +29,7 @@ public static partial class Selection
     {
         ValidateMask(scores, pruneCount, mask);
         if (scratch.Length < scores.Length) ThrowHelper.ThrowDestinationTooShort(nameof(scratch), scratch.Length, scores.Length);
-        if (scores.Overlaps(scratch) || MemoryMarshal.AsBytes(scratch).Overlaps(mask)) ThrowHelper.ThrowOverlap(nameof(scratch));
+        if (scores.Overlaps(scratch) || SelectionCore.Overlaps(scratch, mask)) ThrowHelper.ThrowOverlap(nameof(scratch));
         return LowestMaskCore(scores, pruneCount, mask, scratch);
     }
 
@@ -53,7 +52,7 @@ public static partial class Selection
     private static void ValidateMask(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask)
     {
         if (mask.Length < scores.Length) ThrowHelper.ThrowDestinationTooShort(nameof(mask), mask.Length, scores.Length);
-        if (MemoryMarshal.AsBytes(scores).Overlaps(mask)) ThrowHelper.ThrowOverlap(nameof(mask));
+        if (SelectionCore.Overlaps(scores, mask)) ThrowHelper.ThrowOverlap(nameof(mask));
         if ((uint)pruneCount > (uint)scores.Length) ThrowHelper.ThrowCount(nameof(pruneCount), pruneCount, scores.Length);
     }
 
@@ -70,7 +69,7 @@ public static partial class Selection
             t = SelectionCore.Select<SignedKey>(scores, pruneCount - 1, scratch, nameof(scores), out int less);
             ties = pruneCount - less;
         }
-        ThresholdMask.WriteMask(ref MemoryMarshal.GetReference(scores), scores.Length, t, ties, ref MemoryMarshal.GetReference(mask));
+        ThresholdMask.WriteMask(scores, t, ties, mask);
         return new SelectionResult(t, pruneCount);
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 using Span.Prune.SelectionKernels;
 
@@ -59,8 +58,7 @@ public static partial class Selection
             return new SelectionResult(float.NegativeInfinity, 0);
         }
         float t = SelectionCore.Select<SignedKey>(scores, pruneCount - 1, scratch, nameof(scores), out int less);
-        ThresholdMask.ZeroWeights<SignedKey>(ref MemoryMarshal.GetReference(weights), ref MemoryMarshal.GetReference(scores),
-            weights.Length, t, pruneCount - less);
+        ThresholdMask.ZeroWeights<SignedKey>(weights, scores, t, pruneCount - less);
         return new SelectionResult(t, pruneCount);
     }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 using Span.Prune.SelectionKernels;
 
@@ -55,8 +54,7 @@ public static partial class Selection
             return new SelectionResult(float.NegativeInfinity, 0);
         }
         float t = SelectionCore.Select<MagnitudeKey>(weights, pruneCount - 1, scratch, nameof(weights), out int less);
-        ref float w = ref MemoryMarshal.GetReference(weights);
-        ThresholdMask.ZeroWeights<MagnitudeKey>(ref w, ref w, weights.Length, t, pruneCount - less);
+        ThresholdMask.ZeroWeights<MagnitudeKey>(weights, weights, t, pruneCount - less);
         return new SelectionResult(t, pruneCount);
     }
 }

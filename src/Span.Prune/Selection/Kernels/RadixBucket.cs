@@ -158,7 +158,7 @@ internal static class RadixBucket
             {
                 var v = TKey.Value(Vector512.LoadUnsafe(ref src, (nuint)i));
                 var m = Vector512.GreaterThanOrEqual(v, vlo) & Vector512.LessThanOrEqual(v, vhi);
-                if (m == Vector512<float>.Zero) continue;
+                if (m.AsUInt32() == Vector512<uint>.Zero) continue;
                 uint lanes = (uint)m.ExtractMostSignificantBits();
                 if (count + 16 <= capacity)
                 {

@@ -47,7 +47,7 @@ internal static class SampleWindow
     public static int SampleSize(nint n)
     {
         double s = 0.5 * Math.Pow(n, 2.0 / 3.0);
-        return (int)Math.Clamp(s, 1024, 1 << 16);
+        return (int)Math.Clamp(s, Math.Min(1024, n), 1 << 16);
     }
 
     /// <summary>

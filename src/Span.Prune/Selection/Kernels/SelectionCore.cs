@@ -183,6 +183,12 @@ internal static class SelectionCore
     /// <summary>Test hook: sample-window misses (fallbacks to the radix path) on this thread.</summary>
     [ThreadStatic] internal static int t_sampleMisses;
 
+    /// <summary>True when the float and byte spans share memory (mask and score overlap check).</summary>
+    public static bool Overlaps(ReadOnlySpan<float> values, ReadOnlySpan<byte> bytes) => MemoryMarshal.AsBytes(values).Overlaps(bytes);
+
+    /// <summary>True when the float and key spans share memory.</summary>
+    public static bool Overlaps(ReadOnlySpan<float> values, ReadOnlySpan<ulong> keys) => MemoryMarshal.AsBytes(values).Overlaps(MemoryMarshal.AsBytes(keys));
+
     /// <summary>Throws <see cref="ArgumentException"/> naming <paramref name="paramName"/> when a value is NaN or ±∞.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void EnsureFinite(ReadOnlySpan<float> values, string paramName)

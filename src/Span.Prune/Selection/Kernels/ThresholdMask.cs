@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -18,9 +19,12 @@ namespace Span.Prune.SelectionKernels;
 /// </remarks>
 internal static class ThresholdMask
 {
-    /// <summary>Writes the byte mask for <c>scores[0..n)</c>.</summary>
+    /// <summary>Writes the byte mask for <paramref name="scoreSpan"/> into the start of <paramref name="maskSpan"/> (long enough).</summary>
+    public static int WriteMask(ReadOnlySpan<float> scoreSpan, float t, int ties, Span<byte> maskSpan) =>
+        WriteMask(ref MemoryMarshal.GetReference(scoreSpan), scoreSpan.Length, t, ties, ref MemoryMarshal.GetReference(maskSpan));
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int WriteMask(ref float scores, nint n, float t, int ties, ref byte mask)
+    private static int WriteMask(ref float scores, nint n, float t, int ties, ref byte mask)
     {
         nint i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -74,11 +78,15 @@ internal static class ThresholdMask
     }
 
     /// <summary>
-    /// Zeroes <c>weights[i]</c> where the rule prunes <c>TKey.Value(scores[i])</c>. <paramref name="scores"/> may be the
-    /// same memory as <paramref name="weights"/> (each vector is read before it is written).
+    /// Zeroes <c>weights[i]</c> where the rule prunes <c>TKey.Value(scores[i])</c>. The scores may be exactly the same
+    /// memory as the weights (each vector is read before it is written); lengths are equal.
     /// </summary>
+    public static int ZeroWeights<TKey>(Span<float> weightSpan, ReadOnlySpan<float> scoreSpan, float t, int ties)
+        where TKey : struct, IOrderKey =>
+        ZeroWeights<TKey>(ref MemoryMarshal.GetReference(weightSpan), ref MemoryMarshal.GetReference(scoreSpan), weightSpan.Length, t, ties);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int ZeroWeights<TKey>(ref float weights, ref float scores, nint n, float t, int ties)
+    private static int ZeroWeights<TKey>(ref float weights, ref float scores, nint n, float t, int ties)
         where TKey : struct, IOrderKey
     {
         nint i = 0;
@@ -126,6 +134,73 @@ internal static class ThresholdMask
             if (PruneScalar(TKey.Value(Unsafe.Add(ref scores, i)), t, ref ties)) Unsafe.Add(ref weights, i) = 0f;
         }
         return ties;
+    }
+
+    /// <summary>Counts <c>scores[i] &lt; t</c> and <c>scores[i] == t</c> (a reduction: lane counters, scalar tail).</summary>
+    public static void CountBelowEqual(ReadOnlySpan<float> scoreSpan, float t, out long below, out long equal) =>
+        CountBelowEqual(ref MemoryMarshal.GetReference(scoreSpan), scoreSpan.Length, t, out below, out equal);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CountBelowEqual(ref float scores, nint n, float t, out long below, out long equal)
+    {
+        nint i = 0;
+        below = 0;
+        equal = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vt = Vector512.Create(t);
+            Vector512<int> lt0 = default, lt1 = default, eq0 = default, eq1 = default;
+            for (; i + 32 <= n; i += 32)
+            {
+                var a = Vector512.LoadUnsafe(ref scores, (nuint)i);
+                var b = Vector512.LoadUnsafe(ref scores, (nuint)(i + 16));
+                lt0 -= Vector512.LessThan(a, vt).AsInt32();
+                lt1 -= Vector512.LessThan(b, vt).AsInt32();
+                eq0 -= Vector512.Equals(a, vt).AsInt32();
+                eq1 -= Vector512.Equals(b, vt).AsInt32();
+            }
+            // Every lane count is at most n/32 and their sum at most n < 2^31.
+            below = Vector512.Sum(lt0 + lt1);
+            equal = Vector512.Sum(eq0 + eq1);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vt = Vector256.Create(t);
+            Vector256<int> lt0 = default, lt1 = default, eq0 = default, eq1 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                var a = Vector256.LoadUnsafe(ref scores, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref scores, (nuint)(i + 8));
+                lt0 -= Vector256.LessThan(a, vt).AsInt32();
+                lt1 -= Vector256.LessThan(b, vt).AsInt32();
+                eq0 -= Vector256.Equals(a, vt).AsInt32();
+                eq1 -= Vector256.Equals(b, vt).AsInt32();
+            }
+            below = Vector256.Sum(lt0 + lt1);
+            equal = Vector256.Sum(eq0 + eq1);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var vt = Vector128.Create(t);
+            Vector128<int> lt0 = default, lt1 = default, eq0 = default, eq1 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                var a = Vector128.LoadUnsafe(ref scores, (nuint)i);
+                var b = Vector128.LoadUnsafe(ref scores, (nuint)(i + 4));
+                lt0 -= Vector128.LessThan(a, vt).AsInt32();
+                lt1 -= Vector128.LessThan(b, vt).AsInt32();
+                eq0 -= Vector128.Equals(a, vt).AsInt32();
+                eq1 -= Vector128.Equals(b, vt).AsInt32();
+            }
+            below = Vector128.Sum(lt0 + lt1);
+            equal = Vector128.Sum(eq0 + eq1);
+        }
+        for (; i < n; i++)
+        {
+            float s = Unsafe.Add(ref scores, i);
+            below += s < t ? 1 : 0;
+            equal += s == t ? 1 : 0;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
