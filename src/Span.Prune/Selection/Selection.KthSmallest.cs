@@ -28,10 +28,13 @@ public static partial class Selection
     /// <para>Algorithm: introselect — quickselect with a median-of-3 (ninther) pivot and a three-way, AVX-512 compress
     /// (AVX2 permute-table, scalar) partition, falling back to median-of-medians pivots when the depth budget
     /// <c>2·⌊log2 n⌋</c> is spent or partitions keep being lopsided, so the worst case is O(n).</para>
-    /// <para>Above ~128 Ki values a radix pre-pass runs first: float bits map to order-preserving keys
-    /// (negatives: flip every bit; positives: set the sign bit), the top 16 key bits are histogrammed, and only the bin
-    /// holding rank <paramref name="k"/> is gathered and introselected. The NaN/±∞ check is fused into that histogram
-    /// (they occupy bins of their own) or, for small inputs, into the copy.</para>
+    /// <para>From 32 Ki values on, one streaming pass replaces the copy: a stratified sample (≈ n^(2/3)/2 values) predicts
+    /// a value window around rank <paramref name="k"/>; the pass counts the values below and at the window bounds,
+    /// gathers the few inside it (AVX-512 compress), and checks finiteness; introselect finishes on the window. If the
+    /// rank misses the window (rare), an exact radix pre-pass runs: float bits map to order-preserving keys (negatives:
+    /// flip every bit; positives: set the sign bit), the top 16 key bits are histogrammed — NaN/±∞ land in bins of
+    /// their own, so the histogram is the finiteness check — and only the bin holding the rank is gathered and
+    /// introselected. Small inputs check finiteness during the copy.</para>
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="values"/> is empty or holds a NaN or ±∞ (the message names the
     /// first such index); <paramref name="scratch"/> is too short or overlaps <paramref name="values"/>.</exception>

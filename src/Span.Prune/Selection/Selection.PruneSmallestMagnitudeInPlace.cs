@@ -15,9 +15,10 @@ public static partial class Selection
     /// <returns>The magnitude threshold <c>t = |w|</c> of the largest pruned weight (−∞ when nothing is pruned) and the pruned count.</returns>
     /// <remarks>
     /// <para>Equivalent to <c>PruneLowestInPlace(weights, |weights|, pruneCount)</c> (torch's <c>l1_unstructured</c>
-    /// followed by <c>remove</c>, with a deterministic tie rule), in three passes over the weights: a radix histogram of
-    /// the magnitude keys <c>bits &amp; 0x7FFFFFFF</c> that also rejects NaN/±∞, a gather of the threshold's bin, and one
-    /// masking pass. Small inputs copy <c>|w|</c> to scratch and introselect it instead.</para>
+    /// followed by <c>remove</c>, with a deterministic tie rule), selecting on the magnitude keys
+    /// <c>bits &amp; 0x7FFFFFFF</c> directly. Large inputs take two passes over the weights: one window pass (selection
+    /// of the threshold with the NaN/±∞ check fused in, see <see cref="KthSmallest(ReadOnlySpan{float}, int, Span{float})"/>)
+    /// and one masking pass. Small inputs copy <c>|w|</c> to scratch and introselect it.</para>
     /// <para>Nothing is written when a weight is NaN or ±∞.</para>
     /// </remarks>
     /// <exception cref="ArgumentException">A weight is NaN or ±∞ (<paramref name="weights"/>); <paramref name="scratch"/>
@@ -33,7 +34,7 @@ public static partial class Selection
 
     /// <summary>
     /// Magnitude pruning end to end with working memory from the shared array pool (no allocation once warm; the large
-    /// path rents only the threshold's radix bin). See <see cref="PruneSmallestMagnitudeInPlace(Span{float}, int, Span{float})"/>.
+    /// path rents only about the size of the selection window). See <see cref="PruneSmallestMagnitudeInPlace(Span{float}, int, Span{float})"/>.
     /// </summary>
     /// <param name="weights">The weights, all finite; modified in place.</param>
     /// <param name="pruneCount">Weights to prune, in <c>[0, weights.Length]</c>.</param>

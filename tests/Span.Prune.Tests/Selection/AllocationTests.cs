@@ -70,7 +70,7 @@ public class AllocationTests
     {
         float[] w = TestData.Normal(5000, 6);
         var scores = new float[w.Length];
-        var keys = new ulong[w.Length];
+        var keys = new ulong[Scoring.LampScratchLength(w.Length)];
         AssertNoAllocation(() => Scoring.Lamp(w, scores, keys));
         AssertNoAllocation(() => Scoring.Lamp(w, scores));
     }

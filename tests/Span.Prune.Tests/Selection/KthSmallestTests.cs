@@ -121,7 +121,7 @@ public class KthSmallestTests
         float[] sorted = (float[])values.Clone();
         Array.Sort(sorted);
         var scratch = new float[values.Length];
-        foreach (var partition in new[] { PartitionVariant.Scalar, PartitionVariant.Permute, PartitionVariant.Compress })
+        foreach (var partition in new[] { PartitionVariant.Scalar, PartitionVariant.Shuffle, PartitionVariant.Permute, PartitionVariant.Compress })
         {
             foreach (int k in new[] { values.Length / 2, values.Length / 2 - 1, 12345 })
             {

@@ -51,6 +51,38 @@ public class LampTests
     }
 
     [Fact]
+    public void Large_MatchesSortedSuffixReference()
+    {
+        // O(n log n) reference (comparison sort of (w², index), suffix sums) for sizes the quadratic one cannot reach;
+        // the inputs exercise every radix digit, shared digits (one octave; all equal) and ±0.
+        const int n = 100_000;
+        var rng = new Random(12);
+        float[][] inputs =
+        [
+            TestData.Normal(n, 1, 0.02f),
+            [.. Enumerable.Range(0, n).Select(_ => 1f + (rng.Next(64) / 64f))],
+            [.. Enumerable.Repeat(-0.5f, n)],
+            [.. Enumerable.Range(0, n).Select(i => i % 3 == 0 ? (i % 2 == 0 ? 0f : -0f) : BitConverter.Int32BitsToSingle(rng.Next(1, int.MaxValue >> 1)))],
+        ];
+        foreach (float[] w in inputs)
+        {
+            int[] order = Enumerable.Range(0, n).ToArray();
+            Array.Sort(order, (a, b) => ((double)w[a] * w[a]).CompareTo((double)w[b] * w[b]) is int c && c != 0 ? c : a.CompareTo(b));
+            var expected = new float[n];
+            double suffix = 0;
+            for (int p = n - 1; p >= 0; p--)
+            {
+                double square = (double)w[order[p]] * w[order[p]];
+                suffix += square;
+                expected[order[p]] = square == 0 ? 0f : (float)(square / suffix);
+            }
+            var scores = TestData.NaNs(n);
+            Scoring.Lamp(w, scores);
+            Assert.Equal(expected, scores);
+        }
+    }
+
+    [Fact]
     public void GlobalLamp_KeepsLargestWeightOfEveryLayer()
     {
         // Layers of very different scales: global magnitude pruning would empty the small one; LAMP keeps each
@@ -88,7 +120,7 @@ public class LampTests
         Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Scoring.Lamp(new float[3], new float[2])).ParamName);
         var shared = new float[5];
         Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Scoring.Lamp(shared.AsSpan(0, 3), shared.AsSpan(1, 3))).ParamName);
-        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Scoring.Lamp(new float[3], new float[3], new ulong[2])).ParamName);
+        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Scoring.Lamp(new float[3], new float[3], new ulong[5])).ParamName);
         Assert.Equal("count", Assert.Throws<ArgumentOutOfRangeException>(() => Scoring.LampScratchLength(-1)).ParamName);
 
         float[] w = [1f, 2f, float.NaN, 3f];

@@ -137,7 +137,7 @@ internal static class SelectionReference
     public static IEnumerable<(SelectionPath Path, PartitionVariant Partition)> Variants()
     {
         foreach (var path in new[] { SelectionPath.Introselect, SelectionPath.Radix, SelectionPath.SampleWindow })
-            foreach (var partition in new[] { PartitionVariant.Scalar, PartitionVariant.Permute, PartitionVariant.Compress })
+            foreach (var partition in new[] { PartitionVariant.Scalar, PartitionVariant.Shuffle, PartitionVariant.Permute, PartitionVariant.Compress })
                 yield return (path, partition);
     }
 }

@@ -8,12 +8,15 @@ internal enum PartitionVariant
 {
     Auto,
     Scalar,
+    Shuffle,
     Permute,
     Compress,
 }
 
 /// <summary>
-/// Introselect (Musser 1997): quickselect with a median-of-3 (ninther for long ranges) pivot and three-way partitioning,
+/// Introselect (Musser 1997): quickselect with a median-of-3 (ninther for long ranges) pivot and three-way partitioning
+/// (<see cref="CompressPartition"/> on AVX-512, <see cref="PermutePartition"/> on AVX2, <see cref="ShufflePartition"/>
+/// on SSSE3/Arm64, else <see cref="ScalarPartition"/>),
 /// switching to median-of-medians pivots (Blum–Floyd–Pratt–Rivest–Tarjan 1973, groups of 5) when the depth budget of
 /// <c>2·⌊log2 n⌋</c> partitions is spent or three partitions in a row keep more than 7/8 of the range. Median-of-medians
 /// guarantees each step discards at least 3/10 of the range, so the worst case is linear.
@@ -148,6 +151,11 @@ internal static class Introselect
             && (variant == PartitionVariant.Auto || variant == PartitionVariant.Permute))
         {
             PermutePartition.Partition(ref b, len, pivot, out lt, out gt);
+        }
+        else if (ShufflePartition.IsSupported && len >= ShufflePartition.MinLength
+            && (variant == PartitionVariant.Auto || variant == PartitionVariant.Shuffle))
+        {
+            ShufflePartition.Partition(ref b, len, pivot, out lt, out gt);
         }
         else
         {

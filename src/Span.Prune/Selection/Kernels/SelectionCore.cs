@@ -26,10 +26,16 @@ internal enum SelectionPath
 /// runs: a 16-bit histogram with a fused finiteness check, a gather of the rank's bin, introselect on it.</para>
 /// <para>Scratch comes from the caller when it is long enough, otherwise from <see cref="ArrayPool{T}.Shared"/>; the
 /// large paths rent only about the size of the window or bin.</para>
+/// <para>The kernels are <see cref="MethodImplOptions.AggressiveOptimization"/>: they run long loops but are called
+/// rarely (once per tensor per pruning step), so tiered compilation would run them as on-stack-replacement code, which
+/// spills the vector accumulators (measured: the 1 M-value window pass took 0.47 ms as OSR code, 0.16 ms optimised).</para>
 /// </remarks>
 internal static class SelectionCore
 {
-    /// <summary>Inputs at least this long take the large-input path (measured; see the README of the benchmarks).</summary>
+    /// <summary>
+    /// Inputs at least this long take the large-input path. Measured with AVX-512 on Zen 5: at 16 Ki values introselect
+    /// on a copy and the sample window tie (~5 µs); at 32 Ki the window is ahead, at 64 Ki twice as fast.
+    /// </summary>
     internal const int LargeThreshold = 1 << 15;
 
     /// <summary>Test and benchmark hook: forces a path on this thread.</summary>
