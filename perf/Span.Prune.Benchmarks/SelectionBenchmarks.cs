@@ -16,6 +16,7 @@ namespace Span.Prune.Benchmarks;
 /// <para>Run: <c>dotnet run -c Release --project perf/Span.Prune.Benchmarks -- --filter '*SelectionBenchmarks*'</c>.</para>
 /// </remarks>
 [MemoryDiagnoser]
+[MedianColumn]
 public class SelectionBenchmarks
 {
     private float[] _values = [];

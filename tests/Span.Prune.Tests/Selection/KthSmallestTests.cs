@@ -131,6 +131,35 @@ public class KthSmallestTests
     }
 
     [Fact]
+    public void WorstCasePivots_FallBackToMedianOfMedians_AndStayLinear()
+    {
+        // With every sampled pivot at the range minimum (what a killer input does to median-of-3), plain quickselect
+        // partitions ~n²/2 values. The fallback must cut that to a small multiple of n: work is counted, not timed.
+        const int n = 1 << 20;
+        float[] values = TestData.Uniform(n, 21);
+        float[] sorted = (float[])values.Clone();
+        Array.Sort(sorted);
+        var scratch = new float[n];
+        Introselect.t_worstPivots = true;
+        try
+        {
+            foreach (int k in new[] { n / 2, n - 1, 1000 })
+            {
+                int pivots = Introselect.t_medianOfMediansPivots;
+                long work = Introselect.t_partitionedValues;
+                Assert.Equal(sorted[k], SelectionReference.With(SelectionPath.Introselect, PartitionVariant.Auto, () => Sel.KthSmallest(values, k, scratch)));
+                Assert.True(Introselect.t_medianOfMediansPivots > pivots, "no median-of-medians fallback");
+                long partitioned = Introselect.t_partitionedValues - work;
+                Assert.True(partitioned < 20L * n, $"partitioned {partitioned} values for n = {n}");
+            }
+        }
+        finally
+        {
+            Introselect.t_worstPivots = false;
+        }
+    }
+
+    [Fact]
     public void MedianOfMedians_ForcedFromFirstStep_IsCorrect()
     {
         // Depth budget 0: every pivot is a median of medians, the guaranteed-linear fallback.

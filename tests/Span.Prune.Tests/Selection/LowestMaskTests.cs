@@ -36,6 +36,16 @@ public class LowestMaskTests
         }
     }
 
+    private static int[] Bits(float[] a) => a.Select(BitConverter.SingleToInt32Bits).ToArray();
+
+    /// <summary>The weights with the reference mask applied (pruned → +0).</summary>
+    private static float[] Applied(float[] weights, byte[] mask) =>
+        weights.Select((w, i) => mask[i] == 0 ? 0f : w).ToArray();
+
+    /// <summary>Bitwise equality (so −0 and +0, and NaN payloads, are told apart) with one assertion per array.</summary>
+    private static void AssertBits(float[] expected, float[] actual, string what) =>
+        Assert.True(expected.AsSpan().SequenceEqual(actual) && expected.Select(BitConverter.SingleToInt32Bits).SequenceEqual(actual.Select(BitConverter.SingleToInt32Bits)), what);
+
     private static float ExpectedThreshold(float[] scores, int k)
     {
         if (k == 0) return float.NegativeInfinity;
@@ -102,7 +112,7 @@ public class LowestMaskTests
             float[] w = (float[])weights.Clone();
             SelectionResult r = Sel.PruneLowestInPlace(w, scores, k, new float[n]);
             Assert.Equal(k, r.Pruned);
-            for (int i = 0; i < n; i++) Assert.Equal(expected[i] == 0 ? 0f : weights[i], w[i]);
+            AssertBits(Applied(weights, expected), w, $"k={k}");
             float[] pooled = (float[])weights.Clone();
             Sel.PruneLowestInPlace(pooled, scores, k);
             Assert.Equal(w, pooled);
@@ -142,7 +152,7 @@ public class LowestMaskTests
             {
                 float[] w = (float[])weights.Clone();
                 SelectionResult r = SelectionReference.With(path, PartitionVariant.Auto, () => Sel.PruneSmallestMagnitudeInPlace(w, k));
-                for (int i = 0; i < n; i++) Assert.Equal(expected[i] == 0 ? 0f : weights[i], w[i]);
+                AssertBits(Applied(weights, expected), w, $"{path} k={k}");
                 Assert.Equal(ExpectedThreshold(abs, k), r.Threshold);
                 float[] w2 = (float[])weights.Clone();
                 SelectionReference.With(path, PartitionVariant.Auto, () => Sel.PruneSmallestMagnitudeInPlace(w2, k, TestData.NaNs(n)));
@@ -164,10 +174,7 @@ public class LowestMaskTests
             byte[] expected = SelectionReference.Mask(abs, k);
             float[] w = (float[])weights.Clone();
             Sel.PruneSmallestMagnitudeInPlace(w, k);
-            for (int i = 0; i < n; i++)
-            {
-                if ((expected[i] == 0 ? 0f : weights[i]) != w[i]) Assert.Fail($"k={k} i={i}");
-            }
+            AssertBits(Applied(weights, expected), w, $"k={k}");
         }
     }
 
@@ -206,14 +213,14 @@ public class LowestMaskTests
                 var mask = new byte[n];
                 Array.Fill(mask, (byte)0xAB);
                 Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Sel.LowestMask(scores, k, mask)).ParamName);
-                Assert.All(mask, b => Assert.Equal(0xAB, b));
+                Assert.Equal(-1, mask.AsSpan().IndexOfAnyExcept((byte)0xAB));
                 Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Sel.LowestMask(scores, k, mask, new float[n])).ParamName);
-                Assert.All(mask, b => Assert.Equal(0xAB, b));
+                Assert.Equal(-1, mask.AsSpan().IndexOfAnyExcept((byte)0xAB));
 
                 float[] weights = TestData.Normal(n, 2);
                 float[] before = (float[])weights.Clone();
                 Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Sel.PruneLowestInPlace(weights, scores, k)).ParamName);
-                Assert.Equal(before, weights);
+                AssertBits(before, weights, "weights written");
 
                 float[] badWeights = TestData.Normal(n, 3);
                 badWeights[at] = bad;
@@ -221,7 +228,7 @@ public class LowestMaskTests
                 var ex = Assert.Throws<ArgumentException>(() => Sel.PruneSmallestMagnitudeInPlace(badWeights, k));
                 Assert.Equal("weights", ex.ParamName);
                 Assert.Contains($"Element {at} ", ex.Message, StringComparison.Ordinal);
-                Assert.Equal(badBefore.Select(BitConverter.SingleToInt32Bits), badWeights.Select(BitConverter.SingleToInt32Bits));
+                Assert.True(Bits(badBefore).SequenceEqual(Bits(badWeights)), "weights written");
             }
         }
     }

@@ -43,6 +43,15 @@ internal static class Introselect
     [ThreadStatic] internal static PartitionVariant t_partition;
 
     /// <summary>
+    /// Test hook: every sampled pivot becomes the minimum of its range — the effect a median-of-3 killer input has on
+    /// plain quickselect (each partition splits off one value, O(n²) in total).
+    /// </summary>
+    [ThreadStatic] internal static bool t_worstPivots;
+
+    /// <summary>Test hook: values partitioned on this thread (the work; linear when the fallback does its job).</summary>
+    [ThreadStatic] internal static long t_partitionedValues;
+
+    /// <summary>
     /// Puts the <paramref name="k"/>-th smallest (zero-based) of <c>d[0..n)</c> at index k and returns it, with the count
     /// of values strictly smaller. Reorders <c>d</c>.
     /// </summary>
@@ -68,9 +77,10 @@ internal static class Introselect
             }
             else
             {
-                pivot = SamplePivot(ref d, lo, hi);
+                pivot = t_worstPivots ? RangeMinimum(ref d, lo, hi) : SamplePivot(ref d, lo, hi);
             }
             budget--;
+            t_partitionedValues += len;
 
             Partition(ref d, lo, hi, pivot, out nint ltEnd, out nint gtStart);
             if (k < ltEnd)
@@ -112,6 +122,13 @@ internal static class Introselect
             Median3(Unsafe.Add(ref d, lo), Unsafe.Add(ref d, lo + step), Unsafe.Add(ref d, lo + (2 * step))),
             Median3(Unsafe.Add(ref d, mid - step), Unsafe.Add(ref d, mid), Unsafe.Add(ref d, mid + step)),
             Median3(Unsafe.Add(ref d, hi - 1 - (2 * step)), Unsafe.Add(ref d, hi - 1 - step), Unsafe.Add(ref d, hi - 1)));
+    }
+
+    private static float RangeMinimum(ref float d, nint lo, nint hi)
+    {
+        float min = Unsafe.Add(ref d, lo);
+        for (nint i = lo + 1; i < hi; i++) min = Math.Min(min, Unsafe.Add(ref d, i));
+        return min;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
