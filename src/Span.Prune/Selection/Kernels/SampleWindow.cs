@@ -31,7 +31,7 @@ internal struct WindowCounts
 /// values below, equal to either bound and inside the window, gathers only the inside values (AVX-512 compress), and
 /// checks finiteness. When the rank is inside, introselect finishes on the small gathered window; when it falls on a
 /// bound, the bound is the answer without any gather (this keeps heavy duplicates — e.g. the zeros of an already
-/// sparse tensor — out of scratch). A miss (≈ 10⁻³ for typical data) falls back to the exact radix path.
+/// sparse tensor — out of scratch). A miss (≈ 5·10⁻⁴ by the normal approximation of the sample rank) falls back to the exact radix path.
 /// </summary>
 /// <remarks>
 /// Why: the radix path reads a large input twice (histogram, then gather of the rank's bin) and its histogram is bound
