@@ -13,7 +13,18 @@ namespace Span.Prune.Benchmarks;
 /// a copy, the two-pass 16-bit radix pre-pass, and the default (sample window, one pass).</para>
 /// <para><c>Magnitude90</c> copies the source weights into the working array and prunes them; subtract <c>CopyOnly</c>
 /// for the pruning alone (restoring in [IterationSetup] would be too coarse for the small sizes).</para>
-/// <para>Run: <c>dotnet run -c Release --project perf/Span.Prune.Benchmarks -- --filter '*SelectionBenchmarks*'</c>.</para>
+/// <para>Run: <c>dotnet run -c Release --project perf/Span.Prune.Benchmarks -- --filter '*SelectionBenchmarks*'
+/// --warmupCount 3 --iterationCount 11 --launchCount 1</c>.</para>
+/// <para>Medians measured that way on AMD EPYC Zen 5 (AVX-512, 2 vCPUs shared with other jobs, load average ≈ 5, so
+/// memory-bound rows vary ±30% between runs), .NET 10.0.12:</para>
+/// <code>
+/// N            SortCopy      KthIntroselect  KthRadix    KthDefault  Magnitude90  CopyOnly
+///     65,536     9,498 µs        44.4 µs       87.6 µs     24.1 µs      47.3 µs     5.4 µs
+///  1,048,576   150,689 µs     1,217 µs        980 µs      185 µs       615 µs     124 µs
+/// 16,777,216 2,683,597 µs    21,013 µs     13,783 µs    7,430 µs    13,252 µs   5,740 µs
+/// </code>
+/// <para>At 16 M: KthDefault 2.26 G values/s (numpy's np.partition: 0.14 G/s); magnitude pruning at 90% end to end
+/// 13.25 − 5.74 (copy) ≈ 7.5 ms. No managed allocation per call in any row.</para>
 /// </remarks>
 [MemoryDiagnoser]
 [MedianColumn]
