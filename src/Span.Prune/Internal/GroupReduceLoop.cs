@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -20,8 +21,10 @@ namespace Span.Prune.Internal;
 /// <item><b>Vertical</b> (short runs or tall tiles: Column, Kernel, N:M, small blocks): the R rows of a tile row
 /// are accumulated lane by lane into per-column accumulators, vectorised along the row; afterwards each run of C
 /// per-column accumulators is combined into its unit. For C = 1 the per-column accumulators are the unit
-/// scores themselves; otherwise they live in a 4 KiB stack chunk that walks along the row, so no scratch is
-/// rented and the accumulators stay in L1 while the R rows stream through.</item>
+/// scores themselves; otherwise they live in a chunk of whole runs: 4 KiB on the stack for one-row tiles, up to a
+/// whole row (at most 64 KiB, from ArrayPool) for taller tiles, so that every weight row streams contiguously
+/// while the accumulators stay in L1/L2.</item>
+/// <item><b>Element</b> units are an element-wise map, <c>Finish(Accumulate(Identity, s), 1)</c>.</item>
 /// </list>
 /// <para>Reductions are associative and commutative up to rounding (IGroupReduction contract), so the result
 /// matches the definition within float rounding; the summation order depends on the vector width.</para>
@@ -29,7 +32,15 @@ namespace Span.Prune.Internal;
 internal static class GroupReduceLoop
 {
     /// <summary>Per-column accumulators kept on the stack by the vertical strategy (4 KiB).</summary>
-    private const int ChunkLength = 1024;
+    private const int StackChunkLength = 1024;
+
+    /// <summary>
+    /// Largest per-column accumulator chunk for tiles of several rows (64 KiB, rented from the shared pool when
+    /// larger than the stack chunk). A whole row of accumulators lets every weight row stream contiguously; a
+    /// 4 KiB chunk walking down rows that are tens of KiB apart defeats the prefetchers and the TLB (measured ~4×
+    /// slower on a 512×512×3×3 Column score).
+    /// </summary>
+    private const int MaxChunkLength = 16 * 1024;
 
     /// <summary>
     /// Writes the finished score of every R×C tile of <paramref name="weights"/> (<c>rows × rowLength</c>,
@@ -41,6 +52,13 @@ internal static class GroupReduceLoop
         where TCriterion : struct, IElementCriterion
         where TReduction : struct, IGroupReduction
     {
+        if (blockRows == 1 && blockCols == 1)
+        {
+            // Element units: Finish(Accumulate(Identity, s), 1) is itself an element-wise map, one pass.
+            BinaryMapLoop.Map<ElementUnit<TCriterion, TReduction>>(weights, statistic, units);
+            return;
+        }
+
         ref float w = ref MemoryMarshal.GetReference(weights);
         // An unused statistic may be empty: point its reference at the weights so that no address is ever
         // formed from an empty span (it is never dereferenced, see BinaryMapLoop.Stat512).
@@ -50,12 +68,13 @@ internal static class GroupReduceLoop
         nuint runLength = (nuint)blockCols;
         nuint unitsPerRow = (nuint)(rowLength / blockCols);
         int tileRows = rows / blockRows;
+        int count = blockRows * blockCols;
 
         if (UseHorizontal(blockRows, blockCols))
         {
             for (int o = 0; o < rows; o++)
             {
-                bool first = o % blockRows == 0;
+                bool first = o % blockRows == 0, last = o % blockRows == blockRows - 1;
                 ref float unitRow = ref Unsafe.Add(ref u, (nuint)(o / blockRows) * unitsPerRow);
                 nuint rowStart = (nuint)o * length;
                 for (nuint k = 0; k < unitsPerRow; k++)
@@ -63,12 +82,14 @@ internal static class GroupReduceLoop
                     nuint start = rowStart + k * runLength;
                     float r = ReduceRun<TCriterion, TReduction>(ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), runLength);
                     ref float slot = ref Unsafe.Add(ref unitRow, k);
-                    slot = first ? r : TReduction.Combine(slot, r);
+                    if (!first) r = TReduction.Combine(slot, r);
+                    slot = last ? TReduction.Finish(r, count) : r;
                 }
             }
         }
         else if (blockCols == 1)
         {
+            // The tile's per-column accumulators are its unit scores: accumulate R rows, then finish them.
             for (int b = 0; b < tileRows; b++)
             {
                 ref float acc = ref Unsafe.Add(ref u, (nuint)b * length);
@@ -77,42 +98,47 @@ internal static class GroupReduceLoop
                     nuint start = (nuint)(b * blockRows + r) * length;
                     VerticalAccumulate<TCriterion, TReduction>(ref acc, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), length, r == 0);
                 }
+                FinishInPlace<TReduction>(ref acc, length, count);
             }
         }
         else
         {
-            Span<float> chunkSpan = stackalloc float[ChunkLength];
+            // Per-column accumulators for a chunk of whole runs, then one combine per run. A single-row tile
+            // streams along its row anyway, so the small stack chunk suffices there.
+            int chunkLength = ChunkLength(rowLength, blockRows, blockCols);
+            float[]? rented = null;
+            Span<float> chunkSpan = chunkLength <= StackChunkLength
+                ? stackalloc float[StackChunkLength]
+                : (rented = ArrayPool<float>.Shared.Rent(chunkLength));
             ref float chunk = ref MemoryMarshal.GetReference(chunkSpan);
-            nuint chunkLength = runLength * (nuint)(ChunkLength / blockCols);
             for (int b = 0; b < tileRows; b++)
             {
                 ref float unitRow = ref Unsafe.Add(ref u, (nuint)b * unitsPerRow);
-                for (nuint c0 = 0; c0 < length; c0 += chunkLength)
+                for (nuint c0 = 0; c0 < length; c0 += (nuint)chunkLength)
                 {
-                    nuint n = Math.Min(chunkLength, length - c0);
+                    nuint n = Math.Min((nuint)chunkLength, length - c0);
                     for (int r = 0; r < blockRows; r++)
                     {
                         nuint start = (nuint)(b * blockRows + r) * length + c0;
                         VerticalAccumulate<TCriterion, TReduction>(ref chunk, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), n, r == 0);
                     }
-                    CombineRuns<TReduction>(ref chunk, n, runLength, ref Unsafe.Add(ref unitRow, c0 / runLength));
+                    CombineRuns<TReduction>(ref chunk, n, runLength, ref Unsafe.Add(ref unitRow, c0 / runLength), count);
                 }
             }
-        }
-
-        int count = blockRows * blockCols;
-        for (int i = 0; i < units.Length; i++)
-        {
-            units[i] = TReduction.Finish(units[i], count);
+            if (rented is not null) ArrayPool<float>.Shared.Return(rented);
         }
     }
 
     /// <summary>
     /// Horizontal when the runs are long enough to fill vectors and the per-run lane fold (about 8 operations)
-    /// is small against the run: <c>8·R ≤ C</c>. Runs longer than the stack chunk must go horizontal.
+    /// is small against the run: <c>8·R ≤ C</c>. Runs longer than the largest chunk must go horizontal.
     /// </summary>
     internal static bool UseHorizontal(int blockRows, int blockCols) =>
-        blockCols > ChunkLength || (blockCols >= 16 && (long)blockRows * 8 <= blockCols);
+        blockCols > MaxChunkLength || (blockCols >= 16 && (long)blockRows * 8 <= blockCols);
+
+    /// <summary>Accumulator chunk length of the vertical strategy for R×C tiles of rows of <paramref name="rowLength"/>.</summary>
+    internal static int ChunkLength(int rowLength, int blockRows, int blockCols) =>
+        Math.Min(rowLength, blockRows == 1 ? StackChunkLength : MaxChunkLength) / blockCols * blockCols;
 
     /// <summary>Reduces one contiguous run of <paramref name="length"/> element scores to an (unfinished) accumulator.</summary>
     internal static float ReduceRun<TCriterion, TReduction>(ref float w, ref float a, nuint length)
@@ -328,19 +354,141 @@ internal static class GroupReduceLoop
         }
     }
 
-    /// <summary><c>units[k] = Combine(acc[k·C], …, acc[k·C + C − 1])</c> for each of the <c>length / C</c> runs.</summary>
-    private static void CombineRuns<TReduction>(ref float acc, nuint length, nuint runLength, ref float units)
+    /// <summary>
+    /// <c>units[k] = Finish(Combine(acc[k·C], …, acc[k·C + C − 1]), count)</c> for each of the <c>length / C</c> runs.
+    /// Runs of 2, 4, 8 or 16 are combined inside vector registers: log₂C shuffle-and-combine steps leave each run's
+    /// result in its first lane, and a permute packs those lanes for one store. Other run lengths are combined
+    /// element by element (they arise for 3×3 kernels and odd blocks, where R rows amortise the fold).
+    /// </summary>
+    private static void CombineRuns<TReduction>(ref float acc, nuint length, nuint runLength, ref float units, int count)
         where TReduction : struct, IGroupReduction
     {
-        for (nuint k = 0, start = 0; start < length; k++, start += runLength)
+        nuint i = 0, k = 0;
+        if (Vector512.IsHardwareAccelerated && runLength is 2 or 4 or 8 or 16)
         {
-            float r = Unsafe.Add(ref acc, start);
+            nuint n = (nuint)Vector512<float>.Count;
+            nuint perVector = n / runLength;
+            for (; i + n <= length; i += n, k += perVector)
+            {
+                Vector512<float> v = Vector512.LoadUnsafe(ref acc, i);
+                v = TReduction.Combine(v, Vector512.Shuffle(v, Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)));
+                if (runLength >= 4) v = TReduction.Combine(v, Vector512.Shuffle(v, Vector512.Create(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)));
+                if (runLength >= 8) v = TReduction.Combine(v, Vector512.Shuffle(v, Vector512.Create(4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11)));
+                if (runLength >= 16) v = TReduction.Combine(v, Vector512.Shuffle(v, Vector512.Create(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+                v = TReduction.Finish(v, count);
+                switch (runLength)
+                {
+                    case 2:
+                        Vector512.Shuffle(v, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14)).GetLower().StoreUnsafe(ref units, k);
+                        break;
+                    case 4:
+                        Vector512.Shuffle(v, Vector512.Create(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12)).GetLower().GetLower().StoreUnsafe(ref units, k);
+                        break;
+                    case 8:
+                        Unsafe.Add(ref units, k) = v.ToScalar();
+                        Unsafe.Add(ref units, k + 1) = v.GetElement(8);
+                        break;
+                    default:
+                        Unsafe.Add(ref units, k) = v.ToScalar();
+                        break;
+                }
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated && runLength is 2 or 4 or 8)
+        {
+            nuint n = (nuint)Vector256<float>.Count;
+            nuint perVector = n / runLength;
+            for (; i + n <= length; i += n, k += perVector)
+            {
+                Vector256<float> v = Vector256.LoadUnsafe(ref acc, i);
+                v = TReduction.Combine(v, Vector256.Shuffle(v, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6)));
+                if (runLength >= 4) v = TReduction.Combine(v, Vector256.Shuffle(v, Vector256.Create(2, 3, 0, 1, 6, 7, 4, 5)));
+                if (runLength >= 8) v = TReduction.Combine(v, Vector256.Shuffle(v, Vector256.Create(4, 5, 6, 7, 0, 1, 2, 3)));
+                v = TReduction.Finish(v, count);
+                switch (runLength)
+                {
+                    case 2:
+                        Vector256.Shuffle(v, Vector256.Create(0, 2, 4, 6, 0, 2, 4, 6)).GetLower().StoreUnsafe(ref units, k);
+                        break;
+                    case 4:
+                        Unsafe.Add(ref units, k) = v.ToScalar();
+                        Unsafe.Add(ref units, k + 1) = v.GetElement(4);
+                        break;
+                    default:
+                        Unsafe.Add(ref units, k) = v.ToScalar();
+                        break;
+                }
+            }
+        }
+        for (; i < length; i += runLength, k++)
+        {
+            float r = Unsafe.Add(ref acc, i);
             for (nuint t = 1; t < runLength; t++)
             {
-                r = TReduction.Combine(r, Unsafe.Add(ref acc, start + t));
+                r = TReduction.Combine(r, Unsafe.Add(ref acc, i + t));
             }
-            Unsafe.Add(ref units, k) = r;
+            Unsafe.Add(ref units, k) = TReduction.Finish(r, count);
         }
+    }
+
+    /// <summary>
+    /// <c>acc[j] = Finish(acc[j], count)</c>. Finish is not idempotent (√√x ≠ √x), so the overlapping last vector is
+    /// computed from the unfinished values before the loop and stored after it, as in <see cref="BinaryMapLoop"/>.
+    /// </summary>
+    private static void FinishInPlace<TReduction>(ref float acc, nuint length, int count)
+        where TReduction : struct, IGroupReduction
+    {
+        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        {
+            nuint n = (nuint)Vector512<float>.Count, last = length - n;
+            Vector512<float> end = TReduction.Finish(Vector512.LoadUnsafe(ref acc, last), count);
+            for (nuint i = 0; i < last; i += n)
+                TReduction.Finish(Vector512.LoadUnsafe(ref acc, i), count).StoreUnsafe(ref acc, i);
+            end.StoreUnsafe(ref acc, last);
+            return;
+        }
+        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        {
+            nuint n = (nuint)Vector256<float>.Count, last = length - n;
+            Vector256<float> end = TReduction.Finish(Vector256.LoadUnsafe(ref acc, last), count);
+            for (nuint i = 0; i < last; i += n)
+                TReduction.Finish(Vector256.LoadUnsafe(ref acc, i), count).StoreUnsafe(ref acc, i);
+            end.StoreUnsafe(ref acc, last);
+            return;
+        }
+        if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<float>.Count)
+        {
+            nuint n = (nuint)Vector128<float>.Count, last = length - n;
+            Vector128<float> end = TReduction.Finish(Vector128.LoadUnsafe(ref acc, last), count);
+            for (nuint i = 0; i < last; i += n)
+                TReduction.Finish(Vector128.LoadUnsafe(ref acc, i), count).StoreUnsafe(ref acc, i);
+            end.StoreUnsafe(ref acc, last);
+            return;
+        }
+        for (nuint i = 0; i < length; i++)
+        {
+            Unsafe.Add(ref acc, i) = TReduction.Finish(Unsafe.Add(ref acc, i), count);
+        }
+    }
+
+    /// <summary>A one-element unit as an element criterion: <c>Finish(Accumulate(Identity, Score(w, a)), 1)</c>.</summary>
+    private readonly struct ElementUnit<TCriterion, TReduction> : IElementCriterion
+        where TCriterion : struct, IElementCriterion
+        where TReduction : struct, IGroupReduction
+    {
+        public static bool UsesStatistic => TCriterion.UsesStatistic;
+
+        public static float Score(float weight, float statistic) =>
+            TReduction.Finish(TReduction.Accumulate(TReduction.Identity, TCriterion.Score(weight, statistic)), 1);
+
+        public static Vector128<float> Score(Vector128<float> weight, Vector128<float> statistic) =>
+            TReduction.Finish(TReduction.Accumulate(Vector128.Create(TReduction.Identity), TCriterion.Score(weight, statistic)), 1);
+
+        public static Vector256<float> Score(Vector256<float> weight, Vector256<float> statistic) =>
+            TReduction.Finish(TReduction.Accumulate(Vector256.Create(TReduction.Identity), TCriterion.Score(weight, statistic)), 1);
+
+        public static Vector512<float> Score(Vector512<float> weight, Vector512<float> statistic) =>
+            TReduction.Finish(TReduction.Accumulate(Vector512.Create(TReduction.Identity), TCriterion.Score(weight, statistic)), 1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -65,4 +65,14 @@ public interface IGroupReduction
 
     /// <summary>Turns the accumulator of <paramref name="count"/> element scores into the unit score.</summary>
     static abstract float Finish(float accumulator, int count);
+
+    /// <summary>Finishes 128 bits of unit accumulators, each of <paramref name="count"/> element scores.</summary>
+    /// <remarks>Must agree with the scalar <see cref="Finish(float, int)"/> lane by lane.</remarks>
+    static abstract Vector128<float> Finish(Vector128<float> accumulator, int count);
+
+    /// <summary>Finishes 256 bits of unit accumulators, each of <paramref name="count"/> element scores.</summary>
+    static abstract Vector256<float> Finish(Vector256<float> accumulator, int count);
+
+    /// <summary>Finishes 512 bits of unit accumulators, each of <paramref name="count"/> element scores.</summary>
+    static abstract Vector512<float> Finish(Vector512<float> accumulator, int count);
 }

@@ -43,12 +43,21 @@ public readonly struct L1Reduction : IGroupReduction
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => accumulator;
 }
 
 /// <summary>L2 norm of the element scores, <c>√Σs²</c>.</summary>
 /// <remarks>The sum of squares is accumulated in single precision across several vector lanes and
 /// accumulators (relative error about <c>√n·2⁻²⁴</c> in practice); the square root is taken once in
-/// <see cref="Finish"/>.</remarks>
+/// <see cref="Finish(float, int)"/>.</remarks>
 public readonly struct L2Reduction : IGroupReduction
 {
     /// <inheritdoc/>
@@ -80,6 +89,15 @@ public readonly struct L2Reduction : IGroupReduction
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => MathF.Sqrt(accumulator);
+
+    /// <inheritdoc/>
+    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => Vector128.Sqrt(accumulator);
+
+    /// <inheritdoc/>
+    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => Vector256.Sqrt(accumulator);
+
+    /// <inheritdoc/>
+    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => Vector512.Sqrt(accumulator);
 }
 
 /// <summary>Sum of the element scores, <c>Σs</c>.</summary>
@@ -116,6 +134,15 @@ public readonly struct SumReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => accumulator;
 }
 
 /// <summary>Mean of the element scores, <c>Σs / count</c>.</summary>
@@ -152,6 +179,15 @@ public readonly struct MeanReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => accumulator / count;
+
+    /// <inheritdoc/>
+    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator / count;
+
+    /// <inheritdoc/>
+    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => accumulator / count;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => accumulator / count;
 }
 
 /// <summary>Largest element score, <c>max s</c>.</summary>
@@ -188,6 +224,15 @@ public readonly struct MaxReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => accumulator;
+
+    /// <inheritdoc/>
+    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => accumulator;
 }
 
 /// <summary>Magnitude of the sum of the element scores, <c>|Σs|</c>.</summary>
@@ -224,4 +269,13 @@ public readonly struct AbsSumReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => MathF.Abs(accumulator);
+
+    /// <inheritdoc/>
+    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => Vector128.Abs(accumulator);
+
+    /// <inheritdoc/>
+    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => Vector256.Abs(accumulator);
+
+    /// <inheritdoc/>
+    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => Vector512.Abs(accumulator);
 }
