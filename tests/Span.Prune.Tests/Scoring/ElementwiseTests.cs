@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using static Span.Prune.Tests.Scoring.ScoringReference;
 using PruneScoring = Span.Prune.Scoring;
 
@@ -47,6 +48,39 @@ public class ElementwiseTests
                 float[] overStatistic = (float[])a.Clone();
                 Elementwise(c, w, overStatistic, overStatistic);
                 Assert.Equal(expected, overStatistic);
+            }
+        }
+    }
+
+    [Fact]
+    public void LargeOutputs_StreamingStores_MatchScalarFormula()
+    {
+        const int extra = 7;
+        // Outputs of NonTemporalThreshold floats or more take the non-temporal path: a scalar head up to the
+        // vector boundary, aligned streaming stores, the overlapping last vector. Offsets shift the alignment.
+        int length = (int)BinaryMapLoop.NonTemporalThreshold + extra;
+        float[] w = TestData.Uniform(length + 16, seed: extra);
+        float[] a = TestData.Uniform(length + 16, seed: extra + 1);
+        float[] scores = new float[length + 16];
+        foreach (int offset in new[] { 0, 1, 15 })
+        {
+            foreach (Criterion c in new[] { Criterion.Magnitude, Criterion.Obd })
+            {
+                var wSlice = w.AsSpan(offset, length);
+                var aSlice = a.AsSpan(16 - offset, length);
+                scores.AsSpan().Fill(float.NaN);
+                Elementwise(c, wSlice, UsesStatistic(c) ? aSlice : [], scores.AsSpan(offset, length));
+                for (int i = 0; i < length; i++)
+                {
+                    if (ScoreFloat(c, wSlice[i], aSlice[i]) != scores[offset + i])
+                        Assert.Fail($"{c} offset {offset} index {i}: {scores[offset + i]} vs {ScoreFloat(c, wSlice[i], aSlice[i])}");
+                }
+                Assert.True(float.IsNaN(scores[offset + length]));
+
+                float[] inPlace = w.AsSpan(offset, length).ToArray();
+                float[] expected = scores.AsSpan(offset, length).ToArray();
+                Elementwise(c, inPlace, UsesStatistic(c) ? aSlice : [], inPlace);
+                Assert.True(expected.AsSpan().SequenceEqual(inPlace), $"{c} in place, offset {offset}");
             }
         }
     }

@@ -70,7 +70,7 @@ public class WandaTests
 
     public static IEnumerable<object[]> NormCases()
     {
-        foreach (int features in new[] { 1, 3, 4, 7, 8, 16, 17, 33, 100, 511, 512, 513, 1300 })
+        foreach (int features in new[] { 1, 3, 4, 7, 8, 16, 17, 33, 100, 511, 512, 513, 1300, 8192, 8200 })
             foreach (int tokens in new[] { 0, 1, 5, 64 })
                 yield return [tokens, features];
     }
