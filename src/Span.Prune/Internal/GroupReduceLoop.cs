@@ -93,11 +93,8 @@ internal static class GroupReduceLoop
             for (int b = 0; b < tileRows; b++)
             {
                 ref float acc = ref Unsafe.Add(ref u, (nuint)b * length);
-                for (int r = 0; r < blockRows; r++)
-                {
-                    nuint start = (nuint)(b * blockRows + r) * length;
-                    VerticalAccumulate<TCriterion, TReduction>(ref acc, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), length, r == 0);
-                }
+                nuint start = (nuint)(b * blockRows) * length;
+                AccumulateRows<TCriterion, TReduction>(ref acc, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), length, length, blockRows);
                 FinishInPlace<TReduction>(ref acc, length, count);
             }
         }
@@ -117,11 +114,8 @@ internal static class GroupReduceLoop
                 for (nuint c0 = 0; c0 < length; c0 += (nuint)chunkLength)
                 {
                     nuint n = Math.Min((nuint)chunkLength, length - c0);
-                    for (int r = 0; r < blockRows; r++)
-                    {
-                        nuint start = (nuint)(b * blockRows + r) * length + c0;
-                        VerticalAccumulate<TCriterion, TReduction>(ref chunk, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), n, r == 0);
-                    }
+                    nuint start = (nuint)(b * blockRows) * length + c0;
+                    AccumulateRows<TCriterion, TReduction>(ref chunk, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), n, length, blockRows);
                     CombineRuns<TReduction>(ref chunk, n, runLength, ref Unsafe.Add(ref unitRow, c0 / runLength), count);
                 }
             }
@@ -225,6 +219,96 @@ internal static class GroupReduceLoop
             accumulator = TReduction.Accumulate(accumulator, TCriterion.Score(Unsafe.Add(ref w, i), BinaryMapLoop.Stat<TCriterion>(ref a, i)));
         }
         return accumulator;
+    }
+
+    /// <summary>
+    /// Accumulates <paramref name="rowCount"/> rows (<paramref name="stride"/> apart) into the per-column
+    /// accumulators, starting from the identity: four rows per pass over the accumulators, so that each vector of
+    /// accumulators is loaded and stored once per four rows instead of once per row.
+    /// </summary>
+    private static void AccumulateRows<TCriterion, TReduction>(ref float acc, ref float w, ref float a, nuint length, nuint stride, int rowCount)
+        where TCriterion : struct, IElementCriterion
+        where TReduction : struct, IGroupReduction
+    {
+        int r = 0;
+        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        {
+            for (; r + 4 <= rowCount; r += 4)
+            {
+                nuint start = (nuint)r * stride;
+                VerticalAccumulate4<TCriterion, TReduction>(ref acc, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), length, stride, r == 0);
+            }
+        }
+        for (; r < rowCount; r++)
+        {
+            nuint start = (nuint)r * stride;
+            VerticalAccumulate<TCriterion, TReduction>(ref acc, ref Unsafe.Add(ref w, start), ref Unsafe.Add(ref a, start), length, r == 0);
+        }
+    }
+
+    /// <summary>
+    /// Four rows at once: <c>acc[j] = Accumulate(…Accumulate(first ? Identity : acc[j], s₀[j])…, s₃[j])</c>. The
+    /// rows are folded in order, so the result equals four single-row passes bit for bit. Callers guarantee that
+    /// 256-bit vectors are accelerated and <c>length ≥ 8</c>.
+    /// </summary>
+    private static void VerticalAccumulate4<TCriterion, TReduction>(ref float acc, ref float w, ref float a, nuint length, nuint stride, bool first)
+        where TCriterion : struct, IElementCriterion
+        where TReduction : struct, IGroupReduction
+    {
+        nuint s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        {
+            nuint n = (nuint)Vector512<float>.Count;
+            Vector512<float> identity = Vector512.Create(TReduction.Identity);
+            for (; i + n <= length; i += n)
+            {
+                Vector512<float> v = first ? identity : Vector512.LoadUnsafe(ref acc, i);
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, i), BinaryMapLoop.Stat512<TCriterion>(ref a, i)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, i + s1), BinaryMapLoop.Stat512<TCriterion>(ref a, i + s1)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, i + s2), BinaryMapLoop.Stat512<TCriterion>(ref a, i + s2)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, i + s3), BinaryMapLoop.Stat512<TCriterion>(ref a, i + s3)));
+                v.StoreUnsafe(ref acc, i);
+            }
+            if (i < length)
+            {
+                nuint last = length - n;
+                Vector512<float> old = Vector512.LoadUnsafe(ref acc, last);
+                Vector512<float> v = first ? identity : old;
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, last), BinaryMapLoop.Stat512<TCriterion>(ref a, last)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, last + s1), BinaryMapLoop.Stat512<TCriterion>(ref a, last + s1)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, last + s2), BinaryMapLoop.Stat512<TCriterion>(ref a, last + s2)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector512.LoadUnsafe(ref w, last + s3), BinaryMapLoop.Stat512<TCriterion>(ref a, last + s3)));
+                Vector512<float> fresh = Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create((int)(i - last))).AsSingle();
+                Vector512.ConditionalSelect(fresh, v, old).StoreUnsafe(ref acc, last);
+            }
+            return;
+        }
+        {
+            nuint n = (nuint)Vector256<float>.Count;
+            Vector256<float> identity = Vector256.Create(TReduction.Identity);
+            for (; i + n <= length; i += n)
+            {
+                Vector256<float> v = first ? identity : Vector256.LoadUnsafe(ref acc, i);
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, i), BinaryMapLoop.Stat256<TCriterion>(ref a, i)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, i + s1), BinaryMapLoop.Stat256<TCriterion>(ref a, i + s1)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, i + s2), BinaryMapLoop.Stat256<TCriterion>(ref a, i + s2)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, i + s3), BinaryMapLoop.Stat256<TCriterion>(ref a, i + s3)));
+                v.StoreUnsafe(ref acc, i);
+            }
+            if (i < length)
+            {
+                nuint last = length - n;
+                Vector256<float> old = Vector256.LoadUnsafe(ref acc, last);
+                Vector256<float> v = first ? identity : old;
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, last), BinaryMapLoop.Stat256<TCriterion>(ref a, last)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, last + s1), BinaryMapLoop.Stat256<TCriterion>(ref a, last + s1)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, last + s2), BinaryMapLoop.Stat256<TCriterion>(ref a, last + s2)));
+                v = TReduction.Accumulate(v, TCriterion.Score(Vector256.LoadUnsafe(ref w, last + s3), BinaryMapLoop.Stat256<TCriterion>(ref a, last + s3)));
+                Vector256<float> fresh = Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create((int)(i - last))).AsSingle();
+                Vector256.ConditionalSelect(fresh, v, old).StoreUnsafe(ref acc, last);
+            }
+        }
     }
 
     /// <summary>

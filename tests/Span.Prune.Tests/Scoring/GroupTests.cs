@@ -24,6 +24,7 @@ public class GroupTests
             (WeightShape.Linear(8, 16), [.. common, Granularity.Block(2, 4), Granularity.Block(4, 1), Granularity.Block(1, 4), Granularity.NM(2, 4), Granularity.NM(4, 8),
                 Granularity.Block(2, 2), Granularity.NM(1, 2), Granularity.Block(4, 16), Granularity.Block(2, 8)]),
             (WeightShape.Linear(3, 10), [.. common, Granularity.NM(2, 5)]),
+            (WeightShape.Linear(9, 5), [Granularity.Column, Granularity.Block(3, 1), Granularity.Block(9, 5)]),
             (WeightShape.Linear(64, 300), [.. common, Granularity.Block(2, 150), Granularity.Block(8, 4), Granularity.NM(2, 4)]),
             (WeightShape.Conv2D(16, 20, 5, 5), [.. common, Granularity.Block(4, 25), Granularity.NM(2, 4)]),
             (WeightShape.Conv2D(4, 130, 3, 3), [Granularity.Row, Granularity.Column, Granularity.Kernel, Granularity.Block(2, 9)]),
