@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -21,9 +20,8 @@ namespace Span.Prune.Internal;
 /// <item><b>Vertical</b> (short runs or tall tiles: Column, Kernel, N:M, small blocks): the R rows of a tile row
 /// are accumulated lane by lane into per-column accumulators, vectorised along the row; afterwards each run of C
 /// per-column accumulators is combined into its unit. For C = 1 the per-column accumulators are the unit
-/// scores themselves; otherwise they live in a chunk of whole runs: 4 KiB on the stack for one-row tiles, up to a
-/// whole row (at most 64 KiB, from ArrayPool) for taller tiles, so that every weight row streams contiguously
-/// while the accumulators stay in L1/L2.</item>
+/// scores themselves; otherwise they live in a 4 KiB stack chunk of whole runs that walks along the row, so no
+/// scratch is rented and the accumulators stay in L1 while the R rows stream through, four rows per pass.</item>
 /// <item><b>Element</b> units are an element-wise map, <c>Finish(Accumulate(Identity, s), 1)</c>.</item>
 /// </list>
 /// <para>Reductions are associative and commutative up to rounding (IGroupReduction contract), so the result
@@ -31,16 +29,12 @@ namespace Span.Prune.Internal;
 /// </remarks>
 internal static class GroupReduceLoop
 {
-    /// <summary>Per-column accumulators kept on the stack by the vertical strategy (4 KiB).</summary>
-    private const int StackChunkLength = 1024;
-
     /// <summary>
-    /// Largest per-column accumulator chunk for tiles of several rows (64 KiB, rented from the shared pool when
-    /// larger than the stack chunk). A whole row of accumulators lets every weight row stream contiguously; a
-    /// 4 KiB chunk walking down rows that are tens of KiB apart defeats the prefetchers and the TLB (measured ~4×
-    /// slower on a 512×512×3×3 Column score).
+    /// Per-column accumulators of the vertical strategy, on the stack (4 KiB, L1-resident). For tiles of many rows
+    /// each row is then read in pieces of up to 4 KiB; a whole-row chunk (pooled) measured no faster on a
+    /// 512×512×3×3 Column score, so no scratch is rented.
     /// </summary>
-    private const int MaxChunkLength = 16 * 1024;
+    private const int ChunkCapacity = 1024;
 
     /// <summary>
     /// Writes the finished score of every R×C tile of <paramref name="weights"/> (<c>rows × rowLength</c>,
@@ -100,13 +94,9 @@ internal static class GroupReduceLoop
         }
         else
         {
-            // Per-column accumulators for a chunk of whole runs, then one combine per run. A single-row tile
-            // streams along its row anyway, so the small stack chunk suffices there.
-            int chunkLength = ChunkLength(rowLength, blockRows, blockCols);
-            float[]? rented = null;
-            Span<float> chunkSpan = chunkLength <= StackChunkLength
-                ? stackalloc float[StackChunkLength]
-                : (rented = ArrayPool<float>.Shared.Rent(chunkLength));
+            // Per-column accumulators for a chunk of whole runs, then one combine per run.
+            int chunkLength = ChunkLength(rowLength, blockCols);
+            Span<float> chunkSpan = stackalloc float[ChunkCapacity];
             ref float chunk = ref MemoryMarshal.GetReference(chunkSpan);
             for (int b = 0; b < tileRows; b++)
             {
@@ -119,20 +109,19 @@ internal static class GroupReduceLoop
                     CombineRuns<TReduction>(ref chunk, n, runLength, ref Unsafe.Add(ref unitRow, c0 / runLength), count);
                 }
             }
-            if (rented is not null) ArrayPool<float>.Shared.Return(rented);
         }
     }
 
     /// <summary>
     /// Horizontal when the runs are long enough to fill vectors and the per-run lane fold (about 8 operations)
-    /// is small against the run: <c>8·R ≤ C</c>. Runs longer than the largest chunk must go horizontal.
+    /// is small against the run: <c>8·R ≤ C</c>. Runs longer than the accumulator chunk must go horizontal.
     /// </summary>
     internal static bool UseHorizontal(int blockRows, int blockCols) =>
-        blockCols > MaxChunkLength || (blockCols >= 16 && (long)blockRows * 8 <= blockCols);
+        blockCols > ChunkCapacity || (blockCols >= 16 && (long)blockRows * 8 <= blockCols);
 
-    /// <summary>Accumulator chunk length of the vertical strategy for R×C tiles of rows of <paramref name="rowLength"/>.</summary>
-    internal static int ChunkLength(int rowLength, int blockRows, int blockCols) =>
-        Math.Min(rowLength, blockRows == 1 ? StackChunkLength : MaxChunkLength) / blockCols * blockCols;
+    /// <summary>Accumulator chunk length of the vertical strategy: whole runs of C, at most <see cref="ChunkCapacity"/>.</summary>
+    internal static int ChunkLength(int rowLength, int blockCols) =>
+        Math.Min(rowLength, ChunkCapacity) / blockCols * blockCols;
 
     /// <summary>Reduces one contiguous run of <paramref name="length"/> element scores to an (unfinished) accumulator.</summary>
     internal static float ReduceRun<TCriterion, TReduction>(ref float w, ref float a, nuint length)

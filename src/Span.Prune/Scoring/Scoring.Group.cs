@@ -33,7 +33,8 @@ public static partial class Scoring
     /// <para>The kernel is fused (one read of the weights, no element scores stored) and vectorised: long contiguous
     /// runs (Row) are reduced with four vector accumulators and a masked last vector; tall or short units
     /// (Column, Kernel, N:M, blocks) are accumulated row by row into per-column lane accumulators, vectorised
-    /// across columns, and then combined per unit. No scratch is rented (a 4 KiB stack chunk at most).</para>
+    /// across columns, and then combined per unit. No scratch is rented (a 4 KiB stack chunk at most). Element
+    /// units are a single element-wise pass.</para>
     /// <para>Accumulation is in single precision; the summation order depends on the vector width, so results may
     /// differ from a sequential sum by rounding (relative error about <c>√n·2⁻²⁴</c> in practice).</para>
     /// </remarks>
