@@ -12,6 +12,7 @@ namespace Span.Prune.Benchmarks;
 [MemoryDiagnoser]
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
 [CategoriesColumn]
+[MedianColumn]
 public class ScoringBenchmarks
 {
     private float[] _weights = [];
