@@ -21,8 +21,8 @@ public class ScoringBenchmarks
     private float[] _units = [];
     private WeightShape _shape;
 
-    /// <summary>Rows = columns of the weight.</summary>
-    [Params(4096)]
+    /// <summary>Rows = columns of the weight: 1024 (4 MiB, cache-resident) and 4096 (64 MiB, DRAM-bound).</summary>
+    [Params(1024, 4096)]
     public int Size { get; set; }
 
     [GlobalSetup]
