@@ -52,6 +52,27 @@ public interface IGroupReduction
     /// <summary>Combines two partial accumulators (lanes, or split ranges).</summary>
     static abstract float Combine(float left, float right);
 
+    /// <summary>Combines two 128-bit vectors of partial accumulators lane by lane.</summary>
+    /// <remarks>Kernels keep several independent vector accumulators (and accumulate one unit in several
+    /// lanes); they merge them with this overload before the scalar <see cref="Combine(float, float)"/>.</remarks>
+    static abstract Vector128<float> Combine(Vector128<float> left, Vector128<float> right);
+
+    /// <summary>Combines two 256-bit vectors of partial accumulators lane by lane.</summary>
+    static abstract Vector256<float> Combine(Vector256<float> left, Vector256<float> right);
+
+    /// <summary>Combines two 512-bit vectors of partial accumulators lane by lane.</summary>
+    static abstract Vector512<float> Combine(Vector512<float> left, Vector512<float> right);
+
     /// <summary>Turns the accumulator of <paramref name="count"/> element scores into the unit score.</summary>
     static abstract float Finish(float accumulator, int count);
+
+    /// <summary>Finishes 128 bits of unit accumulators, each of <paramref name="count"/> element scores.</summary>
+    /// <remarks>Must agree with the scalar <see cref="Finish(float, int)"/> lane by lane.</remarks>
+    static abstract Vector128<float> Finish(Vector128<float> accumulator, int count);
+
+    /// <summary>Finishes 256 bits of unit accumulators, each of <paramref name="count"/> element scores.</summary>
+    static abstract Vector256<float> Finish(Vector256<float> accumulator, int count);
+
+    /// <summary>Finishes 512 bits of unit accumulators, each of <paramref name="count"/> element scores.</summary>
+    static abstract Vector512<float> Finish(Vector512<float> accumulator, int count);
 }

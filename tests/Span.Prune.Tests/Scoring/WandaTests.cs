@@ -1,0 +1,143 @@
+using PruneScoring = Span.Prune.Scoring;
+
+namespace Span.Prune.Tests.Scoring;
+
+public class WandaTests
+{
+    public static IEnumerable<object[]> Shapes() =>
+    [
+        [WeightShape.Linear(1, 1)],
+        [WeightShape.Linear(7, 13)],
+        [WeightShape.Linear(3, 257)],
+        [WeightShape.Linear(16, 64)],
+        [WeightShape.Conv2D(5, 3, 3, 3)],
+        [WeightShape.Conv2D(4, 7, 1, 5)],
+    ];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Wanda_IsMagnitudeTimesColumnNorm(WeightShape shape)
+    {
+        float[] w = TestData.Normal(shape.ElementCount, 1);
+        float[] norms = TestData.Uniform(shape.RowLength, 2, 3f).Select(Math.Abs).ToArray();
+        float[] scores = TestData.NaNs(w.Length);
+        PruneScoring.Wanda(w, shape, norms, scores);
+        // One float multiply of |w| by the norm of the element's column: exact.
+        for (int o = 0; o < shape.Out; o++)
+            for (int j = 0; j < shape.RowLength; j++)
+            {
+                int e = o * shape.RowLength + j;
+                Assert.Equal(Math.Abs(w[e]) * norms[j], scores[e]);
+            }
+
+        float[] inPlace = (float[])w.Clone();
+        PruneScoring.Wanda(inPlace, shape, norms, inPlace);
+        Assert.Equal(scores, inPlace);
+    }
+
+    [Fact]
+    public void Wanda_RanksByActivationWithinARow()
+    {
+        // |w| = 1 on a feature with norm 0.1 loses to |w| = 0.5 on a feature with norm 10.
+        float[] w = [1f, 0.5f];
+        float[] scores = new float[2];
+        PruneScoring.Wanda(w, WeightShape.Linear(1, 2), [0.1f, 10f], scores);
+        Assert.True(scores[0] < scores[1]);
+    }
+
+    [Fact]
+    public void Wanda_BadInput_Throws_AndWritesNothing()
+    {
+        var shape = WeightShape.Linear(3, 4);
+        float[] w = TestData.Normal(12, 3), norms = [1f, 2f, 3f, 4f], scores = TestData.NaNs(12);
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(new float[11], shape, norms, scores)).ParamName);
+        Assert.Equal("inputNorms", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, new float[3], scores)).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, norms, new float[13])).ParamName);
+        Assert.Equal("inputNorms", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, [1f, -2f, 3f, 4f], scores)).ParamName);
+        Assert.Equal("inputNorms", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, [1f, float.NaN, 3f, 4f], scores)).ParamName);
+        Assert.Equal("shape", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda([], default, [], [])).ParamName);
+        float[] badW = (float[])w.Clone();
+        badW[11] = float.PositiveInfinity;
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(badW, shape, norms, scores)).ParamName);
+        Assert.All(scores, s => Assert.True(float.IsNaN(s)));
+
+        float[] buffer = new float[16];
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(
+            () => PruneScoring.Wanda(w, shape, buffer.AsSpan(0, 4), buffer.AsSpan(2, 12))).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(
+            () => PruneScoring.Wanda(buffer.AsSpan(0, 12), shape, norms, buffer.AsSpan(1, 12))).ParamName);
+    }
+
+    public static IEnumerable<object[]> NormCases()
+    {
+        foreach (int features in new[] { 1, 3, 4, 7, 8, 16, 17, 33, 100, 511, 512, 513, 1300, 8192, 8200 })
+            foreach (int tokens in new[] { 0, 1, 5, 64 })
+                yield return [tokens, features];
+    }
+
+    [Theory]
+    [MemberData(nameof(NormCases))]
+    public void InputNorms_MatchDoubleReference(int tokens, int features)
+    {
+        float[] x = TestData.Normal(tokens * features, tokens * 7919 + features, std: 3f);
+        float[] norms = TestData.NaNs(features);
+        PruneScoring.InputNorms(x, features, norms);
+        for (int j = 0; j < features; j++)
+        {
+            double sum = 0;
+            for (int t = 0; t < tokens; t++) sum += (double)x[t * features + j] * x[t * features + j];
+            // Squares and sums in double, one rounding to float at the end: within 1 float ulp (2⁻²³ relative).
+            double expected = Math.Sqrt(sum);
+            Assert.True(Math.Abs(norms[j] - expected) <= expected * 1.2e-7, $"feature {j}: {norms[j]} vs {expected}");
+        }
+    }
+
+    [Fact]
+    public void Accumulator_OverBatches_EqualsOneShot()
+    {
+        const int features = 37;
+        float[] x = TestData.Normal(100 * features, 9);
+        float[] oneShot = new float[features], streamed = TestData.NaNs(features);
+        PruneScoring.InputNorms(x, features, oneShot);
+
+        var acc = new InputNormAccumulator(features);
+        acc.Accumulate(x.AsSpan(0, 30 * features));
+        acc.Accumulate(ReadOnlySpan<float>.Empty);
+        acc.Accumulate(x.AsSpan(30 * features));
+        Assert.Equal(100, acc.Tokens);
+        Assert.Equal(features, acc.Features);
+        acc.GetNorms(streamed);
+        // Per feature, both sum the same doubles in the same token order: identical.
+        Assert.Equal(oneShot, streamed);
+
+        acc.Reset();
+        Assert.Equal(0, acc.Tokens);
+        acc.GetNorms(streamed);
+        Assert.All(streamed, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void InputNorms_BadInput_Throws_AndWritesNothing()
+    {
+        float[] norms = TestData.NaNs(4);
+        Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(() => PruneScoring.InputNorms(new float[8], 0, norms)).ParamName);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => PruneScoring.InputNorms(new float[9], 4, norms)).ParamName);
+        Assert.Equal("norms", Assert.Throws<ArgumentException>(() => PruneScoring.InputNorms(new float[8], 4, new float[3])).ParamName);
+        float[] bad = new float[8];
+        bad[5] = float.NaN;
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => PruneScoring.InputNorms(bad, 4, norms)).ParamName);
+        Assert.All(norms, v => Assert.True(float.IsNaN(v)));
+        float[] buffer = new float[12];
+        Assert.Equal("norms", Assert.Throws<ArgumentException>(() => PruneScoring.InputNorms(buffer.AsSpan(0, 8), 4, buffer.AsSpan(6, 4))).ParamName);
+
+        Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(() => new InputNormAccumulator(0)).ParamName);
+        var acc = new InputNormAccumulator(4);
+        acc.Accumulate([1f, 2f, 3f, 4f]);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Accumulate(bad)).ParamName);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Accumulate(new float[5])).ParamName);
+        Assert.Equal("norms", Assert.Throws<ArgumentException>(() => acc.GetNorms(new float[5])).ParamName);
+        Assert.Equal(1, acc.Tokens);
+        acc.GetNorms(norms);
+        Assert.Equal([1f, 2f, 3f, 4f], norms);
+    }
+}
