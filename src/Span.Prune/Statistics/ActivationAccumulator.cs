@@ -184,8 +184,9 @@ public sealed partial class ActivationAccumulator
         if (batch <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must be positive.");
         if (height <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(height), "Height must be positive.");
         if (width <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(width), "Width must be positive.");
-        // In long: the product of four ints can overflow int (then it cannot match any span length anyway).
-        long expected = (long)batch * Channels * height * width;
+        // In Int128: four positive ints multiply to less than 2¹²⁴, so the product is exact and cannot wrap
+        // around to a matching span length.
+        Int128 expected = (Int128)batch * Channels * height * width;
         if (length != expected) ThrowHelper.ThrowShapeMismatch("activations", length, expected, $"[{layout}] = [{batch}, {Channels}, {height}, {width}]");
         if (_count == int.MaxValue) ThrowHelper.ThrowTooManyBatches();
     }
