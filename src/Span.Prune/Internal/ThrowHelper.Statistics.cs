@@ -14,7 +14,7 @@ internal static partial class ThrowHelper
         throw new InvalidOperationException($"The accumulator has already counted {int.MaxValue} batches; read it and call Reset.");
 
     [DoesNotReturn]
-    public static void ThrowShapeMismatch(string paramName, int actual, Int128 expected, string shape) =>
+    public static void ThrowActivationShapeMismatch(string paramName, int actual, Int128 expected, string shape) =>
         throw new ArgumentException($"Length {actual} does not match the {shape} shape, which holds {expected} elements.", paramName);
 
     [DoesNotReturn]

@@ -28,7 +28,7 @@ namespace Span.Prune;
 /// <c>activations</c>, and the accumulator is unchanged: each batch is reduced into scratch owned by the
 /// accumulator and committed only when it is clean. The check is fused into the reduction (a non-finite input
 /// is the only way a double sum of floats can become non-finite), so valid batches pay no extra pass.</para>
-/// <para>Memory: 24 bytes per channel, allocated once in the constructor. Not thread-safe.</para>
+/// <para>Memory: 28 bytes per channel (state and per-batch scratch), allocated once in the constructor. Not thread-safe.</para>
 /// </remarks>
 public sealed partial class ActivationAccumulator
 {
@@ -82,7 +82,7 @@ public sealed partial class ActivationAccumulator
     {
         if (batch <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must be positive.");
         long expected = (long)batch * Channels;
-        if (activations.Length != expected) ThrowHelper.ThrowShapeMismatch(nameof(activations), activations.Length, expected, $"[{batch}, {Channels}]");
+        if (activations.Length != expected) ThrowHelper.ThrowActivationShapeMismatch(nameof(activations), activations.Length, expected, $"NC [{batch}, {Channels}]");
         if (_count == int.MaxValue) ThrowHelper.ThrowTooManyBatches();
 
         ClearScratch();
@@ -101,7 +101,7 @@ public sealed partial class ActivationAccumulator
     /// <exception cref="InvalidOperationException"><see cref="int.MaxValue"/> batches were already added.</exception>
     public void AddNCHW(ReadOnlySpan<float> activations, int batch, int height, int width)
     {
-        ValidateSpatial(activations.Length, batch, height, width, "N, C, H, W");
+        ValidateSpatial(activations.Length, batch, height, width, channelsLast: false);
         ClearScratch();
         AccumulatePlanes(activations, batch, Channels, height * width, _zeroThreshold, _batchZeros, _batchSums);
         Commit(activations, (long)batch * height * width);
@@ -118,7 +118,7 @@ public sealed partial class ActivationAccumulator
     /// <exception cref="InvalidOperationException"><see cref="int.MaxValue"/> batches were already added.</exception>
     public void AddNHWC(ReadOnlySpan<float> activations, int batch, int height, int width)
     {
-        ValidateSpatial(activations.Length, batch, height, width, "N, H, W, C");
+        ValidateSpatial(activations.Length, batch, height, width, channelsLast: true);
         ClearScratch();
         AccumulateRows(activations, Channels, _zeroThreshold, _batchZeros, _batchSums);
         Commit(activations, (long)batch * height * width);
@@ -179,7 +179,7 @@ public sealed partial class ActivationAccumulator
         _count = 0;
     }
 
-    private void ValidateSpatial(int length, int batch, int height, int width, string layout)
+    private void ValidateSpatial(int length, int batch, int height, int width, bool channelsLast)
     {
         if (batch <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must be positive.");
         if (height <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(height), "Height must be positive.");
@@ -187,7 +187,12 @@ public sealed partial class ActivationAccumulator
         // In Int128: four positive ints multiply to less than 2¹²⁴, so the product is exact and cannot wrap
         // around to a matching span length.
         Int128 expected = (Int128)batch * Channels * height * width;
-        if (length != expected) ThrowHelper.ThrowShapeMismatch("activations", length, expected, $"[{layout}] = [{batch}, {Channels}, {height}, {width}]");
+        if (length != expected)
+        {
+            ThrowHelper.ThrowActivationShapeMismatch("activations", length, expected, channelsLast
+                ? $"NHWC [{batch}, {height}, {width}, {Channels}]"
+                : $"NCHW [{batch}, {Channels}, {height}, {width}]");
+        }
         if (_count == int.MaxValue) ThrowHelper.ThrowTooManyBatches();
     }
 

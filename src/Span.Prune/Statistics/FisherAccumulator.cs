@@ -11,9 +11,10 @@ namespace Span.Prune;
 /// <para><b>Precision.</b> The sums are kept in <see cref="double"/>. A float square has at most 48 significant
 /// bits, so <c>(double)g·(double)g</c> is exact and the only rounding is the one of each running addition,
 /// at most 2⁻⁵³ relative: after n batches the sum is within <c>n·2⁻⁵³</c> of exact, far below the 2⁻²⁴ of the
-/// final float mean for any realistic n. A float running sum, by contrast, stops growing once it is 2²⁴ times
-/// the addend (10,000 batches of similar gradients already cost ~13 bits), and Kahan compensation would need
-/// a second float array: the same 8 bytes of state per element as one double, but four times the arithmetic.
+/// final float mean for any realistic n. A float running sum, by contrast, has a worst-case error of
+/// n·2⁻²⁴ (6e-4 relative, 13 of 24 bits, after 10,000 batches) and stops growing altogether once it is 2²⁴
+/// times the addend; Kahan compensation would need a second float array: the same 8 bytes of state per
+/// element as one double, but four times the arithmetic.
 /// Double state is therefore both the accurate and the cheaper choice in a loop that is bound by memory traffic.</para>
 /// <para><b>Determinism.</b> The kernel vectorises across elements and adds batches in order, so every element's
 /// sum is the same sequence of double additions as the scalar loop <c>sum[i] += (double)g[i]*g[i]</c>: results are

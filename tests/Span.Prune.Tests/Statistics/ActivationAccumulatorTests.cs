@@ -454,7 +454,9 @@ public class ActivationAccumulatorTests
 
         Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNC(a, 23)).ParamName);
         Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNCHW(a, 2, 4, 4)).ParamName);
-        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNHWC(a, 2, 3, 5)).ParamName);
+        var shapeError = Assert.Throws<ArgumentException>(() => acc.AddNHWC(a, 2, 3, 5));
+        Assert.Equal("activations", shapeError.ParamName);
+        Assert.Contains("NHWC [2, 3, 5, 5]", shapeError.Message, StringComparison.Ordinal);
         Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNCHW(a.AsSpan(1), 2, 3, 4)).ParamName);
         // A shape whose element count overflows int must not wrap around to a matching length.
         Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNCHW(a, 65_536, 65_536, 65_536)).ParamName);
