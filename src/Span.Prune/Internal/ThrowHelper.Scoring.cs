@@ -21,7 +21,7 @@ internal static partial class ThrowHelper
         throw new ArgumentException($"Unknown granularity kind {kind}.", paramName);
 
     [DoesNotReturn]
-    public static void ThrowNegative(string paramName, int index) =>
+    public static void ThrowNegativeElement(string paramName, int index) =>
         throw new ArgumentException($"Element {index} is negative; a norm is never negative.", paramName);
 
     [DoesNotReturn]

@@ -40,7 +40,7 @@ public static partial class Scoring
         for (int j = 0; j < inputNorms.Length; j++)
         {
             // Norms are few (one per column); a scalar sign test is negligible next to the weights' pass.
-            if (inputNorms[j] < 0f) ThrowHelper.ThrowNegative(nameof(inputNorms), j);
+            if (inputNorms[j] < 0f) ThrowHelper.ThrowNegativeElement(nameof(inputNorms), j);
         }
 
         int rowLength = shape.RowLength;

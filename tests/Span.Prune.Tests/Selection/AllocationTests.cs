@@ -70,8 +70,8 @@ public class AllocationTests
     {
         float[] w = TestData.Normal(5000, 6);
         var scores = new float[w.Length];
-        var keys = new ulong[Scoring.LampScratchLength(w.Length)];
-        AssertNoAllocation(() => Scoring.Lamp(w, scores, keys));
-        AssertNoAllocation(() => Scoring.Lamp(w, scores));
+        var keys = new ulong[Span.Prune.Scoring.LampScratchLength(w.Length)];
+        AssertNoAllocation(() => Span.Prune.Scoring.Lamp(w, scores, keys));
+        AssertNoAllocation(() => Span.Prune.Scoring.Lamp(w, scores));
     }
 }

@@ -27,7 +27,7 @@ public class LampTests
         // Suffix sums: 18, 17, 13, 9 → scores 1/18, 4/17, 4/13, 9/9. The tied ±2 differ: index 1 includes index 2.
         float[] w = [1f, -2f, 2f, 3f];
         var scores = new float[4];
-        Scoring.Lamp(w, scores);
+        Span.Prune.Scoring.Lamp(w, scores);
         Assert.Equal(new[] { 1f / 18, 4f / 17, 4f / 13, 1f }, scores);
     }
 
@@ -41,12 +41,12 @@ public class LampTests
     {
         float[] w = TestData.Normal(n, n).Select(x => MathF.Round(x * 8) / 8).ToArray(); // ties and zeros
         var scores = TestData.NaNs(n);
-        Scoring.Lamp(w, scores, new ulong[Scoring.LampScratchLength(n)]);
+        Span.Prune.Scoring.Lamp(w, scores, new ulong[Span.Prune.Scoring.LampScratchLength(n)]);
         float[] expected = Reference(w);
         for (int i = 0; i < n; i++) Assert.Equal(expected[i], scores[i], 6);
         // In place gives the same.
         float[] inPlace = (float[])w.Clone();
-        Scoring.Lamp(inPlace, inPlace);
+        Span.Prune.Scoring.Lamp(inPlace, inPlace);
         Assert.Equal(scores, inPlace);
     }
 
@@ -77,7 +77,7 @@ public class LampTests
                 expected[order[p]] = square == 0 ? 0f : (float)(square / suffix);
             }
             var scores = TestData.NaNs(n);
-            Scoring.Lamp(w, scores);
+            Span.Prune.Scoring.Lamp(w, scores);
             Assert.Equal(expected, scores);
         }
     }
@@ -94,7 +94,7 @@ public class LampTests
         float[] w = weights.ToArray();
         var scores = new float[w.Length];
         for (int l = 0, at = 0; l < lengths.Length; at += lengths[l], l++)
-            Scoring.Lamp(w.AsSpan(at, lengths[l]), scores.AsSpan(at, lengths[l]));
+            Span.Prune.Scoring.Lamp(w.AsSpan(at, lengths[l]), scores.AsSpan(at, lengths[l]));
 
         var mask = new byte[w.Length];
         foreach (int k in new[] { w.Length / 2, (int)(0.99 * w.Length), w.Length - lengths.Length })
@@ -117,15 +117,15 @@ public class LampTests
     [Fact]
     public void BadArguments_Throw_NothingWritten()
     {
-        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Scoring.Lamp(new float[3], new float[2])).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Span.Prune.Scoring.Lamp(new float[3], new float[2])).ParamName);
         var shared = new float[5];
-        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Scoring.Lamp(shared.AsSpan(0, 3), shared.AsSpan(1, 3))).ParamName);
-        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Scoring.Lamp(new float[3], new float[3], new ulong[5])).ParamName);
-        Assert.Equal("count", Assert.Throws<ArgumentOutOfRangeException>(() => Scoring.LampScratchLength(-1)).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Span.Prune.Scoring.Lamp(shared.AsSpan(0, 3), shared.AsSpan(1, 3))).ParamName);
+        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Span.Prune.Scoring.Lamp(new float[3], new float[3], new ulong[5])).ParamName);
+        Assert.Equal("count", Assert.Throws<ArgumentOutOfRangeException>(() => Span.Prune.Scoring.LampScratchLength(-1)).ParamName);
 
         float[] w = [1f, 2f, float.NaN, 3f];
         float[] scores = TestData.NaNs(4);
-        var ex = Assert.Throws<ArgumentException>(() => Scoring.Lamp(w, scores));
+        var ex = Assert.Throws<ArgumentException>(() => Span.Prune.Scoring.Lamp(w, scores));
         Assert.Equal("weights", ex.ParamName);
         Assert.Contains("Element 2 ", ex.Message, StringComparison.Ordinal);
         Assert.All(scores, s => Assert.True(float.IsNaN(s)));

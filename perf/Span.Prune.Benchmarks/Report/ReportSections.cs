@@ -1,0 +1,18 @@
+namespace Span.Prune.Benchmarks.Report;
+
+/// <summary>A group of report rows measured together.</summary>
+internal interface IReportSection
+{
+    string Name { get; }
+
+    IEnumerable<ReportRow> Measure(bool quick);
+}
+
+/// <summary>Every section of the quick report, in print order.</summary>
+internal static class ReportSections
+{
+    public static IReadOnlyList<IReportSection> All { get; } =
+    [
+        new SelectionSection(),
+    ];
+}

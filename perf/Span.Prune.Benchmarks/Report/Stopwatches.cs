@@ -1,0 +1,53 @@
+using System.Diagnostics;
+
+namespace Span.Prune.Benchmarks.Report;
+
+/// <summary>
+/// Side-by-side timing for the quick report: the candidate and its baseline run alternately in one process, so a
+/// noisy neighbour slows both and the ratio of medians stays meaningful.
+/// </summary>
+internal static class Stopwatches
+{
+    /// <summary>Median milliseconds of <paramref name="candidate"/> and <paramref name="baseline"/>, run alternately.</summary>
+    /// <param name="reset">Run before every timed call (untimed), e.g. to restore weights that a prune overwrote.</param>
+    public static (double CandidateMs, double BaselineMs) Compare(Action candidate, Action baseline, int runs, Action? reset = null)
+    {
+        // Warm-up: tier-1 JIT (both tiers and OSR) and pool fills happen here, not in the timed runs.
+        for (int i = 0; i < 3; i++)
+        {
+            reset?.Invoke(); candidate();
+            reset?.Invoke(); baseline();
+        }
+        var c = new double[runs];
+        var b = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            reset?.Invoke(); c[i] = Time(candidate);
+            reset?.Invoke(); b[i] = Time(baseline);
+        }
+        return (Median(c), Median(b));
+    }
+
+    /// <summary>Median milliseconds of <paramref name="action"/> over <paramref name="runs"/> runs after warm-up.</summary>
+    public static double Measure(Action action, int runs, Action? reset = null)
+    {
+        for (int i = 0; i < 3; i++) { reset?.Invoke(); action(); }
+        var t = new double[runs];
+        for (int i = 0; i < runs; i++) { reset?.Invoke(); t[i] = Time(action); }
+        return Median(t);
+    }
+
+    private static double Time(Action action)
+    {
+        long start = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    public static double Median(double[] values)
+    {
+        Array.Sort(values);
+        int n = values.Length;
+        return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+    }
+}
