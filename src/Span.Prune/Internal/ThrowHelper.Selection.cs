@@ -2,26 +2,27 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Span.Prune.Internal;
 
-// Throw sites of the selection concern (Selection.*, Scoring.Lamp).
+// Throw sites of the selection concern (Selection.*, Scoring.Lamp). Names carry "Selection" so that the partial
+// files of other concerns cannot collide with them when branches merge.
 internal static partial class ThrowHelper
 {
     [DoesNotReturn]
-    public static void ThrowRank(string paramName, int k, int length) =>
+    public static void ThrowSelectionRank(string paramName, int k, int length) =>
         throw new ArgumentOutOfRangeException(paramName, k, $"The order statistic must be in [0, {length - 1}] for {length} values.");
 
     [DoesNotReturn]
-    public static void ThrowNegative(string paramName, int value) =>
+    public static void ThrowSelectionNegative(string paramName, int value) =>
         throw new ArgumentOutOfRangeException(paramName, value, "The value must not be negative.");
 
     [DoesNotReturn]
-    public static void ThrowSegmentLengths(string paramName, long sum, int expected) =>
+    public static void ThrowSelectionSegmentLengths(string paramName, long sum, int expected) =>
         throw new ArgumentException($"The segment lengths sum to {sum}, but the scores hold {expected} units.", paramName);
 
     [DoesNotReturn]
-    public static void ThrowCapsInfeasible(string paramName, long capacity, int pruneCount) =>
+    public static void ThrowSelectionCapsInfeasible(string paramName, long capacity, int pruneCount) =>
         throw new ArgumentException($"The per-segment caps allow pruning at most {capacity} units in total, fewer than the requested {pruneCount}.", paramName);
 
     [DoesNotReturn]
-    public static void ThrowRaggedGroups(string paramName, int rowLength, int m) =>
+    public static void ThrowSelectionRaggedGroups(string paramName, int rowLength, int m) =>
         throw new ArgumentException($"The group length M = {m} does not divide the row length {rowLength}; ragged N:M groups are not supported.", paramName);
 }

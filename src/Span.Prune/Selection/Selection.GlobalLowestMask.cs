@@ -74,13 +74,13 @@ public static partial class Selection
             if (length < 0) ThrowHelper.ThrowArgument(nameof(segmentLengths), $"Segment length {length} is negative.");
             sum += length;
         }
-        if (sum != scores.Length) ThrowHelper.ThrowSegmentLengths(nameof(segmentLengths), sum, scores.Length);
+        if (sum != scores.Length) ThrowHelper.ThrowSelectionSegmentLengths(nameof(segmentLengths), sum, scores.Length);
         ValidateMask(scores, pruneCount, mask);
         if (!(maxSegmentSparsity >= 0.0 && maxSegmentSparsity <= 1.0)) ThrowHelper.ThrowSparsity(nameof(maxSegmentSparsity), maxSegmentSparsity);
         long capacity = 0;
         decimal cap = (decimal)maxSegmentSparsity;
         foreach (int length in segmentLengths) capacity += SegmentCap(cap, length);
-        if (capacity < pruneCount) ThrowHelper.ThrowCapsInfeasible(nameof(maxSegmentSparsity), capacity, pruneCount);
+        if (capacity < pruneCount) ThrowHelper.ThrowSelectionCapsInfeasible(nameof(maxSegmentSparsity), capacity, pruneCount);
     }
 
     // ⌊cap·n⌋ in decimal: the double → decimal conversion keeps 15 significant digits, which removes binary

@@ -11,7 +11,7 @@ public static partial class Selection
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="unitCount"/> is negative.</exception>
     public static int ScratchLength(int unitCount)
     {
-        if (unitCount < 0) ThrowHelper.ThrowNegative(nameof(unitCount), unitCount);
+        if (unitCount < 0) ThrowHelper.ThrowSelectionNegative(nameof(unitCount), unitCount);
         return unitCount;
     }
 
@@ -65,6 +65,6 @@ public static partial class Selection
     private static void ValidateKth(ReadOnlySpan<float> values, int k)
     {
         if (values.IsEmpty) ThrowHelper.ThrowEmpty(nameof(values));
-        if ((uint)k >= (uint)values.Length) ThrowHelper.ThrowRank(nameof(k), k, values.Length);
+        if ((uint)k >= (uint)values.Length) ThrowHelper.ThrowSelectionRank(nameof(k), k, values.Length);
     }
 }

@@ -30,7 +30,7 @@ public static partial class Selection
     /// <paramref name="sparsity"/> is NaN, infinite or outside <c>[0, 1]</c>.</exception>
     public static int PruneCount(int unitCount, double sparsity)
     {
-        if (unitCount < 0) ThrowHelper.ThrowNegative(nameof(unitCount), unitCount);
+        if (unitCount < 0) ThrowHelper.ThrowSelectionNegative(nameof(unitCount), unitCount);
         if (!(sparsity >= 0.0 && sparsity <= 1.0)) ThrowHelper.ThrowSparsity(nameof(sparsity), sparsity);
         // sparsity ≤ 1 keeps the product ≤ unitCount, so the cast cannot overflow.
         return (int)Math.Round(sparsity * unitCount, MidpointRounding.ToEven);
@@ -43,7 +43,7 @@ public static partial class Selection
     /// <paramref name="pruneCount"/> is outside <c>[0, unitCount]</c>.</exception>
     public static void ValidateCount(int unitCount, int pruneCount)
     {
-        if (unitCount < 0) ThrowHelper.ThrowNegative(nameof(unitCount), unitCount);
+        if (unitCount < 0) ThrowHelper.ThrowSelectionNegative(nameof(unitCount), unitCount);
         if ((uint)pruneCount > (uint)unitCount) ThrowHelper.ThrowCount(nameof(pruneCount), pruneCount, unitCount);
     }
 }
