@@ -169,9 +169,6 @@ public class MaskingTests
             Span.Prune.Masking.ApplyUnitMask(w, units, shape, Granularity.Column);
         }
 
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int r = 0; r < 10; r++) Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.None(Run);
     }
 }

@@ -181,9 +181,6 @@ public class PruningTests
             Span.Prune.Pruning.Global(layers, 0.5);
         }
 
-        Run();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) Run();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.None(Run, 5);
     }
 }

@@ -28,10 +28,6 @@ public class RegressionAllocationTests
             ChannelRegression.ReconstructionError(p.X, refitted, p.Y, p.Shape, p.N);
         }
 
-        Calls(); // warm-up: JIT, tiering, first pool rents
-        Calls();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++) Calls();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.None(Calls, 3);
     }
 }

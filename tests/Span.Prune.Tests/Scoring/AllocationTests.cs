@@ -4,14 +4,7 @@ namespace Span.Prune.Tests.Scoring;
 
 public class AllocationTests
 {
-    private static void AssertNoAllocation(Action call)
-    {
-        call(); // warm up: JIT, tiering, statics
-        call();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 20; i++) call();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-    }
+    private static void AssertNoAllocation(Action call) => AllocationAssert.None(call, 20);
 
     private static readonly WeightShape Conv = WeightShape.Conv2D(32, 130, 3, 3); // row length 1170: two stack chunks
     private static readonly float[] W = TestData.Normal(Conv.ElementCount, 1);

@@ -4,14 +4,7 @@ namespace Span.Prune.Tests.Selection;
 
 public class AllocationTests
 {
-    private static void AssertNoAllocation(Action call)
-    {
-        call(); // warm up: JIT, pool buckets, static tables
-        call();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) call();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-    }
+    private static void AssertNoAllocation(Action call) => AllocationAssert.None(call, 5);
 
     public static IEnumerable<object[]> Sizes() => [[100], [5000], [1 << 20]];
 

@@ -5,14 +5,7 @@ internal static class StatisticsAssert
 {
     /// <summary>Runs <paramref name="action"/> once to warm up (tiering, lazy statics), then asserts that
     /// <paramref name="repeats"/> further calls allocate nothing on this thread.</summary>
-    public static void NoAllocations(Action action, int repeats = 20)
-    {
-        action();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < repeats; i++) action();
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(0, after - before);
-    }
+    public static void NoAllocations(Action action, int repeats = 20) => AllocationAssert.None(action, repeats);
 
     /// <summary>Bit-exact equality of two float sequences (NaN sentinels compare as equal bits), with the index of the first mismatch.</summary>
     public static void BitEqual(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
