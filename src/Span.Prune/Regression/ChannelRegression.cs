@@ -95,11 +95,11 @@ public static partial class ChannelRegression
     /// <summary>NaN policy: X, W, Y must be finite; checked in one vectorised pass each, before any write.</summary>
     private static void ValidateFinite(ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets)
     {
-        int bad = FiniteCheck.IndexOfNonFinite(inputs);
+        int bad = FiniteScan.IndexOfNonFinite(inputs);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(inputs), bad);
-        bad = FiniteCheck.IndexOfNonFinite(weights);
+        bad = FiniteScan.IndexOfNonFinite(weights);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(weights), bad);
-        bad = FiniteCheck.IndexOfNonFinite(targets);
+        bad = FiniteScan.IndexOfNonFinite(targets);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(targets), bad);
     }
 

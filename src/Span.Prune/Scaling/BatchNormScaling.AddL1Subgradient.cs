@@ -29,9 +29,9 @@ public static partial class BatchNormScaling
         if (gammaGradient.Length != gamma.Length) ThrowHelper.ThrowLengthMismatch(nameof(gammaGradient), gammaGradient.Length, gamma.Length);
         if (!(lambda >= 0f) || float.IsPositiveInfinity(lambda)) ThrowHelper.ThrowArgumentOutOfRange(nameof(lambda), "Lambda must be a finite non-negative number.");
         if (gamma.Overlaps(gammaGradient)) ThrowHelper.ThrowOverlap(nameof(gammaGradient));
-        int bad = StatisticsKernels.IndexOfNonFinite(gamma);
+        int bad = FiniteScan.IndexOfNonFinite(gamma);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gamma), bad);
-        bad = StatisticsKernels.IndexOfNonFinite(gammaGradient);
+        bad = FiniteScan.IndexOfNonFinite(gammaGradient);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gammaGradient), bad);
         if (lambda == 0f) return;
 

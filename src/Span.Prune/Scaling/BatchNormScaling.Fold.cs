@@ -54,12 +54,12 @@ public static partial class BatchNormScaling
         if (runningVar.Overlaps(w) || runningVar.Overlaps(b)) ThrowHelper.ThrowOverlap(nameof(runningVar));
 
         int bad;
-        if ((bad = StatisticsKernels.IndexOfNonFinite(w)) >= 0) ThrowHelper.ThrowNotFinite(nameof(weights), bad);
-        if ((bad = StatisticsKernels.IndexOfNonFinite(b)) >= 0) ThrowHelper.ThrowNotFinite(nameof(bias), bad);
-        if ((bad = StatisticsKernels.IndexOfNonFinite(gamma)) >= 0) ThrowHelper.ThrowNotFinite(nameof(gamma), bad);
-        if ((bad = StatisticsKernels.IndexOfNonFinite(beta)) >= 0) ThrowHelper.ThrowNotFinite(nameof(beta), bad);
-        if ((bad = StatisticsKernels.IndexOfNonFinite(runningMean)) >= 0) ThrowHelper.ThrowNotFinite(nameof(runningMean), bad);
-        if ((bad = StatisticsKernels.IndexOfNonFinite(runningVar)) >= 0) ThrowHelper.ThrowNotFinite(nameof(runningVar), bad);
+        if ((bad = FiniteScan.IndexOfNonFinite(w)) >= 0) ThrowHelper.ThrowNotFinite(nameof(weights), bad);
+        if ((bad = FiniteScan.IndexOfNonFinite(b)) >= 0) ThrowHelper.ThrowNotFinite(nameof(bias), bad);
+        if ((bad = FiniteScan.IndexOfNonFinite(gamma)) >= 0) ThrowHelper.ThrowNotFinite(nameof(gamma), bad);
+        if ((bad = FiniteScan.IndexOfNonFinite(beta)) >= 0) ThrowHelper.ThrowNotFinite(nameof(beta), bad);
+        if ((bad = FiniteScan.IndexOfNonFinite(runningMean)) >= 0) ThrowHelper.ThrowNotFinite(nameof(runningMean), bad);
+        if ((bad = FiniteScan.IndexOfNonFinite(runningVar)) >= 0) ThrowHelper.ThrowNotFinite(nameof(runningVar), bad);
         for (int o = 0; o < channels; o++)
         {
             float v = runningVar[o];

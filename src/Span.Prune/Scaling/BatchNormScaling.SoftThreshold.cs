@@ -25,7 +25,7 @@ public static partial class BatchNormScaling
     public static void SoftThreshold(Span<float> gamma, float threshold)
     {
         if (!(threshold >= 0f) || float.IsPositiveInfinity(threshold)) ThrowHelper.ThrowArgumentOutOfRange(nameof(threshold), "The threshold must be a finite non-negative number.");
-        int bad = StatisticsKernels.IndexOfNonFinite(gamma);
+        int bad = FiniteScan.IndexOfNonFinite(gamma);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gamma), bad);
         if (threshold == 0f) return;
 

@@ -25,7 +25,7 @@ public static partial class BatchNormScaling
         if (scores.Length < gamma.Length) ThrowHelper.ThrowDestinationTooShort(nameof(scores), scores.Length, gamma.Length);
         scores = scores[..gamma.Length];
         if (gamma.Overlaps(scores, out int offset) && offset != 0) ThrowHelper.ThrowOverlap(nameof(scores));
-        int bad = StatisticsKernels.IndexOfNonFinite(gamma);
+        int bad = FiniteScan.IndexOfNonFinite(gamma);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gamma), bad);
 
         // |x| is a pure element-wise map (clear the sign bit), which TensorPrimitives already vectorises,

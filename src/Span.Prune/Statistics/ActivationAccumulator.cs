@@ -217,7 +217,7 @@ public sealed partial class ActivationAccumulator
         for (int c = 0; c < batchSums.Length; c++)
         {
             if (!double.IsFinite(batchSums[c]))
-                ThrowHelper.ThrowNotFinite(nameof(activations), StatisticsKernels.IndexOfNonFinite(activations));
+                ThrowHelper.ThrowNotFinite(nameof(activations), FiniteScan.IndexOfNonFinite(activations));
         }
 
         long[] zeros = _zeros;

@@ -52,7 +52,7 @@ public sealed partial class FisherAccumulator
     public void Add(ReadOnlySpan<float> gradients)
     {
         if (gradients.Length != _sums.Length) ThrowHelper.ThrowLengthMismatch(nameof(gradients), gradients.Length, _sums.Length);
-        int bad = StatisticsKernels.IndexOfNonFinite(gradients);
+        int bad = FiniteScan.IndexOfNonFinite(gradients);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gradients), bad);
         if (_count == int.MaxValue) ThrowHelper.ThrowTooManyBatches();
 

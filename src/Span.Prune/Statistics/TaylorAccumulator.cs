@@ -59,9 +59,9 @@ public sealed partial class TaylorAccumulator
     {
         if (weights.Length != _signed.Length) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, _signed.Length);
         if (gradients.Length != _signed.Length) ThrowHelper.ThrowLengthMismatch(nameof(gradients), gradients.Length, _signed.Length);
-        int bad = StatisticsKernels.IndexOfNonFinite(weights);
+        int bad = FiniteScan.IndexOfNonFinite(weights);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(weights), bad);
-        bad = StatisticsKernels.IndexOfNonFinite(gradients);
+        bad = FiniteScan.IndexOfNonFinite(gradients);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gradients), bad);
         if (_count == int.MaxValue) ThrowHelper.ThrowTooManyBatches();
 

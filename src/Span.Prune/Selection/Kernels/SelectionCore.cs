@@ -88,7 +88,7 @@ internal static class SelectionCore
         {
             Span<float> copy = scratch.Length >= n ? scratch : (rented = ArrayPool<float>.Shared.Rent((int)n));
             ref float c = ref MemoryMarshal.GetReference(copy);
-            if (!FiniteScan.CopyFinite(ref src, ref c, n, magnitude: typeof(TKey) == typeof(MagnitudeKey)))
+            if (!FiniteCopy.CopyFinite(ref src, ref c, n, magnitude: typeof(TKey) == typeof(MagnitudeKey)))
             {
                 if (rented is not null) ArrayPool<float>.Shared.Return(rented);
                 ThrowHelper.ThrowNotFinite(paramName, FiniteScan.IndexOfNonFinite(source));
