@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Span.Prune.Internal;
+
+namespace Span.Prune;
+
+// BSR kernels. For an R×C block, each column c of the block loads the X row X[col0 + c, tile] once and feeds it to
+// R accumulators (one per block row), so a load serves R FMAs instead of one as in CSR: the reason blocks win at
+// larger batches. R = 8 keeps 8 rows × 2 vectors = 16 accumulators in registers, R = 4 keeps 8; each accumulator
+// is one chain over (block, c) ascending, and there are enough chains to hide the FMA latency.
+// Other R (including 1×C) walk the block row one row at a time with four chains dealt by c mod 4, combined as
+// (a + b) + (c + d). Batch tiles are one or two vectors, outer; block rows inner.
+public static partial class SparseMatMul
+{
+    private static void BsrBlockRows(ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, ref float y, int batch, int br0, int br1)
+    {
+        int j = 0;
+        if (SimdLevel.Has512)
+        {
+            for (; j + 32 <= batch; j += 32) BsrTile<Simd512, Vector512<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
+            if (j + 16 <= batch) { BsrTile<Simd512, Vector512<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j); j += 16; }
+        }
+        if (SimdLevel.Has256)
+        {
+            for (; j + 16 <= batch; j += 16) BsrTile<Simd256, Vector256<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
+            if (j + 8 <= batch) { BsrTile<Simd256, Vector256<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j); j += 8; }
+        }
+        if (SimdLevel.Has128)
+        {
+            for (; j + 8 <= batch; j += 8) BsrTile<Simd128, Vector128<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
+            if (j + 4 <= batch) { BsrTile<Simd128, Vector128<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j); j += 4; }
+        }
+        for (; j < batch; j++) BsrTile<SimdScalar, float>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
+    }
+
+    private static void BsrTile<TS, TV>(int nr, ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, ref float y, nint batch, int br0, int br1, nint j)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float xj = ref Unsafe.Add(ref x, j);
+        for (int br = br0; br < br1; br++)
+        {
+            int k0 = Unsafe.Add(ref rowPtr, br), k1 = Unsafe.Add(ref rowPtr, br + 1);
+            ref float yb = ref Unsafe.Add(ref y, (nint)br * r * batch + j);
+            if (r == 8)
+            {
+                if (nr == 2) Bsr8x2<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
+                else Bsr8x1<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
+            }
+            else if (r == 4)
+            {
+                if (nr == 2) Bsr4x2<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
+                else Bsr4x1<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
+            }
+            else
+            {
+                for (int i = 0; i < r; i++)
+                {
+                    if (nr == 2) BsrRow2<TS, TV>(ref cols, ref vals, i, r, c, ref xj, batch, ref Unsafe.Add(ref yb, i * batch), k0, k1);
+                    else BsrRow1<TS, TV>(ref cols, ref vals, i, r, c, ref xj, batch, ref Unsafe.Add(ref yb, i * batch), k0, k1);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Bsr8x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        nint v = TS.Width;
+        TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
+        TV e0 = TS.Zero, e1 = TS.Zero, f0 = TS.Zero, f1 = TS.Zero, g0 = TS.Zero, g1 = TS.Zero, h0 = TS.Zero, h1 = TS.Zero;
+        for (int k = k0; k < k1; k++)
+        {
+            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 8 * c);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            for (nint q = 0; q < c; q++)
+            {
+                TV x0 = TS.Load(ref xr), x1 = TS.Load(ref Unsafe.Add(ref xr, v));
+                xr = ref Unsafe.Add(ref xr, batch);
+                TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, c + q)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)); d0 = TS.Fma(w, x0, d0); d1 = TS.Fma(w, x1, d1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 4 * c + q)); e0 = TS.Fma(w, x0, e0); e1 = TS.Fma(w, x1, e1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 5 * c + q)); f0 = TS.Fma(w, x0, f0); f1 = TS.Fma(w, x1, f1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 6 * c + q)); g0 = TS.Fma(w, x0, g0); g1 = TS.Fma(w, x1, g1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 7 * c + q)); h0 = TS.Fma(w, x0, h0); h1 = TS.Fma(w, x1, h1);
+            }
+        }
+        TS.Store(a0, ref y); TS.Store(a1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(b0, ref y); TS.Store(b1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(c0, ref y); TS.Store(c1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(d0, ref y); TS.Store(d1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(e0, ref y); TS.Store(e1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(f0, ref y); TS.Store(f1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(g0, ref y); TS.Store(g1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(h0, ref y); TS.Store(h1, ref Unsafe.Add(ref y, v));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Bsr8x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero, e = TS.Zero, f = TS.Zero, g = TS.Zero, h = TS.Zero;
+        for (int k = k0; k < k1; k++)
+        {
+            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 8 * c);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            for (nint q = 0; q < c; q++)
+            {
+                TV x0 = TS.Load(ref xr);
+                xr = ref Unsafe.Add(ref xr, batch);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), x0, a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, c + q)), x0, b);
+                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)), x0, cc);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)), x0, d);
+                e = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 4 * c + q)), x0, e);
+                f = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 5 * c + q)), x0, f);
+                g = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 6 * c + q)), x0, g);
+                h = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 7 * c + q)), x0, h);
+            }
+        }
+        TS.Store(a, ref y); TS.Store(b, ref Unsafe.Add(ref y, batch)); TS.Store(cc, ref Unsafe.Add(ref y, 2 * batch)); TS.Store(d, ref Unsafe.Add(ref y, 3 * batch));
+        TS.Store(e, ref Unsafe.Add(ref y, 4 * batch)); TS.Store(f, ref Unsafe.Add(ref y, 5 * batch)); TS.Store(g, ref Unsafe.Add(ref y, 6 * batch)); TS.Store(h, ref Unsafe.Add(ref y, 7 * batch));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Bsr4x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        nint v = TS.Width;
+        TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
+        for (int k = k0; k < k1; k++)
+        {
+            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 4 * c);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            for (nint q = 0; q < c; q++)
+            {
+                TV x0 = TS.Load(ref xr), x1 = TS.Load(ref Unsafe.Add(ref xr, v));
+                xr = ref Unsafe.Add(ref xr, batch);
+                TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, c + q)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)); d0 = TS.Fma(w, x0, d0); d1 = TS.Fma(w, x1, d1);
+            }
+        }
+        TS.Store(a0, ref y); TS.Store(a1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(b0, ref y); TS.Store(b1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(c0, ref y); TS.Store(c1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
+        TS.Store(d0, ref y); TS.Store(d1, ref Unsafe.Add(ref y, v));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Bsr4x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero;
+        for (int k = k0; k < k1; k++)
+        {
+            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 4 * c);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            for (nint q = 0; q < c; q++)
+            {
+                TV x0 = TS.Load(ref xr);
+                xr = ref Unsafe.Add(ref xr, batch);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), x0, a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, c + q)), x0, b);
+                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)), x0, cc);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)), x0, d);
+            }
+        }
+        TS.Store(a, ref y); TS.Store(b, ref Unsafe.Add(ref y, batch)); TS.Store(cc, ref Unsafe.Add(ref y, 2 * batch)); TS.Store(d, ref Unsafe.Add(ref y, 3 * batch));
+    }
+
+    // Row i of every block of the block row; four chains dealt by the in-block column mod 4.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BsrRow2<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint batch, ref float y, int k0, int k1)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        nint v = TS.Width;
+        TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
+        for (int k = k0; k < k1; k++)
+        {
+            ref float vb = ref Unsafe.Add(ref vals, ((nint)k * r + i) * c);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            nint q = 0;
+            for (; q + 4 <= c; q += 4)
+            {
+                ref float xa = ref Unsafe.Add(ref xr, q * batch);
+                ref float xb = ref Unsafe.Add(ref xa, batch);
+                ref float xc = ref Unsafe.Add(ref xb, batch);
+                ref float xd = ref Unsafe.Add(ref xc, batch);
+                TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, q + 1)); b0 = TS.Fma(w, TS.Load(ref xb), b0); b1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xb, v)), b1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, q + 2)); c0 = TS.Fma(w, TS.Load(ref xc), c0); c1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xc, v)), c1);
+                w = TS.Broadcast(Unsafe.Add(ref vb, q + 3)); d0 = TS.Fma(w, TS.Load(ref xd), d0); d1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xd, v)), d1);
+            }
+            for (; q < c; q++)
+            {
+                ref float xa = ref Unsafe.Add(ref xr, q * batch);
+                TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
+            }
+        }
+        TS.Store(TS.Add(TS.Add(a0, b0), TS.Add(c0, d0)), ref y);
+        TS.Store(TS.Add(TS.Add(a1, b1), TS.Add(c1, d1)), ref Unsafe.Add(ref y, v));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void BsrRow1<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint batch, ref float y, int k0, int k1)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero;
+        for (int k = k0; k < k1; k++)
+        {
+            ref float vb = ref Unsafe.Add(ref vals, ((nint)k * r + i) * c);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            nint q = 0;
+            for (; q + 4 <= c; q += 4)
+            {
+                ref float xa = ref Unsafe.Add(ref xr, q * batch);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), TS.Load(ref xa), a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 1)), TS.Load(ref Unsafe.Add(ref xa, batch)), b);
+                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 2)), TS.Load(ref Unsafe.Add(ref xa, 2 * batch)), cc);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 3)), TS.Load(ref Unsafe.Add(ref xa, 3 * batch)), d);
+            }
+            for (; q < c; q++)
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), TS.Load(ref Unsafe.Add(ref xr, q * batch)), a);
+        }
+        TS.Store(TS.Add(TS.Add(a, b), TS.Add(cc, d)), ref y);
+    }
+}

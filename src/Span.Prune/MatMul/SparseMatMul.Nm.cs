@@ -1,0 +1,190 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Span.Prune.Internal;
+
+namespace Span.Prune;
+
+// N:M kernels. A row holds exactly KeptPerRow entries, entry t of group g at column g·M + index, so there are no
+// row pointers and the column is recomputed on the fly from a group counter.
+//
+// SpMM (batch > 1): as CSR, broadcast each entry against X[column, tile], four accumulator chains dealt by entry
+// mod 4, batch tiles outer.
+//
+// SpMV (batch 1), 2:4 fast path: 16 entries cover 8 groups = 32 consecutive columns, so instead of a gather the
+// kernel loads those 32 x values as two vectors and picks the 16 it needs with one two-source permute (vpermt2ps)
+// whose lane index is 4·(lane/2) + stored position. AVX2 does the same on 8 entries with two single-source
+// permutes and a blend. Other N:M use the four-chain scalar loop.
+public static partial class SparseMatMul
+{
+    private static void NmRows(ref float vals, ref byte idx, int columns, int n, int m, ref float x, ref float y, int batch, int r0, int r1)
+    {
+        int kept = columns / m * n;
+        if (batch == 1)
+        {
+            if (n == 2 && m == 4 && Avx512F.IsSupported && SimdLevel.Has512)
+            {
+                for (int r = r0; r < r1; r++)
+                    Unsafe.Add(ref y, r) = Nm24Row512(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), kept, ref x);
+                return;
+            }
+            if (n == 2 && m == 4 && Avx2.IsSupported && SimdLevel.Has256)
+            {
+                for (int r = r0; r < r1; r++)
+                    Unsafe.Add(ref y, r) = Nm24Row256(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), kept, ref x);
+                return;
+            }
+        }
+        int j = 0;
+        if (SimdLevel.Has512)
+        {
+            for (; j + 32 <= batch; j += 32) NmTile2<Simd512, Vector512<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
+            if (j + 16 <= batch) { NmTile1<Simd512, Vector512<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j); j += 16; }
+        }
+        if (SimdLevel.Has256)
+        {
+            for (; j + 16 <= batch; j += 16) NmTile2<Simd256, Vector256<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
+            if (j + 8 <= batch) { NmTile1<Simd256, Vector256<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j); j += 8; }
+        }
+        if (SimdLevel.Has128)
+        {
+            for (; j + 8 <= batch; j += 8) NmTile2<Simd128, Vector128<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
+            if (j + 4 <= batch) { NmTile1<Simd128, Vector128<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j); j += 4; }
+        }
+        for (; j < batch; j++) NmTile1<SimdScalar, float>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
+    }
+
+    /// <summary>Column of the current entry; advances the group counter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nint NmColumn(ref nint groupBase, ref int t, int n, nint m, byte position)
+    {
+        nint col = groupBase + position;
+        if (++t == n)
+        {
+            t = 0;
+            groupBase += m;
+        }
+        return col;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void NmTile2<TS, TV>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, ref float y, nint batch, int r0, int r1, nint j)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        nint v = TS.Width;
+        ref float xj = ref Unsafe.Add(ref x, j);
+        for (int r = r0; r < r1; r++)
+        {
+            ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
+            ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
+            nint groupBase = 0;
+            int t = 0;
+            nint e = 0;
+            TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
+            for (; e + 4 <= kept; e += 4)
+            {
+                ref float xa = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch);
+                ref float xb = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 1)) * batch);
+                ref float xc = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 2)) * batch);
+                ref float xd = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 3)) * batch);
+                TV w = TS.Broadcast(Unsafe.Add(ref vr, e)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
+                w = TS.Broadcast(Unsafe.Add(ref vr, e + 1)); b0 = TS.Fma(w, TS.Load(ref xb), b0); b1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xb, v)), b1);
+                w = TS.Broadcast(Unsafe.Add(ref vr, e + 2)); c0 = TS.Fma(w, TS.Load(ref xc), c0); c1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xc, v)), c1);
+                w = TS.Broadcast(Unsafe.Add(ref vr, e + 3)); d0 = TS.Fma(w, TS.Load(ref xd), d0); d1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xd, v)), d1);
+            }
+            for (; e < kept; e++)
+            {
+                ref float xa = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch);
+                TV w = TS.Broadcast(Unsafe.Add(ref vr, e)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
+            }
+            ref float yr = ref Unsafe.Add(ref y, r * batch + j);
+            TS.Store(TS.Add(TS.Add(a0, b0), TS.Add(c0, d0)), ref yr);
+            TS.Store(TS.Add(TS.Add(a1, b1), TS.Add(c1, d1)), ref Unsafe.Add(ref yr, v));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void NmTile1<TS, TV>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, ref float y, nint batch, int r0, int r1, nint j)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        ref float xj = ref Unsafe.Add(ref x, j);
+        for (int r = r0; r < r1; r++)
+        {
+            ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
+            ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
+            nint groupBase = 0;
+            int t = 0;
+            nint e = 0;
+            TV a = TS.Zero, b = TS.Zero, c = TS.Zero, d = TS.Zero;
+            for (; e + 4 <= kept; e += 4)
+            {
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch)), a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 1)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 1)) * batch)), b);
+                c = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 2)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 2)) * batch)), c);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 3)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 3)) * batch)), d);
+            }
+            for (; e < kept; e++)
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch)), a);
+            TS.Store(TS.Add(TS.Add(a, b), TS.Add(c, d)), ref Unsafe.Add(ref y, r * batch + j));
+        }
+    }
+
+    private static float Nm24Row512(ref float vals, ref byte idx, int kept, ref float x)
+    {
+        // Lane l of a 16-entry step reads group l/2, whose first column is 4·(l/2) within the 32-column window.
+        Vector512<int> groupBase = Vector512.Create(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
+        Vector512<float> a = Vector512<float>.Zero, b = Vector512<float>.Zero;
+        nint e = 0;
+        for (; e + 32 <= kept; e += 32)
+        {
+            ref float xw = ref Unsafe.Add(ref x, 2 * e);
+            Vector512<int> ia = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref idx, (nuint)e)) + groupBase;
+            Vector512<int> ib = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref idx, (nuint)(e + 16))) + groupBase;
+            Vector512<float> xa = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw), ia, Vector512.LoadUnsafe(ref xw, 16));
+            Vector512<float> xb = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw, 32), ib, Vector512.LoadUnsafe(ref xw, 48));
+            a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
+            b = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)(e + 16)), xb, b);
+        }
+        if (e + 16 <= kept)
+        {
+            ref float xw = ref Unsafe.Add(ref x, 2 * e);
+            Vector512<int> ia = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref idx, (nuint)e)) + groupBase;
+            Vector512<float> xa = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw), ia, Vector512.LoadUnsafe(ref xw, 16));
+            a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
+            e += 16;
+        }
+        float s = Vector512.Sum(a + b);
+        for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vals, e), Unsafe.Add(ref x, (e >> 1) * 4 + Unsafe.Add(ref idx, e)), s);
+        return s;
+    }
+
+    private static float Nm24Row256(ref float vals, ref byte idx, int kept, ref float x)
+    {
+        // 8 entries = 4 groups = 16 columns: lanes 0–3 come from the first 8 columns, lanes 4–7 from the next 8.
+        Vector256<int> groupBase = Vector256.Create(0, 0, 4, 4, 0, 0, 4, 4);
+        Vector256<float> a = Vector256<float>.Zero, b = Vector256<float>.Zero;
+        nint e = 0;
+        for (; e + 16 <= kept; e += 16)
+        {
+            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(ref Unsafe.Add(ref idx, e), ref Unsafe.Add(ref x, 2 * e), groupBase), a);
+            b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)(e + 8)), Nm24Pick256(ref Unsafe.Add(ref idx, e + 8), ref Unsafe.Add(ref x, 2 * e + 16), groupBase), b);
+        }
+        if (e + 8 <= kept)
+        {
+            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(ref Unsafe.Add(ref idx, e), ref Unsafe.Add(ref x, 2 * e), groupBase), a);
+            e += 8;
+        }
+        float s = Vector256.Sum(a + b);
+        for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vals, e), Unsafe.Add(ref x, (e >> 1) * 4 + Unsafe.Add(ref idx, e)), s);
+        return s;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Nm24Pick256(ref byte idx, ref float xw, Vector256<int> groupBase)
+    {
+        Vector256<int> lanes = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref idx)).AsByte()) + groupBase;
+        Vector256<float> lo = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xw), lanes);
+        Vector256<float> hi = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xw, 8), lanes);
+        return Avx.Blend(lo, hi, 0b1111_0000);
+    }
+}

@@ -1,0 +1,224 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Span.Prune.Internal;
+
+namespace Span.Prune;
+
+/// <summary>
+/// Sparse matrix multiply <c>Y = W·X</c> with W in a sparse format: <see cref="CsrMatrix"/>, <see cref="Csr16Matrix"/>,
+/// <see cref="BsrMatrix"/>, <see cref="NmSparseMatrix"/> or <see cref="ShrunkDense"/>.
+/// </summary>
+/// <remarks>
+/// <para>Layout as <see cref="DenseMatMul"/>: X is <c>[Columns × batch]</c> row-major (a batch row contiguous), Y is
+/// <c>[Rows × batch]</c> row-major and is overwritten: <c>Y[r, b] = Σ_k W[r, k]·X[k, b]</c> over the stored entries.
+/// Batch 1 runs a matrix-vector kernel. For <see cref="ShrunkDense"/> the operands are the shrunk ones
+/// (<c>[Columns × batch]</c> in, <c>[Rows × batch]</c> out).</para>
+/// <para>Determinism: each output is accumulated in an order fixed by the matrix structure, the batch size and the
+/// machine, so the <c>MultiplyParallel</c> overloads (rows split over threads, balanced by stored entries) give
+/// results identical bit for bit to <c>Multiply</c>. Sums differ from the dense product only by rounding
+/// (stored entries are summed in a different order and explicit zeros are skipped).</para>
+/// <para>Allocation: none per call on the calling thread; the parallel overloads allocate only the thread pool's
+/// task bookkeeping.</para>
+/// </remarks>
+public static partial class SparseMatMul
+{
+    private const int ParallelMinRows = 32;
+
+    /// <summary>Computes <c>Y = W·X</c> with a CSR matrix.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void Multiply(CsrMatrix weights, ReadOnlySpan<float> x, Span<float> y, int batch) => Csr(weights, x, y, batch, 1);
+
+    /// <summary>Computes <c>Y = W·X</c> with a CSR matrix on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void MultiplyParallel(CsrMatrix weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
+        Csr(weights, x, y, batch, RowParallel.Degree(maxDegreeOfParallelism));
+
+    /// <summary>Computes <c>Y = W·X</c> with a 16-bit-index CSR matrix.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void Multiply(Csr16Matrix weights, ReadOnlySpan<float> x, Span<float> y, int batch) => Csr16(weights, x, y, batch, 1);
+
+    /// <summary>Computes <c>Y = W·X</c> with a 16-bit-index CSR matrix on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void MultiplyParallel(Csr16Matrix weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
+        Csr16(weights, x, y, batch, RowParallel.Degree(maxDegreeOfParallelism));
+
+    /// <summary>Computes <c>Y = W·X</c> with a block-sparse matrix.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void Multiply(BsrMatrix weights, ReadOnlySpan<float> x, Span<float> y, int batch) => Bsr(weights, x, y, batch, 1);
+
+    /// <summary>Computes <c>Y = W·X</c> with a block-sparse matrix on up to <paramref name="maxDegreeOfParallelism"/> threads (whole block rows per thread); bit-identical to the single-threaded call.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void MultiplyParallel(BsrMatrix weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
+        Bsr(weights, x, y, batch, RowParallel.Degree(maxDegreeOfParallelism));
+
+    /// <summary>Computes <c>Y = W·X</c> with an N:M sparse matrix.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void Multiply(NmSparseMatrix weights, ReadOnlySpan<float> x, Span<float> y, int batch) => Nm(weights, x, y, batch, 1);
+
+    /// <summary>Computes <c>Y = W·X</c> with an N:M sparse matrix on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void MultiplyParallel(NmSparseMatrix weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
+        Nm(weights, x, y, batch, RowParallel.Degree(maxDegreeOfParallelism));
+
+    /// <summary>Computes <c>Y = W·X</c> with a shrunk dense matrix on shrunk operands (the dense GEMM on the kept block).</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c> kept block.</param>
+    /// <param name="x">Shrunk X, exactly <c>Columns·batch</c> floats (see <see cref="ShrunkDense.GatherInput"/>).</param>
+    /// <param name="y">Shrunk Y, at least <c>Rows·batch</c> floats (see <see cref="ShrunkDense.ScatterOutput"/>).</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void Multiply(ShrunkDense weights, ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        DenseMatMul.Multiply(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch);
+    }
+
+    /// <summary>Computes <c>Y = W·X</c> with a shrunk dense matrix on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
+    /// <param name="weights">W, <c>[Rows × Columns]</c> kept block.</param>
+    /// <param name="x">Shrunk X, exactly <c>Columns·batch</c> floats.</param>
+    /// <param name="y">Shrunk Y, at least <c>Rows·batch</c> floats.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
+    public static void MultiplyParallel(ShrunkDense weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        DenseMatMul.MultiplyParallel(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch, maxDegreeOfParallelism);
+    }
+
+    private static void Check(object weights, int rows, int columns, ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (batch < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must not be negative.");
+        DenseMatMul.ValidateOperands(x, y, columns, rows, batch);
+    }
+
+    private static unsafe void Csr(CsrMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
+    {
+        Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
+        if (w!.Rows == 0 || batch == 0) return;
+        if (threads <= 1 || w.Rows < ParallelMinRows)
+        {
+            CsrRows(ref MemoryMarshal.GetArrayDataReference(w.RowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.ColumnIndexArray),
+                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
+            return;
+        }
+        fixed (int* rp = w.RowPointerArray) fixed (int* ci = w.ColumnIndexArray) fixed (float* v = w.ValueArray)
+        fixed (float* px = x) fixed (float* py = y)
+            RowParallel.For(w.Rows, threads, new CsrKernel<int>(rp, ci, v, px, py, w.Rows, batch));
+    }
+
+    private static unsafe void Csr16(Csr16Matrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
+    {
+        Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
+        if (w!.Rows == 0 || batch == 0) return;
+        if (threads <= 1 || w.Rows < ParallelMinRows)
+        {
+            CsrRows(ref MemoryMarshal.GetArrayDataReference(w.RowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.ColumnIndexArray),
+                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
+            return;
+        }
+        fixed (int* rp = w.RowPointerArray) fixed (ushort* ci = w.ColumnIndexArray) fixed (float* v = w.ValueArray)
+        fixed (float* px = x) fixed (float* py = y)
+            RowParallel.For(w.Rows, threads, new CsrKernel<ushort>(rp, ci, v, px, py, w.Rows, batch));
+    }
+
+    private static unsafe void Bsr(BsrMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
+    {
+        Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
+        if (w!.Rows == 0 || batch == 0) return;
+        int blockRows = w.Rows / w.BlockRows;
+        if (threads <= 1 || blockRows < 2)
+        {
+            BsrBlockRows(ref MemoryMarshal.GetArrayDataReference(w.BlockRowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.BlockColumnIndexArray),
+                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), w.BlockRows, w.BlockColumns, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, blockRows);
+            return;
+        }
+        fixed (int* rp = w.BlockRowPointerArray) fixed (int* ci = w.BlockColumnIndexArray) fixed (float* v = w.ValueArray)
+        fixed (float* px = x) fixed (float* py = y)
+            RowParallel.For(blockRows, threads, new BsrKernel(rp, ci, v, w.BlockRows, w.BlockColumns, px, py, blockRows, batch));
+    }
+
+    private static unsafe void Nm(NmSparseMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
+    {
+        Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
+        if (w!.Rows == 0 || batch == 0) return;
+        if (threads <= 1 || w.Rows < ParallelMinRows)
+        {
+            NmRows(ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetArrayDataReference(w.IndexArray), w.Columns, w.N, w.M,
+                ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
+            return;
+        }
+        fixed (float* v = w.ValueArray) fixed (byte* idx = w.IndexArray)
+        fixed (float* px = x) fixed (float* py = y)
+            RowParallel.For(w.Rows, threads, new NmKernel(v, idx, w.Columns, w.N, w.M, px, py, w.Rows, batch));
+    }
+
+    private readonly unsafe struct CsrKernel<TIndex>(int* rowPtr, TIndex* cols, float* vals, float* x, float* y, int rows, int batch) : IRowRangeKernel
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
+    {
+        public int Boundary(int chunk, int chunks) => RowParallel.BalancedBoundary(new ReadOnlySpan<int>(rowPtr, rows + 1), chunk, chunks);
+
+        public void Run(int start, int end) => CsrRows(ref *rowPtr, ref *cols, ref *vals, ref *x, ref *y, batch, start, end);
+    }
+
+    private readonly unsafe struct BsrKernel(int* rowPtr, int* cols, float* vals, int r, int c, float* x, float* y, int blockRows, int batch) : IRowRangeKernel
+    {
+        public int Boundary(int chunk, int chunks) => RowParallel.BalancedBoundary(new ReadOnlySpan<int>(rowPtr, blockRows + 1), chunk, chunks);
+
+        public void Run(int start, int end) => BsrBlockRows(ref *rowPtr, ref *cols, ref *vals, r, c, ref *x, ref *y, batch, start, end);
+    }
+
+    private readonly unsafe struct NmKernel(float* vals, byte* idx, int columns, int n, int m, float* x, float* y, int rows, int batch) : IRowRangeKernel
+    {
+        public int Boundary(int chunk, int chunks) => RowParallel.EvenBoundary(chunk, chunks, rows, 1);
+
+        public void Run(int start, int end) => NmRows(ref *vals, ref *idx, columns, n, m, ref *x, ref *y, batch, start, end);
+    }
+}
