@@ -20,7 +20,7 @@ public static partial class DenseMatMul
             Unsafe.Add(ref y, r) = Gemv1<TS, TV>(ref Unsafe.Add(ref w, (nint)r * cols), cols, ref x);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Gemv4<TS, TV>(ref float w0, nint n, ref float x, ref float y)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -62,6 +62,7 @@ public static partial class DenseMatMul
         Unsafe.Add(ref y, 3) = s3;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Gemv1<TS, TV>(ref float w0, nint n, ref float x)
         where TS : struct, ISimd<TV> where TV : struct
     {

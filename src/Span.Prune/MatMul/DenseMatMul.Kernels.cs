@@ -11,7 +11,7 @@ namespace Span.Prune;
 public static partial class DenseMatMul
 {
     // MR = 4 rows × NR = 4 vectors: 16 accumulators + 4 X vectors + 1 broadcast.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro4x4<TS, TV>(ref float w, nint wStride, ref float x, nint xStride, ref float y, nint yStride, nint k, bool accumulate)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -54,7 +54,7 @@ public static partial class DenseMatMul
     }
 
     // MR = 6 rows × NR = 2 vectors: 12 accumulators + 2 X vectors + 1 broadcast (fits the 16 registers of AVX2).
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro6x2<TS, TV>(ref float w, nint wStride, ref float x, nint xStride, ref float y, nint yStride, nint k, bool accumulate)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -109,7 +109,7 @@ public static partial class DenseMatMul
     }
 
     // MR = 8 rows × NR = 1 vector: 8 independent accumulators hide the FMA latency (4 cycles × 2 pipes).
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro8x1<TS, TV>(ref float w, nint wStride, ref float x, nint xStride, ref float y, nint yStride, nint k, bool accumulate)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -155,6 +155,7 @@ public static partial class DenseMatMul
     }
 
     // One row × nv vectors, vector by vector: only for the ragged last rows of a row range.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MicroRow<TS, TV>(int nv, ref float w, ref float x, nint xStride, ref float y, nint k, bool accumulate)
         where TS : struct, ISimd<TV> where TV : struct
     {

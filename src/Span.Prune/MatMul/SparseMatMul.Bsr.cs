@@ -62,7 +62,7 @@ public static partial class SparseMatMul
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Bsr8x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -97,7 +97,7 @@ public static partial class SparseMatMul
         TS.Store(h0, ref y); TS.Store(h1, ref Unsafe.Add(ref y, v));
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Bsr8x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -124,7 +124,7 @@ public static partial class SparseMatMul
         TS.Store(e, ref Unsafe.Add(ref y, 4 * batch)); TS.Store(f, ref Unsafe.Add(ref y, 5 * batch)); TS.Store(g, ref Unsafe.Add(ref y, 6 * batch)); TS.Store(h, ref Unsafe.Add(ref y, 7 * batch));
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Bsr4x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -150,7 +150,7 @@ public static partial class SparseMatMul
         TS.Store(d0, ref y); TS.Store(d1, ref Unsafe.Add(ref y, v));
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Bsr4x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -173,7 +173,7 @@ public static partial class SparseMatMul
     }
 
     // Row i of every block of the block row; four chains dealt by the in-block column mod 4.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BsrRow2<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint batch, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -205,7 +205,7 @@ public static partial class SparseMatMul
         TS.Store(TS.Add(TS.Add(a1, b1), TS.Add(c1, d1)), ref Unsafe.Add(ref y, v));
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void BsrRow1<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint batch, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {

@@ -47,7 +47,7 @@ public static partial class SparseMatMul
         for (; j < batch; j++) CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j);
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void CsrTile2<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
@@ -82,7 +82,7 @@ public static partial class SparseMatMul
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void CsrTile1<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
@@ -128,6 +128,7 @@ public static partial class SparseMatMul
         return Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref Unsafe.As<TIndex, ushort>(ref p)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float CsrRowGather256<TIndex>(ref TIndex cols, ref float vals, float* x, nint i, nint end)
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {

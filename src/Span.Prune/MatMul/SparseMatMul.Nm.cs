@@ -67,7 +67,7 @@ public static partial class SparseMatMul
         return col;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void NmTile2<TS, TV>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -103,7 +103,7 @@ public static partial class SparseMatMul
         }
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void NmTile1<TS, TV>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct
     {
@@ -129,6 +129,7 @@ public static partial class SparseMatMul
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Nm24Row512(ref float vals, ref byte idx, int kept, ref float x)
     {
         // Lane l of a 16-entry step reads group l/2, whose first column is 4·(l/2) within the 32-column window.
@@ -158,6 +159,7 @@ public static partial class SparseMatMul
         return s;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Nm24Row256(ref float vals, ref byte idx, int kept, ref float x)
     {
         // 8 entries = 4 groups = 16 columns: lanes 0–3 come from the first 8 columns, lanes 4–7 from the next 8.

@@ -6,11 +6,11 @@ namespace Span.Prune;
 /// <summary>Conversion and validation shared by <see cref="CsrMatrix"/> (int32 indices) and <see cref="Csr16Matrix"/> (16-bit indices).</summary>
 internal static class CsrCore
 {
-    public static void CheckShape(ReadOnlySpan<float> dense, int rows, int columns)
+    public static void CheckShape(ReadOnlySpan<float> dense, int rows, int columns, string denseName = "dense")
     {
         if (rows < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(rows), "Rows must not be negative.");
         if (columns < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(columns), "Columns must not be negative.");
-        if ((long)rows * columns != dense.Length) ThrowHelper.ThrowShape(nameof(dense), dense.Length, rows, columns);
+        if ((long)rows * columns != dense.Length) ThrowHelper.ThrowShape(denseName, dense.Length, rows, columns);
     }
 
     public static void CheckMask(ReadOnlySpan<float> dense, ReadOnlySpan<byte> mask)
