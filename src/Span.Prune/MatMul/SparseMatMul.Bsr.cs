@@ -12,28 +12,28 @@ namespace Span.Prune;
 // (a + b) + (c + d). Batch tiles are one or two vectors, outer; block rows inner.
 public static partial class SparseMatMul
 {
-    private static void BsrBlockRows(ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, ref float y, int batch, int br0, int br1)
+    private static void BsrBlockRows(ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, int xStride, ref float y, int batch, int br0, int br1)
     {
         int j = 0;
         if (SimdLevel.Has512)
         {
-            for (; j + 32 <= batch; j += 32) BsrTile<Simd512, Vector512<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
-            if (j + 16 <= batch) { BsrTile<Simd512, Vector512<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j); j += 16; }
+            for (; j + 32 <= batch; j += 32) BsrTile<Simd512, Vector512<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
+            if (j + 16 <= batch) { BsrTile<Simd512, Vector512<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j); j += 16; }
         }
         if (SimdLevel.Has256)
         {
-            for (; j + 16 <= batch; j += 16) BsrTile<Simd256, Vector256<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
-            if (j + 8 <= batch) { BsrTile<Simd256, Vector256<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j); j += 8; }
+            for (; j + 16 <= batch; j += 16) BsrTile<Simd256, Vector256<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
+            if (j + 8 <= batch) { BsrTile<Simd256, Vector256<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j); j += 8; }
         }
         if (SimdLevel.Has128)
         {
-            for (; j + 8 <= batch; j += 8) BsrTile<Simd128, Vector128<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
-            if (j + 4 <= batch) { BsrTile<Simd128, Vector128<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j); j += 4; }
+            for (; j + 8 <= batch; j += 8) BsrTile<Simd128, Vector128<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
+            if (j + 4 <= batch) { BsrTile<Simd128, Vector128<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j); j += 4; }
         }
-        for (; j < batch; j++) BsrTile<SimdScalar, float>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, ref y, batch, br0, br1, j);
+        for (; j < batch; j++) BsrTile<SimdScalar, float>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
     }
 
-    private static void BsrTile<TS, TV>(int nr, ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, ref float y, nint batch, int br0, int br1, nint j)
+    private static void BsrTile<TS, TV>(int nr, ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, nint xStride, ref float y, nint batch, int br0, int br1, nint j)
         where TS : struct, ISimd<TV> where TV : struct
     {
         ref float xj = ref Unsafe.Add(ref x, j);
@@ -43,27 +43,27 @@ public static partial class SparseMatMul
             ref float yb = ref Unsafe.Add(ref y, (nint)br * r * batch + j);
             if (r == 8)
             {
-                if (nr == 2) Bsr8x2<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
-                else Bsr8x1<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
+                if (nr == 2) Bsr8x2<TS, TV>(ref cols, ref vals, c, ref xj, xStride, ref yb, batch, k0, k1);
+                else Bsr8x1<TS, TV>(ref cols, ref vals, c, ref xj, xStride, ref yb, batch, k0, k1);
             }
             else if (r == 4)
             {
-                if (nr == 2) Bsr4x2<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
-                else Bsr4x1<TS, TV>(ref cols, ref vals, c, ref xj, batch, ref yb, k0, k1);
+                if (nr == 2) Bsr4x2<TS, TV>(ref cols, ref vals, c, ref xj, xStride, ref yb, batch, k0, k1);
+                else Bsr4x1<TS, TV>(ref cols, ref vals, c, ref xj, xStride, ref yb, batch, k0, k1);
             }
             else
             {
                 for (int i = 0; i < r; i++)
                 {
-                    if (nr == 2) BsrRow2<TS, TV>(ref cols, ref vals, i, r, c, ref xj, batch, ref Unsafe.Add(ref yb, i * batch), k0, k1);
-                    else BsrRow1<TS, TV>(ref cols, ref vals, i, r, c, ref xj, batch, ref Unsafe.Add(ref yb, i * batch), k0, k1);
+                    if (nr == 2) BsrRow2<TS, TV>(ref cols, ref vals, i, r, c, ref xj, xStride, ref Unsafe.Add(ref yb, i * batch), k0, k1);
+                    else BsrRow1<TS, TV>(ref cols, ref vals, i, r, c, ref xj, xStride, ref Unsafe.Add(ref yb, i * batch), k0, k1);
                 }
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Bsr8x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+    private static void Bsr8x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
         nint v = TS.Width;
@@ -72,11 +72,11 @@ public static partial class SparseMatMul
         for (int k = k0; k < k1; k++)
         {
             ref float vb = ref Unsafe.Add(ref vals, (nint)k * 8 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
             for (nint q = 0; q < c; q++)
             {
                 TV x0 = TS.Load(ref xr), x1 = TS.Load(ref Unsafe.Add(ref xr, v));
-                xr = ref Unsafe.Add(ref xr, batch);
+                xr = ref Unsafe.Add(ref xr, xStride);
                 TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
                 w = TS.Broadcast(Unsafe.Add(ref vb, c + q)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
                 w = TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
@@ -98,18 +98,18 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Bsr8x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+    private static void Bsr8x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
         TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero, e = TS.Zero, f = TS.Zero, g = TS.Zero, h = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
             ref float vb = ref Unsafe.Add(ref vals, (nint)k * 8 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
             for (nint q = 0; q < c; q++)
             {
                 TV x0 = TS.Load(ref xr);
-                xr = ref Unsafe.Add(ref xr, batch);
+                xr = ref Unsafe.Add(ref xr, xStride);
                 a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), x0, a);
                 b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, c + q)), x0, b);
                 cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)), x0, cc);
@@ -125,7 +125,7 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Bsr4x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+    private static void Bsr4x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
         nint v = TS.Width;
@@ -133,11 +133,11 @@ public static partial class SparseMatMul
         for (int k = k0; k < k1; k++)
         {
             ref float vb = ref Unsafe.Add(ref vals, (nint)k * 4 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
             for (nint q = 0; q < c; q++)
             {
                 TV x0 = TS.Load(ref xr), x1 = TS.Load(ref Unsafe.Add(ref xr, v));
-                xr = ref Unsafe.Add(ref xr, batch);
+                xr = ref Unsafe.Add(ref xr, xStride);
                 TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
                 w = TS.Broadcast(Unsafe.Add(ref vb, c + q)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
                 w = TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
@@ -151,18 +151,18 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Bsr4x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint batch, ref float y, int k0, int k1)
+    private static void Bsr4x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
         TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
             ref float vb = ref Unsafe.Add(ref vals, (nint)k * 4 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
             for (nint q = 0; q < c; q++)
             {
                 TV x0 = TS.Load(ref xr);
-                xr = ref Unsafe.Add(ref xr, batch);
+                xr = ref Unsafe.Add(ref xr, xStride);
                 a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), x0, a);
                 b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, c + q)), x0, b);
                 cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)), x0, cc);
@@ -174,7 +174,7 @@ public static partial class SparseMatMul
 
     // Row i of every block of the block row; four chains dealt by the in-block column mod 4.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void BsrRow2<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint batch, ref float y, int k0, int k1)
+    private static void BsrRow2<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint xStride, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
         nint v = TS.Width;
@@ -182,14 +182,14 @@ public static partial class SparseMatMul
         for (int k = k0; k < k1; k++)
         {
             ref float vb = ref Unsafe.Add(ref vals, ((nint)k * r + i) * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
             nint q = 0;
             for (; q + 4 <= c; q += 4)
             {
-                ref float xa = ref Unsafe.Add(ref xr, q * batch);
-                ref float xb = ref Unsafe.Add(ref xa, batch);
-                ref float xc = ref Unsafe.Add(ref xb, batch);
-                ref float xd = ref Unsafe.Add(ref xc, batch);
+                ref float xa = ref Unsafe.Add(ref xr, q * xStride);
+                ref float xb = ref Unsafe.Add(ref xa, xStride);
+                ref float xc = ref Unsafe.Add(ref xb, xStride);
+                ref float xd = ref Unsafe.Add(ref xc, xStride);
                 TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
                 w = TS.Broadcast(Unsafe.Add(ref vb, q + 1)); b0 = TS.Fma(w, TS.Load(ref xb), b0); b1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xb, v)), b1);
                 w = TS.Broadcast(Unsafe.Add(ref vb, q + 2)); c0 = TS.Fma(w, TS.Load(ref xc), c0); c1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xc, v)), c1);
@@ -197,7 +197,7 @@ public static partial class SparseMatMul
             }
             for (; q < c; q++)
             {
-                ref float xa = ref Unsafe.Add(ref xr, q * batch);
+                ref float xa = ref Unsafe.Add(ref xr, q * xStride);
                 TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
             }
         }
@@ -206,25 +206,25 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void BsrRow1<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint batch, ref float y, int k0, int k1)
+    private static void BsrRow1<TS, TV>(ref int cols, ref float vals, int i, int r, int c, ref float x, nint xStride, ref float y, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
         TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
             ref float vb = ref Unsafe.Add(ref vals, ((nint)k * r + i) * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * batch);
+            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
             nint q = 0;
             for (; q + 4 <= c; q += 4)
             {
-                ref float xa = ref Unsafe.Add(ref xr, q * batch);
+                ref float xa = ref Unsafe.Add(ref xr, q * xStride);
                 a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), TS.Load(ref xa), a);
-                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 1)), TS.Load(ref Unsafe.Add(ref xa, batch)), b);
-                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 2)), TS.Load(ref Unsafe.Add(ref xa, 2 * batch)), cc);
-                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 3)), TS.Load(ref Unsafe.Add(ref xa, 3 * batch)), d);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 1)), TS.Load(ref Unsafe.Add(ref xa, xStride)), b);
+                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 2)), TS.Load(ref Unsafe.Add(ref xa, 2 * xStride)), cc);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q + 3)), TS.Load(ref Unsafe.Add(ref xa, 3 * xStride)), d);
             }
             for (; q < c; q++)
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), TS.Load(ref Unsafe.Add(ref xr, q * batch)), a);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), TS.Load(ref Unsafe.Add(ref xr, q * xStride)), a);
         }
         TS.Store(TS.Add(TS.Add(a, b), TS.Add(cc, d)), ref y);
     }

@@ -20,7 +20,7 @@ namespace Span.Prune;
 // makes the row-parallel variant bit-identical.
 public static partial class SparseMatMul
 {
-    private static void CsrRows<TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, ref float y, int batch, int r0, int r1)
+    private static void CsrRows<TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, int xStride, ref float y, int batch, int r0, int r1)
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         if (batch == 1)
@@ -31,24 +31,24 @@ public static partial class SparseMatMul
         int j = 0;
         if (SimdLevel.Has512)
         {
-            for (; j + 32 <= batch; j += 32) CsrTile2<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j);
-            if (j + 16 <= batch) { CsrTile1<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j); j += 16; }
+            for (; j + 32 <= batch; j += 32) CsrTile2<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
+            if (j + 16 <= batch) { CsrTile1<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j); j += 16; }
         }
         if (SimdLevel.Has256)
         {
-            for (; j + 16 <= batch; j += 16) CsrTile2<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j);
-            if (j + 8 <= batch) { CsrTile1<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j); j += 8; }
+            for (; j + 16 <= batch; j += 16) CsrTile2<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
+            if (j + 8 <= batch) { CsrTile1<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j); j += 8; }
         }
         if (SimdLevel.Has128)
         {
-            for (; j + 8 <= batch; j += 8) CsrTile2<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j);
-            if (j + 4 <= batch) { CsrTile1<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j); j += 4; }
+            for (; j + 8 <= batch; j += 8) CsrTile2<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
+            if (j + 4 <= batch) { CsrTile1<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j); j += 4; }
         }
-        for (; j < batch; j++) CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, batch, r0, r1, j);
+        for (; j < batch; j++) CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void CsrTile2<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, ref float y, nint batch, int r0, int r1, nint j)
+    private static void CsrTile2<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, nint xStride, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         nint v = TS.Width;
@@ -59,10 +59,10 @@ public static partial class SparseMatMul
             TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
             for (; i + 4 <= end; i += 4)
             {
-                ref float xa = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * batch);
-                ref float xb = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 1)) * batch);
-                ref float xc = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 2)) * batch);
-                ref float xd = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 3)) * batch);
+                ref float xa = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * xStride);
+                ref float xb = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 1)) * xStride);
+                ref float xc = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 2)) * xStride);
+                ref float xd = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 3)) * xStride);
                 TV wa = TS.Broadcast(Unsafe.Add(ref vals, i)), wb = TS.Broadcast(Unsafe.Add(ref vals, i + 1));
                 TV wc = TS.Broadcast(Unsafe.Add(ref vals, i + 2)), wd = TS.Broadcast(Unsafe.Add(ref vals, i + 3));
                 a0 = TS.Fma(wa, TS.Load(ref xa), a0); a1 = TS.Fma(wa, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
@@ -72,7 +72,7 @@ public static partial class SparseMatMul
             }
             for (; i < end; i++)
             {
-                ref float xa = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * batch);
+                ref float xa = ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * xStride);
                 TV wa = TS.Broadcast(Unsafe.Add(ref vals, i));
                 a0 = TS.Fma(wa, TS.Load(ref xa), a0); a1 = TS.Fma(wa, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
             }
@@ -83,7 +83,7 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void CsrTile1<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, ref float y, nint batch, int r0, int r1, nint j)
+    private static void CsrTile1<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, nint xStride, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         ref float xj = ref Unsafe.Add(ref x, j);
@@ -93,13 +93,13 @@ public static partial class SparseMatMul
             TV a = TS.Zero, b = TS.Zero, c = TS.Zero, d = TS.Zero;
             for (; i + 4 <= end; i += 4)
             {
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * batch)), a);
-                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i + 1)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 1)) * batch)), b);
-                c = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i + 2)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 2)) * batch)), c);
-                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i + 3)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 3)) * batch)), d);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * xStride)), a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i + 1)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 1)) * xStride)), b);
+                c = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i + 2)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 2)) * xStride)), c);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i + 3)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i + 3)) * xStride)), d);
             }
             for (; i < end; i++)
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * batch)), a);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vals, i)), TS.Load(ref Unsafe.Add(ref xj, nint.CreateTruncating(Unsafe.Add(ref cols, i)) * xStride)), a);
             TS.Store(TS.Add(TS.Add(a, b), TS.Add(c, d)), ref Unsafe.Add(ref y, r * batch + j));
         }
     }
@@ -117,7 +117,7 @@ public static partial class SparseMatMul
         }
         else
         {
-            CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref x, ref y, 1, r0, r1, 0);
+            CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref x, 1, ref y, 1, r0, r1, 0);
         }
     }
 

@@ -5,19 +5,53 @@ using Span.Prune.Internal;
 
 namespace Span.Prune;
 
-// N:M kernels. A row holds exactly KeptPerRow entries, entry t of group g at column g·M + index, so there are no
-// row pointers and the column is recomputed on the fly from a group counter.
+// N:M kernels. A row holds exactly KeptPerRow entries; entry e of a row belongs to group e / N and sits at column
+// (e / N)·M + index, so there are no row pointers. The group of an entry is computed by a pattern struct
+// (e, e >> 1, or a division for N > 2) that the JIT specialises, so the common 1:M and 2:M cases cost a shift.
 //
 // SpMM (batch > 1): as CSR, broadcast each entry against X[column, tile], four accumulator chains dealt by entry
-// mod 4, batch tiles outer.
+// mod 4 and combined as (a + b) + (c + d), batch tiles outer.
 //
 // SpMV (batch 1), 2:4 fast path: 16 entries cover 8 groups = 32 consecutive columns, so instead of a gather the
 // kernel loads those 32 x values as two vectors and picks the 16 it needs with one two-source permute (vpermt2ps)
 // whose lane index is 4·(lane/2) + stored position. AVX2 does the same on 8 entries with two single-source
-// permutes and a blend. Other N:M use the four-chain scalar loop.
+// permutes and a blend. Other 1:M and 2:M patterns gather x with AVX2 (columns computed in registers); N > 2 use
+// the four-chain loop.
 public static partial class SparseMatMul
 {
-    private static void NmRows(ref float vals, ref byte idx, int columns, int n, int m, ref float x, ref float y, int batch, int r0, int r1)
+    private interface INmGroups
+    {
+        static abstract nint Group(nint entry, int n);
+        static abstract Vector256<int> Group(Vector256<int> entries);
+    }
+
+    private readonly struct OnePerGroup : INmGroups
+    {
+        public static nint Group(nint entry, int n) => entry;
+        public static Vector256<int> Group(Vector256<int> entries) => entries;
+    }
+
+    private readonly struct TwoPerGroup : INmGroups
+    {
+        public static nint Group(nint entry, int n) => entry >> 1;
+        public static Vector256<int> Group(Vector256<int> entries) => Vector256.ShiftRightLogical(entries, 1);
+    }
+
+    private readonly struct AnyPerGroup : INmGroups
+    {
+        public static nint Group(nint entry, int n) => entry / n;
+        public static Vector256<int> Group(Vector256<int> entries) => throw new NotSupportedException();
+    }
+
+    private static void NmRows(ref float vals, ref byte idx, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
+    {
+        if (n == 1) NmRows<OnePerGroup>(ref vals, ref idx, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
+        else if (n == 2) NmRows<TwoPerGroup>(ref vals, ref idx, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
+        else NmRows<AnyPerGroup>(ref vals, ref idx, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
+    }
+
+    private static void NmRows<TG>(ref float vals, ref byte idx, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
+        where TG : struct, INmGroups
     {
         int kept = columns / m * n;
         if (batch == 1)
@@ -34,42 +68,34 @@ public static partial class SparseMatMul
                     Unsafe.Add(ref y, r) = Nm24Row256(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), kept, ref x);
                 return;
             }
+            if (n <= 2 && Avx2.IsSupported && SimdLevel.Has256)
+            {
+                NmGatherRows<TG>(ref vals, ref idx, kept, m, ref x, ref y, r0, r1);
+                return;
+            }
         }
         int j = 0;
         if (SimdLevel.Has512)
         {
-            for (; j + 32 <= batch; j += 32) NmTile2<Simd512, Vector512<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
-            if (j + 16 <= batch) { NmTile1<Simd512, Vector512<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j); j += 16; }
+            for (; j + 32 <= batch; j += 32) NmTile2<Simd512, Vector512<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
+            if (j + 16 <= batch) { NmTile1<Simd512, Vector512<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j); j += 16; }
         }
         if (SimdLevel.Has256)
         {
-            for (; j + 16 <= batch; j += 16) NmTile2<Simd256, Vector256<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
-            if (j + 8 <= batch) { NmTile1<Simd256, Vector256<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j); j += 8; }
+            for (; j + 16 <= batch; j += 16) NmTile2<Simd256, Vector256<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
+            if (j + 8 <= batch) { NmTile1<Simd256, Vector256<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j); j += 8; }
         }
         if (SimdLevel.Has128)
         {
-            for (; j + 8 <= batch; j += 8) NmTile2<Simd128, Vector128<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
-            if (j + 4 <= batch) { NmTile1<Simd128, Vector128<float>>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j); j += 4; }
+            for (; j + 8 <= batch; j += 8) NmTile2<Simd128, Vector128<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
+            if (j + 4 <= batch) { NmTile1<Simd128, Vector128<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j); j += 4; }
         }
-        for (; j < batch; j++) NmTile1<SimdScalar, float>(ref vals, ref idx, kept, n, m, ref x, ref y, batch, r0, r1, j);
-    }
-
-    /// <summary>Column of the current entry; advances the group counter.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static nint NmColumn(ref nint groupBase, ref int t, int n, nint m, byte position)
-    {
-        nint col = groupBase + position;
-        if (++t == n)
-        {
-            t = 0;
-            groupBase += m;
-        }
-        return col;
+        for (; j < batch; j++) NmTile1<SimdScalar, float, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void NmTile2<TS, TV>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, ref float y, nint batch, int r0, int r1, nint j)
-        where TS : struct, ISimd<TV> where TV : struct
+    private static void NmTile2<TS, TV, TG>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, nint xStride, ref float y, nint batch, int r0, int r1, nint j)
+        where TS : struct, ISimd<TV> where TV : struct where TG : struct, INmGroups
     {
         nint v = TS.Width;
         ref float xj = ref Unsafe.Add(ref x, j);
@@ -77,16 +103,14 @@ public static partial class SparseMatMul
         {
             ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
             ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
-            nint groupBase = 0;
-            int t = 0;
             nint e = 0;
             TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
             for (; e + 4 <= kept; e += 4)
             {
-                ref float xa = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch);
-                ref float xb = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 1)) * batch);
-                ref float xc = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 2)) * batch);
-                ref float xd = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 3)) * batch);
+                ref float xa = ref Unsafe.Add(ref xj, (TG.Group(e, n) * m + Unsafe.Add(ref ir, e)) * xStride);
+                ref float xb = ref Unsafe.Add(ref xj, (TG.Group(e + 1, n) * m + Unsafe.Add(ref ir, e + 1)) * xStride);
+                ref float xc = ref Unsafe.Add(ref xj, (TG.Group(e + 2, n) * m + Unsafe.Add(ref ir, e + 2)) * xStride);
+                ref float xd = ref Unsafe.Add(ref xj, (TG.Group(e + 3, n) * m + Unsafe.Add(ref ir, e + 3)) * xStride);
                 TV w = TS.Broadcast(Unsafe.Add(ref vr, e)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
                 w = TS.Broadcast(Unsafe.Add(ref vr, e + 1)); b0 = TS.Fma(w, TS.Load(ref xb), b0); b1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xb, v)), b1);
                 w = TS.Broadcast(Unsafe.Add(ref vr, e + 2)); c0 = TS.Fma(w, TS.Load(ref xc), c0); c1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xc, v)), c1);
@@ -94,7 +118,7 @@ public static partial class SparseMatMul
             }
             for (; e < kept; e++)
             {
-                ref float xa = ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch);
+                ref float xa = ref Unsafe.Add(ref xj, (TG.Group(e, n) * m + Unsafe.Add(ref ir, e)) * xStride);
                 TV w = TS.Broadcast(Unsafe.Add(ref vr, e)); a0 = TS.Fma(w, TS.Load(ref xa), a0); a1 = TS.Fma(w, TS.Load(ref Unsafe.Add(ref xa, v)), a1);
             }
             ref float yr = ref Unsafe.Add(ref y, r * batch + j);
@@ -104,32 +128,68 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void NmTile1<TS, TV>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, ref float y, nint batch, int r0, int r1, nint j)
-        where TS : struct, ISimd<TV> where TV : struct
+    private static void NmTile1<TS, TV, TG>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, nint xStride, ref float y, nint batch, int r0, int r1, nint j)
+        where TS : struct, ISimd<TV> where TV : struct where TG : struct, INmGroups
     {
         ref float xj = ref Unsafe.Add(ref x, j);
         for (int r = r0; r < r1; r++)
         {
             ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
             ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
-            nint groupBase = 0;
-            int t = 0;
             nint e = 0;
             TV a = TS.Zero, b = TS.Zero, c = TS.Zero, d = TS.Zero;
             for (; e + 4 <= kept; e += 4)
             {
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch)), a);
-                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 1)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 1)) * batch)), b);
-                c = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 2)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 2)) * batch)), c);
-                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 3)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e + 3)) * batch)), d);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e)), TS.Load(ref Unsafe.Add(ref xj, (TG.Group(e, n) * m + Unsafe.Add(ref ir, e)) * xStride)), a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 1)), TS.Load(ref Unsafe.Add(ref xj, (TG.Group(e + 1, n) * m + Unsafe.Add(ref ir, e + 1)) * xStride)), b);
+                c = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 2)), TS.Load(ref Unsafe.Add(ref xj, (TG.Group(e + 2, n) * m + Unsafe.Add(ref ir, e + 2)) * xStride)), c);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e + 3)), TS.Load(ref Unsafe.Add(ref xj, (TG.Group(e + 3, n) * m + Unsafe.Add(ref ir, e + 3)) * xStride)), d);
             }
             for (; e < kept; e++)
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e)), TS.Load(ref Unsafe.Add(ref xj, NmColumn(ref groupBase, ref t, n, m, Unsafe.Add(ref ir, e)) * batch)), a);
+                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vr, e)), TS.Load(ref Unsafe.Add(ref xj, (TG.Group(e, n) * m + Unsafe.Add(ref ir, e)) * xStride)), a);
             TS.Store(TS.Add(TS.Add(a, b), TS.Add(c, d)), ref Unsafe.Add(ref y, r * batch + j));
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Batch 1, N ≤ 2: gather x at columns Group(e)·M + index computed 8 at a time, two accumulators; the < 8 leftover
+    // entries are added with scalar FMAs after the horizontal sum.
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void NmGatherRows<TG>(ref float vals, ref byte idx, int kept, int m, ref float x, ref float y, int r0, int r1)
+        where TG : struct, INmGroups
+    {
+        int n = typeof(TG) == typeof(OnePerGroup) ? 1 : 2;
+        Vector256<int> iota = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), mv = Vector256.Create(m), step = Vector256.Create(8);
+        fixed (float* px = &x)
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
+                ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
+                Vector256<float> a = Vector256<float>.Zero, b = Vector256<float>.Zero;
+                Vector256<int> entries = iota;
+                nint e = 0;
+                for (; e + 16 <= kept; e += 16)
+                {
+                    Vector256<int> ca = TG.Group(entries) * mv + Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e))).AsByte());
+                    entries += step;
+                    Vector256<int> cb = TG.Group(entries) * mv + Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e + 8))).AsByte());
+                    entries += step;
+                    a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), Avx2.GatherVector256(px, ca, sizeof(float)), a);
+                    b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)(e + 8)), Avx2.GatherVector256(px, cb, sizeof(float)), b);
+                }
+                if (e + 8 <= kept)
+                {
+                    Vector256<int> ca = TG.Group(entries) * mv + Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e))).AsByte());
+                    a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), Avx2.GatherVector256(px, ca, sizeof(float)), a);
+                    e += 8;
+                }
+                float s = Vector256.Sum(a + b);
+                for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vr, e), px[TG.Group(e, n) * m + Unsafe.Add(ref ir, e)], s);
+                Unsafe.Add(ref y, r) = s;
+            }
+        }
+    }
+
     private static float Nm24Row512(ref float vals, ref byte idx, int kept, ref float x)
     {
         // Lane l of a 16-entry step reads group l/2, whose first column is 4·(l/2) within the 32-column window.

@@ -132,6 +132,23 @@ public static partial class SparseMatMul
         DenseMatMul.MultiplyParallel(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch, maxDegreeOfParallelism);
     }
 
+    /// <summary>
+    /// X as the SpMM kernels read it: for batch ≥ 4, a copy in 64-byte-aligned scratch whose row stride is whole vectors
+    /// (see <see cref="AlignedScratch"/> for why); for batch &lt; 4 (scalar and gather paths), X itself.
+    /// </summary>
+    private static ReadOnlySpan<float> Aligned(ReadOnlySpan<float> x, int columns, int batch, out int xStride)
+    {
+        if (batch < 4)
+        {
+            xStride = batch;
+            return x;
+        }
+        xStride = AlignedScratch.Stride(batch);
+        Span<float> copy = AlignedScratch.Get(columns * xStride);
+        AlignedScratch.CopyRows(x, columns, batch, copy, xStride);
+        return copy;
+    }
+
     private static void Check(object weights, int rows, int columns, ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         ArgumentNullException.ThrowIfNull(weights);
@@ -143,82 +160,86 @@ public static partial class SparseMatMul
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
             CsrRows(ref MemoryMarshal.GetArrayDataReference(w.RowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.ColumnIndexArray),
-                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
+                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetReference(xa), xStride, ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
             return;
         }
         fixed (int* rp = w.RowPointerArray) fixed (int* ci = w.ColumnIndexArray) fixed (float* v = w.ValueArray)
-        fixed (float* px = x) fixed (float* py = y)
-            RowParallel.For(w.Rows, threads, new CsrKernel<int>(rp, ci, v, px, py, w.Rows, batch));
+        fixed (float* px = xa) fixed (float* py = y)
+            RowParallel.For(w.Rows, threads, new CsrKernel<int>(rp, ci, v, px, xStride, py, w.Rows, batch));
     }
 
     private static unsafe void Csr16(Csr16Matrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
             CsrRows(ref MemoryMarshal.GetArrayDataReference(w.RowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.ColumnIndexArray),
-                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
+                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetReference(xa), xStride, ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
             return;
         }
         fixed (int* rp = w.RowPointerArray) fixed (ushort* ci = w.ColumnIndexArray) fixed (float* v = w.ValueArray)
-        fixed (float* px = x) fixed (float* py = y)
-            RowParallel.For(w.Rows, threads, new CsrKernel<ushort>(rp, ci, v, px, py, w.Rows, batch));
+        fixed (float* px = xa) fixed (float* py = y)
+            RowParallel.For(w.Rows, threads, new CsrKernel<ushort>(rp, ci, v, px, xStride, py, w.Rows, batch));
     }
 
     private static unsafe void Bsr(BsrMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
         int blockRows = w.Rows / w.BlockRows;
         if (threads <= 1 || blockRows < 2)
         {
             BsrBlockRows(ref MemoryMarshal.GetArrayDataReference(w.BlockRowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.BlockColumnIndexArray),
-                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), w.BlockRows, w.BlockColumns, ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, blockRows);
+                ref MemoryMarshal.GetArrayDataReference(w.ValueArray), w.BlockRows, w.BlockColumns, ref MemoryMarshal.GetReference(xa), xStride, ref MemoryMarshal.GetReference(y), batch, 0, blockRows);
             return;
         }
         fixed (int* rp = w.BlockRowPointerArray) fixed (int* ci = w.BlockColumnIndexArray) fixed (float* v = w.ValueArray)
-        fixed (float* px = x) fixed (float* py = y)
-            RowParallel.For(blockRows, threads, new BsrKernel(rp, ci, v, w.BlockRows, w.BlockColumns, px, py, blockRows, batch));
+        fixed (float* px = xa) fixed (float* py = y)
+            RowParallel.For(blockRows, threads, new BsrKernel(rp, ci, v, w.BlockRows, w.BlockColumns, px, xStride, py, blockRows, batch));
     }
 
     private static unsafe void Nm(NmSparseMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
             NmRows(ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetArrayDataReference(w.IndexArray), w.Columns, w.N, w.M,
-                ref MemoryMarshal.GetReference(x), ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
+                ref MemoryMarshal.GetReference(xa), xStride, ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
             return;
         }
         fixed (float* v = w.ValueArray) fixed (byte* idx = w.IndexArray)
-        fixed (float* px = x) fixed (float* py = y)
-            RowParallel.For(w.Rows, threads, new NmKernel(v, idx, w.Columns, w.N, w.M, px, py, w.Rows, batch));
+        fixed (float* px = xa) fixed (float* py = y)
+            RowParallel.For(w.Rows, threads, new NmKernel(v, idx, w.Columns, w.N, w.M, px, xStride, py, w.Rows, batch));
     }
 
-    private readonly unsafe struct CsrKernel<TIndex>(int* rowPtr, TIndex* cols, float* vals, float* x, float* y, int rows, int batch) : IRowRangeKernel
+    private readonly unsafe struct CsrKernel<TIndex>(int* rowPtr, TIndex* cols, float* vals, float* x, int xStride, float* y, int rows, int batch) : IRowRangeKernel
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         public int Boundary(int chunk, int chunks) => RowParallel.BalancedBoundary(new ReadOnlySpan<int>(rowPtr, rows + 1), chunk, chunks);
 
-        public void Run(int start, int end) => CsrRows(ref *rowPtr, ref *cols, ref *vals, ref *x, ref *y, batch, start, end);
+        public void Run(int start, int end) => CsrRows(ref *rowPtr, ref *cols, ref *vals, ref *x, xStride, ref *y, batch, start, end);
     }
 
-    private readonly unsafe struct BsrKernel(int* rowPtr, int* cols, float* vals, int r, int c, float* x, float* y, int blockRows, int batch) : IRowRangeKernel
+    private readonly unsafe struct BsrKernel(int* rowPtr, int* cols, float* vals, int r, int c, float* x, int xStride, float* y, int blockRows, int batch) : IRowRangeKernel
     {
         public int Boundary(int chunk, int chunks) => RowParallel.BalancedBoundary(new ReadOnlySpan<int>(rowPtr, blockRows + 1), chunk, chunks);
 
-        public void Run(int start, int end) => BsrBlockRows(ref *rowPtr, ref *cols, ref *vals, r, c, ref *x, ref *y, batch, start, end);
+        public void Run(int start, int end) => BsrBlockRows(ref *rowPtr, ref *cols, ref *vals, r, c, ref *x, xStride, ref *y, batch, start, end);
     }
 
-    private readonly unsafe struct NmKernel(float* vals, byte* idx, int columns, int n, int m, float* x, float* y, int rows, int batch) : IRowRangeKernel
+    private readonly unsafe struct NmKernel(float* vals, byte* idx, int columns, int n, int m, float* x, int xStride, float* y, int rows, int batch) : IRowRangeKernel
     {
         public int Boundary(int chunk, int chunks) => RowParallel.EvenBoundary(chunk, chunks, rows, 1);
 
-        public void Run(int start, int end) => NmRows(ref *vals, ref *idx, columns, n, m, ref *x, ref *y, batch, start, end);
+        public void Run(int start, int end) => NmRows(ref *vals, ref *idx, columns, n, m, ref *x, xStride, ref *y, batch, start, end);
     }
 }
