@@ -5,31 +5,31 @@ using Span.Prune.Internal;
 namespace Span.Prune;
 
 // Cache tiling of the dense GEMM. Loop nest: k-block (KC) → batch tile (P columns) → row block (MR rows).
-// The X panel of one k-block and one batch tile (KC × P floats, ≤ 64 KiB) stays in L1/L2 while all row
-// blocks stream W past it; each W element is used P times per load, so W streaming from memory needs only
-// ~2 bytes per cycle and the kernel stays FMA-bound. Full tiles read X in place (row stride = batch); only a
+// The X panel of one k-block and one batch tile (KC × P floats = 128 KiB) stays in L2 while all row blocks
+// stream W past it; each W element is used P times per load, so W streaming from memory needs only ~2 bytes
+// per cycle and the kernel stays FMA-bound. KC = 512 at P = 64, 1024 at P = 32, whole rows below. Full tiles read X in place (row stride = batch); only a
 // ragged last tile is packed, zero-padded to P, so the micro-kernels never need a masked load or store.
 public static partial class DenseMatMul
 {
     /// <summary>Bytes of X panel (KC × P floats) kept cache-resident while W streams past it.</summary>
-    internal static int PanelBytes = int.TryParse(Environment.GetEnvironmentVariable("SPMM_PANEL"), out int pb) ? pb : 128 * 1024;
+    internal const int PanelBytes = 128 * 1024;
 
     /// <summary>k-block length for a batch tile of <paramref name="p"/> columns.</summary>
     private static int BlockK(int p) => Math.Max(64, PanelBytes / (p * sizeof(float)));
 
-    private enum TileKind : byte { R4x4, R6x2, R8x1 }
+    private enum TileKind : byte { R4x4, R6x4, R6x2, R8x1 }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int TileWidth(TileKind kind, int v) => kind switch { TileKind.R4x4 => 4 * v, TileKind.R6x2 => 2 * v, _ => v };
+    private static int TileWidth(TileKind kind, int v) => kind switch { TileKind.R4x4 or TileKind.R6x4 => 4 * v, TileKind.R6x2 => 2 * v, _ => v };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int TileRows(TileKind kind) => kind switch { TileKind.R4x4 => 4, TileKind.R6x2 => 6, _ => 8 };
+    private static int TileRows(TileKind kind) => kind switch { TileKind.R4x4 => 4, TileKind.R6x4 or TileKind.R6x2 => 6, _ => 8 };
 
     // The batch is cut into tiles left to right: 4-vector tiles while at least 4 vectors remain, then one
     // 2-vector tile while more than one vector remains, then 1-vector tiles; only the last tile can be ragged.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TileKind NextTile(int remaining, int v) =>
-        remaining >= 4 * v ? TileKind.R4x4 : remaining > v ? TileKind.R6x2 : TileKind.R8x1;
+        remaining >= 4 * v ? (v == 16 ? TileKind.R6x4 : TileKind.R4x4) : remaining > v ? TileKind.R6x2 : TileKind.R8x1;
 
     /// <summary>Floats of packed X needed for the ragged last batch tile (0 when the batch splits evenly).</summary>
     private static int RaggedTile<TS, TV>(int batch, out int start, out TileKind kind)
@@ -75,6 +75,7 @@ public static partial class DenseMatMul
         switch (kind)
         {
             case TileKind.R4x4: Micro4x4<TS, TV>(ref w, wStride, ref x, xStride, ref y, yStride, k, accumulate); break;
+            case TileKind.R6x4: Micro6x4<TS, TV>(ref w, wStride, ref x, xStride, ref y, yStride, k, accumulate); break;
             case TileKind.R6x2: Micro6x2<TS, TV>(ref w, wStride, ref x, xStride, ref y, yStride, k, accumulate); break;
             default: Micro8x1<TS, TV>(ref w, wStride, ref x, xStride, ref y, yStride, k, accumulate); break;
         }
@@ -95,7 +96,7 @@ public static partial class DenseMatMul
         }
         int v = TS.Width;
         // Y scratch for ragged tiles and rows: the micro-kernels always see full MR × P tiles.
-        Span<float> yTemp = stackalloc float[16 * 16];
+        Span<float> yTemp = stackalloc float[6 * 64];
         ref float yt = ref MemoryMarshal.GetReference(yTemp);
 
         int kc = BlockK(TileWidth(NextTile(batch, v), v));

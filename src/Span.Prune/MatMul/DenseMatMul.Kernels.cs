@@ -53,6 +53,59 @@ public static partial class DenseMatMul
         TS.Store(c30, ref y3); TS.Store(c31, ref Unsafe.Add(ref y3, v)); TS.Store(c32, ref Unsafe.Add(ref y3, 2 * v)); TS.Store(c33, ref Unsafe.Add(ref y3, 3 * v));
     }
 
+    // MR = 6 rows × NR = 4 vectors: 24 accumulators + 4 X vectors + 1 broadcast = 29 of the 32 AVX-512 registers
+    // (only instantiated for Vector512; AVX2 has 16 registers and uses 4×4 instead).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Micro6x4<TS, TV>(ref float w, nint wStride, ref float x, nint xStride, ref float y, nint yStride, nint k, bool accumulate)
+        where TS : struct, ISimd<TV> where TV : struct
+    {
+        nint v = TS.Width;
+        ref float w1 = ref Unsafe.Add(ref w, wStride);
+        ref float w2 = ref Unsafe.Add(ref w, 2 * wStride);
+        ref float w3 = ref Unsafe.Add(ref w, 3 * wStride);
+        ref float w4 = ref Unsafe.Add(ref w, 4 * wStride);
+        ref float w5 = ref Unsafe.Add(ref w, 5 * wStride);
+        TV c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43, c50, c51, c52, c53;
+        if (accumulate)
+        {
+            ref float yr = ref y;
+            c00 = TS.Load(ref yr); c01 = TS.Load(ref Unsafe.Add(ref yr, v)); c02 = TS.Load(ref Unsafe.Add(ref yr, 2 * v)); c03 = TS.Load(ref Unsafe.Add(ref yr, 3 * v)); yr = ref Unsafe.Add(ref yr, yStride);
+            c10 = TS.Load(ref yr); c11 = TS.Load(ref Unsafe.Add(ref yr, v)); c12 = TS.Load(ref Unsafe.Add(ref yr, 2 * v)); c13 = TS.Load(ref Unsafe.Add(ref yr, 3 * v)); yr = ref Unsafe.Add(ref yr, yStride);
+            c20 = TS.Load(ref yr); c21 = TS.Load(ref Unsafe.Add(ref yr, v)); c22 = TS.Load(ref Unsafe.Add(ref yr, 2 * v)); c23 = TS.Load(ref Unsafe.Add(ref yr, 3 * v)); yr = ref Unsafe.Add(ref yr, yStride);
+            c30 = TS.Load(ref yr); c31 = TS.Load(ref Unsafe.Add(ref yr, v)); c32 = TS.Load(ref Unsafe.Add(ref yr, 2 * v)); c33 = TS.Load(ref Unsafe.Add(ref yr, 3 * v)); yr = ref Unsafe.Add(ref yr, yStride);
+            c40 = TS.Load(ref yr); c41 = TS.Load(ref Unsafe.Add(ref yr, v)); c42 = TS.Load(ref Unsafe.Add(ref yr, 2 * v)); c43 = TS.Load(ref Unsafe.Add(ref yr, 3 * v)); yr = ref Unsafe.Add(ref yr, yStride);
+            c50 = TS.Load(ref yr); c51 = TS.Load(ref Unsafe.Add(ref yr, v)); c52 = TS.Load(ref Unsafe.Add(ref yr, 2 * v)); c53 = TS.Load(ref Unsafe.Add(ref yr, 3 * v));
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = TS.Zero;
+            c30 = c31 = c32 = c33 = c40 = c41 = c42 = c43 = c50 = c51 = c52 = c53 = TS.Zero;
+        }
+        for (nint p = 0; p < k; p++)
+        {
+            TV x0 = TS.Load(ref x), x1 = TS.Load(ref Unsafe.Add(ref x, v)), x2 = TS.Load(ref Unsafe.Add(ref x, 2 * v)), x3 = TS.Load(ref Unsafe.Add(ref x, 3 * v));
+            x = ref Unsafe.Add(ref x, xStride);
+            TV b = TS.Broadcast(Unsafe.Add(ref w, p));
+            c00 = TS.Fma(b, x0, c00); c01 = TS.Fma(b, x1, c01); c02 = TS.Fma(b, x2, c02); c03 = TS.Fma(b, x3, c03);
+            b = TS.Broadcast(Unsafe.Add(ref w1, p));
+            c10 = TS.Fma(b, x0, c10); c11 = TS.Fma(b, x1, c11); c12 = TS.Fma(b, x2, c12); c13 = TS.Fma(b, x3, c13);
+            b = TS.Broadcast(Unsafe.Add(ref w2, p));
+            c20 = TS.Fma(b, x0, c20); c21 = TS.Fma(b, x1, c21); c22 = TS.Fma(b, x2, c22); c23 = TS.Fma(b, x3, c23);
+            b = TS.Broadcast(Unsafe.Add(ref w3, p));
+            c30 = TS.Fma(b, x0, c30); c31 = TS.Fma(b, x1, c31); c32 = TS.Fma(b, x2, c32); c33 = TS.Fma(b, x3, c33);
+            b = TS.Broadcast(Unsafe.Add(ref w4, p));
+            c40 = TS.Fma(b, x0, c40); c41 = TS.Fma(b, x1, c41); c42 = TS.Fma(b, x2, c42); c43 = TS.Fma(b, x3, c43);
+            b = TS.Broadcast(Unsafe.Add(ref w5, p));
+            c50 = TS.Fma(b, x0, c50); c51 = TS.Fma(b, x1, c51); c52 = TS.Fma(b, x2, c52); c53 = TS.Fma(b, x3, c53);
+        }
+        TS.Store(c00, ref y); TS.Store(c01, ref Unsafe.Add(ref y, v)); TS.Store(c02, ref Unsafe.Add(ref y, 2 * v)); TS.Store(c03, ref Unsafe.Add(ref y, 3 * v)); y = ref Unsafe.Add(ref y, yStride);
+        TS.Store(c10, ref y); TS.Store(c11, ref Unsafe.Add(ref y, v)); TS.Store(c12, ref Unsafe.Add(ref y, 2 * v)); TS.Store(c13, ref Unsafe.Add(ref y, 3 * v)); y = ref Unsafe.Add(ref y, yStride);
+        TS.Store(c20, ref y); TS.Store(c21, ref Unsafe.Add(ref y, v)); TS.Store(c22, ref Unsafe.Add(ref y, 2 * v)); TS.Store(c23, ref Unsafe.Add(ref y, 3 * v)); y = ref Unsafe.Add(ref y, yStride);
+        TS.Store(c30, ref y); TS.Store(c31, ref Unsafe.Add(ref y, v)); TS.Store(c32, ref Unsafe.Add(ref y, 2 * v)); TS.Store(c33, ref Unsafe.Add(ref y, 3 * v)); y = ref Unsafe.Add(ref y, yStride);
+        TS.Store(c40, ref y); TS.Store(c41, ref Unsafe.Add(ref y, v)); TS.Store(c42, ref Unsafe.Add(ref y, 2 * v)); TS.Store(c43, ref Unsafe.Add(ref y, 3 * v)); y = ref Unsafe.Add(ref y, yStride);
+        TS.Store(c50, ref y); TS.Store(c51, ref Unsafe.Add(ref y, v)); TS.Store(c52, ref Unsafe.Add(ref y, 2 * v)); TS.Store(c53, ref Unsafe.Add(ref y, 3 * v));
+    }
+
     // MR = 6 rows × NR = 2 vectors: 12 accumulators + 2 X vectors + 1 broadcast (fits the 16 registers of AVX2).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro6x2<TS, TV>(ref float w, nint wStride, ref float x, nint xStride, ref float y, nint yStride, nint k, bool accumulate)

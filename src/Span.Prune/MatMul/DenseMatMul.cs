@@ -12,9 +12,10 @@ namespace Span.Prune;
 /// <remarks>
 /// <para>Layout: <c>W</c> is <c>[rows × cols]</c> row-major, <c>X</c> is <c>[cols × batch]</c> row-major (a batch
 /// row is contiguous), <c>Y</c> is <c>[rows × batch]</c> row-major: <c>Y[r, b] = Σ_k W[r, k]·X[k, b]</c>.</para>
-/// <para>Batch 1 runs a bandwidth-bound GEMV; larger batches run a register-blocked GEMM (4 rows × 4 vectors,
-/// 6 × 2 or 8 × 1 micro-kernels with fused multiply-add, cache-tiled over k in blocks of 256) on the widest
-/// SIMD width that the batch fills (Vector512 → Vector256 → Vector128 → scalar).</para>
+/// <para>Batch 1 runs a bandwidth-bound GEMV; larger batches run a register-blocked GEMM (micro-kernels of
+/// 6 rows × 4 vectors on AVX-512, 4 × 4 below it, then 6 × 2 and 8 × 1 for narrower batch tiles, all fused
+/// multiply-add, cache-tiled over k so that a 128 KiB panel of X stays in L2) on the widest SIMD width that the
+/// batch fills (Vector512 → Vector256 → Vector128 → scalar).</para>
 /// <para>Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
 /// batch size and the machine only, so repeated calls and the <c>MultiplyParallel</c> overloads give identical bits.</para>
 /// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a buffer rented from
