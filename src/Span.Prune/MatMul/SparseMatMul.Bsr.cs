@@ -66,25 +66,27 @@ public static partial class SparseMatMul
     private static void Bsr8x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
+        nint o1 = c, o2 = 2 * o1, o3 = 3 * o1, o4 = 4 * o1, o5 = 5 * o1, o6 = 6 * o1, o7 = 7 * o1;
         nint v = TS.Width;
         TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
         TV e0 = TS.Zero, e1 = TS.Zero, f0 = TS.Zero, f1 = TS.Zero, g0 = TS.Zero, g1 = TS.Zero, h0 = TS.Zero, h1 = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
-            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 8 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
-            for (nint q = 0; q < c; q++)
+            ref float vb = ref Unsafe.Add(ref vals, k * 8 * o1);
+            ref float xr = ref Unsafe.Add(ref x, Unsafe.Add(ref cols, k) * o1 * xStride);
+            for (nint q = 0; q < o1; q++)
             {
+                ref float vq = ref Unsafe.Add(ref vb, q);
                 TV x0 = TS.Load(ref xr), x1 = TS.Load(ref Unsafe.Add(ref xr, v));
                 xr = ref Unsafe.Add(ref xr, xStride);
-                TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, c + q)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)); d0 = TS.Fma(w, x0, d0); d1 = TS.Fma(w, x1, d1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 4 * c + q)); e0 = TS.Fma(w, x0, e0); e1 = TS.Fma(w, x1, e1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 5 * c + q)); f0 = TS.Fma(w, x0, f0); f1 = TS.Fma(w, x1, f1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 6 * c + q)); g0 = TS.Fma(w, x0, g0); g1 = TS.Fma(w, x1, g1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 7 * c + q)); h0 = TS.Fma(w, x0, h0); h1 = TS.Fma(w, x1, h1);
+                TV w = TS.Broadcast(vq); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o1)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o2)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o3)); d0 = TS.Fma(w, x0, d0); d1 = TS.Fma(w, x1, d1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o4)); e0 = TS.Fma(w, x0, e0); e1 = TS.Fma(w, x1, e1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o5)); f0 = TS.Fma(w, x0, f0); f1 = TS.Fma(w, x1, f1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o6)); g0 = TS.Fma(w, x0, g0); g1 = TS.Fma(w, x1, g1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o7)); h0 = TS.Fma(w, x0, h0); h1 = TS.Fma(w, x1, h1);
             }
         }
         TS.Store(a0, ref y); TS.Store(a1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
@@ -101,23 +103,25 @@ public static partial class SparseMatMul
     private static void Bsr8x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
+        nint o1 = c, o2 = 2 * o1, o3 = 3 * o1, o4 = 4 * o1, o5 = 5 * o1, o6 = 6 * o1, o7 = 7 * o1;
         TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero, e = TS.Zero, f = TS.Zero, g = TS.Zero, h = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
-            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 8 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
-            for (nint q = 0; q < c; q++)
+            ref float vb = ref Unsafe.Add(ref vals, k * 8 * o1);
+            ref float xr = ref Unsafe.Add(ref x, Unsafe.Add(ref cols, k) * o1 * xStride);
+            for (nint q = 0; q < o1; q++)
             {
+                ref float vq = ref Unsafe.Add(ref vb, q);
                 TV x0 = TS.Load(ref xr);
                 xr = ref Unsafe.Add(ref xr, xStride);
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), x0, a);
-                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, c + q)), x0, b);
-                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)), x0, cc);
-                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)), x0, d);
-                e = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 4 * c + q)), x0, e);
-                f = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 5 * c + q)), x0, f);
-                g = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 6 * c + q)), x0, g);
-                h = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 7 * c + q)), x0, h);
+                a = TS.Fma(TS.Broadcast(vq), x0, a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o1)), x0, b);
+                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o2)), x0, cc);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o3)), x0, d);
+                e = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o4)), x0, e);
+                f = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o5)), x0, f);
+                g = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o6)), x0, g);
+                h = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o7)), x0, h);
             }
         }
         TS.Store(a, ref y); TS.Store(b, ref Unsafe.Add(ref y, batch)); TS.Store(cc, ref Unsafe.Add(ref y, 2 * batch)); TS.Store(d, ref Unsafe.Add(ref y, 3 * batch));
@@ -128,20 +132,22 @@ public static partial class SparseMatMul
     private static void Bsr4x2<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
+        nint o1 = c, o2 = 2 * o1, o3 = 3 * o1;
         nint v = TS.Width;
         TV a0 = TS.Zero, a1 = TS.Zero, b0 = TS.Zero, b1 = TS.Zero, c0 = TS.Zero, c1 = TS.Zero, d0 = TS.Zero, d1 = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
-            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 4 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
-            for (nint q = 0; q < c; q++)
+            ref float vb = ref Unsafe.Add(ref vals, k * 4 * o1);
+            ref float xr = ref Unsafe.Add(ref x, Unsafe.Add(ref cols, k) * o1 * xStride);
+            for (nint q = 0; q < o1; q++)
             {
+                ref float vq = ref Unsafe.Add(ref vb, q);
                 TV x0 = TS.Load(ref xr), x1 = TS.Load(ref Unsafe.Add(ref xr, v));
                 xr = ref Unsafe.Add(ref xr, xStride);
-                TV w = TS.Broadcast(Unsafe.Add(ref vb, q)); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, c + q)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
-                w = TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)); d0 = TS.Fma(w, x0, d0); d1 = TS.Fma(w, x1, d1);
+                TV w = TS.Broadcast(vq); a0 = TS.Fma(w, x0, a0); a1 = TS.Fma(w, x1, a1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o1)); b0 = TS.Fma(w, x0, b0); b1 = TS.Fma(w, x1, b1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o2)); c0 = TS.Fma(w, x0, c0); c1 = TS.Fma(w, x1, c1);
+                w = TS.Broadcast(Unsafe.Add(ref vq, o3)); d0 = TS.Fma(w, x0, d0); d1 = TS.Fma(w, x1, d1);
             }
         }
         TS.Store(a0, ref y); TS.Store(a1, ref Unsafe.Add(ref y, v)); y = ref Unsafe.Add(ref y, batch);
@@ -154,19 +160,21 @@ public static partial class SparseMatMul
     private static void Bsr4x1<TS, TV>(ref int cols, ref float vals, int c, ref float x, nint xStride, ref float y, nint batch, int k0, int k1)
         where TS : struct, ISimd<TV> where TV : struct
     {
+        nint o1 = c, o2 = 2 * o1, o3 = 3 * o1;
         TV a = TS.Zero, b = TS.Zero, cc = TS.Zero, d = TS.Zero;
         for (int k = k0; k < k1; k++)
         {
-            ref float vb = ref Unsafe.Add(ref vals, (nint)k * 4 * c);
-            ref float xr = ref Unsafe.Add(ref x, (nint)Unsafe.Add(ref cols, k) * c * xStride);
-            for (nint q = 0; q < c; q++)
+            ref float vb = ref Unsafe.Add(ref vals, k * 4 * o1);
+            ref float xr = ref Unsafe.Add(ref x, Unsafe.Add(ref cols, k) * o1 * xStride);
+            for (nint q = 0; q < o1; q++)
             {
+                ref float vq = ref Unsafe.Add(ref vb, q);
                 TV x0 = TS.Load(ref xr);
                 xr = ref Unsafe.Add(ref xr, xStride);
-                a = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, q)), x0, a);
-                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, c + q)), x0, b);
-                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 2 * c + q)), x0, cc);
-                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vb, 3 * c + q)), x0, d);
+                a = TS.Fma(TS.Broadcast(vq), x0, a);
+                b = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o1)), x0, b);
+                cc = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o2)), x0, cc);
+                d = TS.Fma(TS.Broadcast(Unsafe.Add(ref vq, o3)), x0, d);
             }
         }
         TS.Store(a, ref y); TS.Store(b, ref Unsafe.Add(ref y, batch)); TS.Store(cc, ref Unsafe.Add(ref y, 2 * batch)); TS.Store(d, ref Unsafe.Add(ref y, 3 * batch));
