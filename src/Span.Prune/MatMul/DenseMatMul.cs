@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -18,8 +17,8 @@ namespace Span.Prune;
 /// batch fills (Vector512 → Vector256 → Vector128 → scalar).</para>
 /// <para>Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
 /// batch size and the machine only, so repeated calls and the <c>MultiplyParallel</c> overloads give identical bits.</para>
-/// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a buffer rented from
-/// <see cref="ArrayPool{T}.Shared"/>); the parallel overloads allocate only the thread pool's task bookkeeping.</para>
+/// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a per-thread scratch buffer
+/// that grows once); the parallel overloads allocate only the thread pool's task bookkeeping.</para>
 /// </remarks>
 public static partial class DenseMatMul
 {
@@ -102,24 +101,14 @@ public static partial class DenseMatMul
                 _ => RaggedTile<SimdScalar, float>(batch, out start, out _),
             };
         }
-        float[]? rented = null;
-        if (raggedWidth > 0 && cols > 0)
+        // The ragged last batch tile is packed, zero-padded to whole vectors, into this thread's aligned scratch.
+        Span<float> packed = raggedWidth > 0 && cols > 0 ? AlignedScratch.Get(cols * raggedWidth) : default;
+        if (!packed.IsEmpty) PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
+        fixed (float* pw = &w, px = &x, py = &y, pp = packed)
         {
-            rented = ArrayPool<float>.Shared.Rent(cols * raggedWidth);
-            PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetArrayDataReference(rented));
-        }
-        try
-        {
-            fixed (float* pw = &w, px = &x, py = &y, pp = rented)
-            {
-                var kernel = new GemmKernel(width, pw, rows, cols, px, batch, pp, py);
-                if (threads <= 1 || rows < 2 * 24) kernel.Run(0, rows);
-                else RowParallel.For(rows, threads, kernel);
-            }
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<float>.Shared.Return(rented);
+            var kernel = new GemmKernel(width, pw, rows, cols, px, batch, pp, py);
+            if (threads <= 1 || rows < 2 * 24) kernel.Run(0, rows);
+            else RowParallel.For(rows, threads, kernel);
         }
     }
 

@@ -43,29 +43,30 @@ public static partial class SparseMatMul
         public static Vector256<int> Group(Vector256<int> entries) => throw new NotSupportedException();
     }
 
-    private static void NmRows(ref float vals, ref byte idx, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
+    private static void NmRows(ref float vals, ref byte idx, ref uint packed, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
     {
-        if (n == 1) NmRows<OnePerGroup>(ref vals, ref idx, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
-        else if (n == 2) NmRows<TwoPerGroup>(ref vals, ref idx, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
-        else NmRows<AnyPerGroup>(ref vals, ref idx, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
+        if (n == 1) NmRows<OnePerGroup>(ref vals, ref idx, ref packed, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
+        else if (n == 2) NmRows<TwoPerGroup>(ref vals, ref idx, ref packed, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
+        else NmRows<AnyPerGroup>(ref vals, ref idx, ref packed, columns, n, m, ref x, xStride, ref y, batch, r0, r1);
     }
 
-    private static void NmRows<TG>(ref float vals, ref byte idx, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
+    private static void NmRows<TG>(ref float vals, ref byte idx, ref uint packed, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
         where TG : struct, INmGroups
     {
         int kept = columns / m * n;
+        nint words = (kept + 15) / 16;
         if (batch == 1)
         {
             if (n == 2 && m == 4 && Avx512F.IsSupported && SimdLevel.Has512)
             {
                 for (int r = r0; r < r1; r++)
-                    Unsafe.Add(ref y, r) = Nm24Row512(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), kept, ref x);
+                    Unsafe.Add(ref y, r) = Nm24Row512(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), ref Unsafe.Add(ref packed, r * words), kept, ref x);
                 return;
             }
             if (n == 2 && m == 4 && Avx2.IsSupported && SimdLevel.Has256)
             {
                 for (int r = r0; r < r1; r++)
-                    Unsafe.Add(ref y, r) = Nm24Row256(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), kept, ref x);
+                    Unsafe.Add(ref y, r) = Nm24Row256(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), ref Unsafe.Add(ref packed, r * words), kept, ref x);
                 return;
             }
             if (n <= 2 && Avx2.IsSupported && SimdLevel.Has256)
@@ -190,17 +191,21 @@ public static partial class SparseMatMul
         }
     }
 
-    private static float Nm24Row512(ref float vals, ref byte idx, int kept, ref float x)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Nm24Row512(ref float vals, ref byte idx, ref uint packed, int kept, ref float x)
     {
-        // Lane l of a 16-entry step reads group l/2, whose first column is 4·(l/2) within the 32-column window.
+        // Lane l of a 16-entry step reads group l/2, whose first column is 4·(l/2) within the 32-column window; its
+        // position is bits 2l..2l+1 of the step's packed word.
         Vector512<int> groupBase = Vector512.Create(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
+        Vector512<uint> shifts = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        Vector512<uint> three = Vector512.Create(3u);
         Vector512<float> a = Vector512<float>.Zero, b = Vector512<float>.Zero;
         nint e = 0;
         for (; e + 32 <= kept; e += 32)
         {
             ref float xw = ref Unsafe.Add(ref x, 2 * e);
-            Vector512<int> ia = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref idx, (nuint)e)) + groupBase;
-            Vector512<int> ib = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref idx, (nuint)(e + 16))) + groupBase;
+            Vector512<int> ia = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(Unsafe.Add(ref packed, e >> 4)), shifts) & three).AsInt32() + groupBase;
+            Vector512<int> ib = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(Unsafe.Add(ref packed, (e >> 4) + 1)), shifts) & three).AsInt32() + groupBase;
             Vector512<float> xa = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw), ia, Vector512.LoadUnsafe(ref xw, 16));
             Vector512<float> xb = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw, 32), ib, Vector512.LoadUnsafe(ref xw, 48));
             a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
@@ -209,7 +214,7 @@ public static partial class SparseMatMul
         if (e + 16 <= kept)
         {
             ref float xw = ref Unsafe.Add(ref x, 2 * e);
-            Vector512<int> ia = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref idx, (nuint)e)) + groupBase;
+            Vector512<int> ia = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(Unsafe.Add(ref packed, e >> 4)), shifts) & three).AsInt32() + groupBase;
             Vector512<float> xa = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw), ia, Vector512.LoadUnsafe(ref xw, 16));
             a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
             e += 16;
@@ -219,21 +224,24 @@ public static partial class SparseMatMul
         return s;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Nm24Row256(ref float vals, ref byte idx, int kept, ref float x)
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Nm24Row256(ref float vals, ref byte idx, ref uint packed, int kept, ref float x)
     {
         // 8 entries = 4 groups = 16 columns: lanes 0–3 come from the first 8 columns, lanes 4–7 from the next 8.
         Vector256<int> groupBase = Vector256.Create(0, 0, 4, 4, 0, 0, 4, 4);
+        Vector256<uint> lo = Vector256.Create(0u, 2, 4, 6, 8, 10, 12, 14), hi = lo + Vector256.Create(16u);
         Vector256<float> a = Vector256<float>.Zero, b = Vector256<float>.Zero;
         nint e = 0;
         for (; e + 16 <= kept; e += 16)
         {
-            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(ref Unsafe.Add(ref idx, e), ref Unsafe.Add(ref x, 2 * e), groupBase), a);
-            b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)(e + 8)), Nm24Pick256(ref Unsafe.Add(ref idx, e + 8), ref Unsafe.Add(ref x, 2 * e + 16), groupBase), b);
+            Vector256<uint> word = Vector256.Create(Unsafe.Add(ref packed, e >> 4));
+            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(word, lo, ref Unsafe.Add(ref x, 2 * e), groupBase), a);
+            b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)(e + 8)), Nm24Pick256(word, hi, ref Unsafe.Add(ref x, 2 * e + 16), groupBase), b);
         }
         if (e + 8 <= kept)
         {
-            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(ref Unsafe.Add(ref idx, e), ref Unsafe.Add(ref x, 2 * e), groupBase), a);
+            Vector256<uint> word = Vector256.Create(Unsafe.Add(ref packed, e >> 4));
+            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(word, lo, ref Unsafe.Add(ref x, 2 * e), groupBase), a);
             e += 8;
         }
         float s = Vector256.Sum(a + b);
@@ -242,9 +250,9 @@ public static partial class SparseMatMul
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Nm24Pick256(ref byte idx, ref float xw, Vector256<int> groupBase)
+    private static Vector256<float> Nm24Pick256(Vector256<uint> word, Vector256<uint> shifts, ref float xw, Vector256<int> groupBase)
     {
-        Vector256<int> lanes = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref idx)).AsByte()) + groupBase;
+        Vector256<int> lanes = (Avx2.ShiftRightLogicalVariable(word, shifts) & Vector256.Create(3u)).AsInt32() + groupBase;
         Vector256<float> lo = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xw), lanes);
         Vector256<float> hi = Avx2.PermuteVar8x32(Vector256.LoadUnsafe(ref xw, 8), lanes);
         return Avx.Blend(lo, hi, 0b1111_0000);

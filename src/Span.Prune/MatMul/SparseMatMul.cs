@@ -212,13 +212,14 @@ public static partial class SparseMatMul
         ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
-            NmRows(ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetArrayDataReference(w.IndexArray), w.Columns, w.N, w.M,
+            NmRows(ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetArrayDataReference(w.IndexArray),
+                ref w.PackedPositions is null ? ref Unsafe.NullRef<uint>() : ref MemoryMarshal.GetArrayDataReference(w.PackedPositions), w.Columns, w.N, w.M,
                 ref MemoryMarshal.GetReference(xa), xStride, ref MemoryMarshal.GetReference(y), batch, 0, w.Rows);
             return;
         }
-        fixed (float* v = w.ValueArray) fixed (byte* idx = w.IndexArray)
+        fixed (float* v = w.ValueArray) fixed (byte* idx = w.IndexArray) fixed (uint* packed = w.PackedPositions)
         fixed (float* px = xa) fixed (float* py = y)
-            RowParallel.For(w.Rows, threads, new NmKernel(v, idx, w.Columns, w.N, w.M, px, xStride, py, w.Rows, batch));
+            RowParallel.For(w.Rows, threads, new NmKernel(v, idx, packed, w.Columns, w.N, w.M, px, xStride, py, w.Rows, batch));
     }
 
     private readonly unsafe struct CsrKernel<TIndex>(int* rowPtr, TIndex* cols, float* vals, float* x, int xStride, float* y, int rows, int batch) : IRowRangeKernel
@@ -236,10 +237,10 @@ public static partial class SparseMatMul
         public void Run(int start, int end) => BsrBlockRows(ref *rowPtr, ref *cols, ref *vals, r, c, ref *x, xStride, ref *y, batch, start, end);
     }
 
-    private readonly unsafe struct NmKernel(float* vals, byte* idx, int columns, int n, int m, float* x, int xStride, float* y, int rows, int batch) : IRowRangeKernel
+    private readonly unsafe struct NmKernel(float* vals, byte* idx, uint* packed, int columns, int n, int m, float* x, int xStride, float* y, int rows, int batch) : IRowRangeKernel
     {
         public int Boundary(int chunk, int chunks) => RowParallel.EvenBoundary(chunk, chunks, rows, 1);
 
-        public void Run(int start, int end) => NmRows(ref *vals, ref *idx, columns, n, m, ref *x, xStride, ref *y, batch, start, end);
+        public void Run(int start, int end) => NmRows(ref *vals, ref *idx, ref *packed, columns, n, m, ref *x, xStride, ref *y, batch, start, end);
     }
 }
