@@ -4,14 +4,13 @@ using System.Runtime.InteropServices;
 namespace Span.Prune.Internal;
 
 /// <summary>
-/// Per-thread, 64-byte-aligned float scratch for the sparse kernels' copy of X.
+/// Per-thread, 64-byte-aligned float scratch: the sparse kernels' packed copy of X and the dense GEMM's ragged tile.
 /// </summary>
 /// <remarks>
 /// <para>Why: the SpMM kernels load whole rows of X (one or two 512-bit vectors per stored weight) at random rows.
 /// Managed arrays are only 8- or 16-byte aligned, so nearly every such load straddles two cache lines and costs two;
-/// copying X once into a 64-byte-aligned buffer whose row stride is a multiple of the vector width halves the load
-/// cost and made CSR SpMM at 90% sparsity and batch 32 about 1.7× faster (4096², measured), for a copy of
-/// <c>cols·batch</c> floats.</para>
+/// copying X once into a 64-byte-aligned buffer halves the load cost (CSR SpMM at 90% sparsity and batch 32 became
+/// about 1.7× faster on 4096², measured), for a copy of <c>cols·batch</c> floats.</para>
 /// <para>The buffer is a pinned array (pinned object heap, so its address never moves) held in a thread-static
 /// field: allocated on first use and when a larger one is needed, then reused, so steady-state calls allocate
 /// nothing. It lives as long as the thread. The span is valid until the next <see cref="Get"/> on the same thread.</para>
@@ -33,20 +32,5 @@ internal static class AlignedScratch
         nint address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
         int offset = (int)((64 - (address & 63)) & 63) / sizeof(float);
         return buffer.AsSpan(offset, length);
-    }
-
-    /// <summary>Row stride for a copy of X with <paramref name="batch"/> columns: rounded up to whole vectors of the width the kernels will use.</summary>
-    public static int Stride(int batch) =>
-        batch >= 16 ? (batch + 15) & ~15 : batch >= 8 ? (batch + 7) & ~7 : batch >= 4 ? (batch + 3) & ~3 : batch;
-
-    /// <summary>Copies <paramref name="rows"/> rows of <paramref name="batch"/> floats into rows of <paramref name="stride"/> floats (padding left undefined).</summary>
-    public static void CopyRows(ReadOnlySpan<float> source, int rows, int batch, Span<float> destination, int stride)
-    {
-        if (stride == batch)
-        {
-            source.Slice(0, rows * batch).CopyTo(destination);
-            return;
-        }
-        for (int r = 0; r < rows; r++) source.Slice(r * batch, batch).CopyTo(destination.Slice(r * stride, batch));
     }
 }

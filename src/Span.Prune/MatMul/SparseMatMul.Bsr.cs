@@ -12,31 +12,30 @@ namespace Span.Prune;
 // (a + b) + (c + d). Batch tiles are one or two vectors, outer; block rows inner.
 public static partial class SparseMatMul
 {
-    private static void BsrBlockRows(ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, int xStride, ref float y, int batch, int br0, int br1)
+    private static void BsrBlockRows(ref int rowPtr, ref int cols, ref float vals, int r, int c, int columns, ref float x, int xStride, ref float y, int batch, int br0, int br1)
     {
-        int j = 0;
-        if (SimdLevel.Has512)
+        for (int j = 0, w; j < batch; j += w)
         {
-            for (; j + 32 <= batch; j += 32) BsrTile<Simd512, Vector512<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
-            if (j + 16 <= batch) { BsrTile<Simd512, Vector512<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j); j += 16; }
+            BatchTile tile = NextBatchTile(batch - j, out w);
+            ref float xp = ref Panel(ref x, xStride, columns, j);
+            nint xs = PanelStride(xStride, w);
+            switch (tile)
+            {
+                case BatchTile.V512x2: BsrTile<Simd512, Vector512<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+                case BatchTile.V512x1: BsrTile<Simd512, Vector512<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+                case BatchTile.V256x2: BsrTile<Simd256, Vector256<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+                case BatchTile.V256x1: BsrTile<Simd256, Vector256<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+                case BatchTile.V128x2: BsrTile<Simd128, Vector128<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+                case BatchTile.V128x1: BsrTile<Simd128, Vector128<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+                default: BsrTile<SimdScalar, float>(1, ref rowPtr, ref cols, ref vals, r, c, ref xp, xs, ref y, batch, br0, br1, j); break;
+            }
         }
-        if (SimdLevel.Has256)
-        {
-            for (; j + 16 <= batch; j += 16) BsrTile<Simd256, Vector256<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
-            if (j + 8 <= batch) { BsrTile<Simd256, Vector256<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j); j += 8; }
-        }
-        if (SimdLevel.Has128)
-        {
-            for (; j + 8 <= batch; j += 8) BsrTile<Simd128, Vector128<float>>(2, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
-            if (j + 4 <= batch) { BsrTile<Simd128, Vector128<float>>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j); j += 4; }
-        }
-        for (; j < batch; j++) BsrTile<SimdScalar, float>(1, ref rowPtr, ref cols, ref vals, r, c, ref x, xStride, ref y, batch, br0, br1, j);
     }
 
     private static void BsrTile<TS, TV>(int nr, ref int rowPtr, ref int cols, ref float vals, int r, int c, ref float x, nint xStride, ref float y, nint batch, int br0, int br1, nint j)
         where TS : struct, ISimd<TV> where TV : struct
     {
-        ref float xj = ref Unsafe.Add(ref x, j);
+        ref float xj = ref x; // this tile's panel of X
         for (int br = br0; br < br1; br++)
         {
             int k0 = Unsafe.Add(ref rowPtr, br), k1 = Unsafe.Add(ref rowPtr, br + 1);

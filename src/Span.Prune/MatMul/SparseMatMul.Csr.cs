@@ -20,7 +20,7 @@ namespace Span.Prune;
 // makes the row-parallel variant bit-identical.
 public static partial class SparseMatMul
 {
-    private static void CsrRows<TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, int xStride, ref float y, int batch, int r0, int r1)
+    private static void CsrRows<TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, int columns, ref float x, int xStride, ref float y, int batch, int r0, int r1)
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         if (batch == 1)
@@ -28,23 +28,22 @@ public static partial class SparseMatMul
             CsrSpmv(ref rowPtr, ref cols, ref vals, ref x, ref y, r0, r1);
             return;
         }
-        int j = 0;
-        if (SimdLevel.Has512)
+        for (int j = 0, w; j < batch; j += w)
         {
-            for (; j + 32 <= batch; j += 32) CsrTile2<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
-            if (j + 16 <= batch) { CsrTile1<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j); j += 16; }
+            BatchTile tile = NextBatchTile(batch - j, out w);
+            ref float xp = ref Panel(ref x, xStride, columns, j);
+            nint xs = PanelStride(xStride, w);
+            switch (tile)
+            {
+                case BatchTile.V512x2: CsrTile2<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V512x1: CsrTile1<Simd512, Vector512<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V256x2: CsrTile2<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V256x1: CsrTile1<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V128x2: CsrTile2<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V128x1: CsrTile1<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+                default: CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref xp, xs, ref y, batch, r0, r1, j); break;
+            }
         }
-        if (SimdLevel.Has256)
-        {
-            for (; j + 16 <= batch; j += 16) CsrTile2<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
-            if (j + 8 <= batch) { CsrTile1<Simd256, Vector256<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j); j += 8; }
-        }
-        if (SimdLevel.Has128)
-        {
-            for (; j + 8 <= batch; j += 8) CsrTile2<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
-            if (j + 4 <= batch) { CsrTile1<Simd128, Vector128<float>, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j); j += 4; }
-        }
-        for (; j < batch; j++) CsrTile1<SimdScalar, float, TIndex>(ref rowPtr, ref cols, ref vals, ref x, xStride, ref y, batch, r0, r1, j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -52,7 +51,7 @@ public static partial class SparseMatMul
         where TS : struct, ISimd<TV> where TV : struct where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         nint v = TS.Width;
-        ref float xj = ref Unsafe.Add(ref x, j);
+        ref float xj = ref x; // this tile's panel of X
         for (int r = r0; r < r1; r++)
         {
             nint i = Unsafe.Add(ref rowPtr, r), end = Unsafe.Add(ref rowPtr, r + 1);
@@ -86,7 +85,7 @@ public static partial class SparseMatMul
     private static void CsrTile1<TS, TV, TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, ref float x, nint xStride, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
-        ref float xj = ref Unsafe.Add(ref x, j);
+        ref float xj = ref x; // this tile's panel of X
         for (int r = r0; r < r1; r++)
         {
             nint i = Unsafe.Add(ref rowPtr, r), end = Unsafe.Add(ref rowPtr, r + 1);

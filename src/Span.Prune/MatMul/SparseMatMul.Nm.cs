@@ -75,23 +75,22 @@ public static partial class SparseMatMul
                 return;
             }
         }
-        int j = 0;
-        if (SimdLevel.Has512)
+        for (int j = 0, w; j < batch; j += w)
         {
-            for (; j + 32 <= batch; j += 32) NmTile2<Simd512, Vector512<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
-            if (j + 16 <= batch) { NmTile1<Simd512, Vector512<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j); j += 16; }
+            BatchTile tile = NextBatchTile(batch - j, out w);
+            ref float xp = ref Panel(ref x, xStride, columns, j);
+            nint xs = PanelStride(xStride, w);
+            switch (tile)
+            {
+                case BatchTile.V512x2: NmTile2<Simd512, Vector512<float>, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V512x1: NmTile1<Simd512, Vector512<float>, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V256x2: NmTile2<Simd256, Vector256<float>, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V256x1: NmTile1<Simd256, Vector256<float>, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V128x2: NmTile2<Simd128, Vector128<float>, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+                case BatchTile.V128x1: NmTile1<Simd128, Vector128<float>, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+                default: NmTile1<SimdScalar, float, TG>(ref vals, ref idx, kept, n, m, ref xp, xs, ref y, batch, r0, r1, j); break;
+            }
         }
-        if (SimdLevel.Has256)
-        {
-            for (; j + 16 <= batch; j += 16) NmTile2<Simd256, Vector256<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
-            if (j + 8 <= batch) { NmTile1<Simd256, Vector256<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j); j += 8; }
-        }
-        if (SimdLevel.Has128)
-        {
-            for (; j + 8 <= batch; j += 8) NmTile2<Simd128, Vector128<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
-            if (j + 4 <= batch) { NmTile1<Simd128, Vector128<float>, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j); j += 4; }
-        }
-        for (; j < batch; j++) NmTile1<SimdScalar, float, TG>(ref vals, ref idx, kept, n, m, ref x, xStride, ref y, batch, r0, r1, j);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -99,7 +98,7 @@ public static partial class SparseMatMul
         where TS : struct, ISimd<TV> where TV : struct where TG : struct, INmGroups
     {
         nint v = TS.Width;
-        ref float xj = ref Unsafe.Add(ref x, j);
+        ref float xj = ref x; // this tile's panel of X
         for (int r = r0; r < r1; r++)
         {
             ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
@@ -132,7 +131,7 @@ public static partial class SparseMatMul
     private static void NmTile1<TS, TV, TG>(ref float vals, ref byte idx, int kept, int n, nint m, ref float x, nint xStride, ref float y, nint batch, int r0, int r1, nint j)
         where TS : struct, ISimd<TV> where TV : struct where TG : struct, INmGroups
     {
-        ref float xj = ref Unsafe.Add(ref x, j);
+        ref float xj = ref x; // this tile's panel of X
         for (int r = r0; r < r1; r++)
         {
             ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
