@@ -17,9 +17,16 @@ namespace Span.Prune;
 /// <para>Determinism: each output is accumulated in an order fixed by the matrix structure, the batch size and the
 /// machine, so the <c>MultiplyParallel</c> overloads (rows split over threads, balanced by stored entries) give
 /// results identical bit for bit to <c>Multiply</c>. Sums differ from the dense product only by rounding
-/// (stored entries are summed in a different order and explicit zeros are skipped).</para>
-/// <para>Allocation: none per call on the calling thread; the parallel overloads allocate only the thread pool's
-/// task bookkeeping.</para>
+/// (entries are summed in a different order), and entries that are not stored contribute nothing even where X holds
+/// an infinity or NaN (the dense product would give 0·∞ = NaN there).</para>
+/// <para>Kernels: CSR and N:M broadcast each stored weight against a contiguous row of X and keep a tile of Y
+/// (one or two vectors of the batch) in registers with four accumulator chains per row; BSR shares each loaded row
+/// of X between the R rows of a block; batch tiles are the outer loop, rows the inner one. For batch ≥ 4, X is first
+/// copied into 64-byte-aligned per-thread scratch, one contiguous panel per batch tile (unaligned loads straddle
+/// cache lines, and a strided tile of a wide X thrashes a few L2 sets). Batch 1 runs matrix-vector kernels: AVX2
+/// gathers for CSR and 1:M / 2:M, a permute of a 32-column window for 2:4, scalar register-blocked loops for BSR and other N:M.</para>
+/// <para>Allocation: none per call in steady state (the X copy lives in a per-thread buffer that grows on first use
+/// and never shrinks); the parallel overloads also allocate the thread pool's task bookkeeping.</para>
 /// </remarks>
 public static partial class SparseMatMul
 {

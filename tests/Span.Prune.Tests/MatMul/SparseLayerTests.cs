@@ -88,4 +88,21 @@ public class SparseLayerTests
         for (int i = 0; i < 3; i++) layer.Multiply(x, y, batch);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Fact]
+    public void Prepare_HonoursTheForcingEnvironmentVariable()
+    {
+        float[] w = MatMulReference.Pruned(16, 32, 0.5, 4);
+        try
+        {
+            Environment.SetEnvironmentVariable(SparseLayer.FormatEnvironmentVariable, "csr");
+            var layer = SparseLayer.Prepare(w, 16, 32, 4);
+            Assert.Equal(SparseFormat.Csr, layer.Format);
+            Assert.Empty(layer.Candidates);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SparseLayer.FormatEnvironmentVariable, null);
+        }
+    }
 }

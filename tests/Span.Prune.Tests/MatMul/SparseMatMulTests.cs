@@ -196,4 +196,18 @@ public class SparseMatMulTests
         Assert.Throws<ArgumentException>(() => SparseMatMul.Multiply(m, new float[5], untouched, 2));
         Assert.All(untouched, v => Assert.True(float.IsNaN(v)));
     }
+
+    [Fact]
+    public void NonFinite_StoredNaNPropagates_PrunedEntryIgnoresInfinity()
+    {
+        // Row 0 stores a NaN; row 1 has a pruned entry in the column where X is +∞.
+        float[] w = [float.NaN, 1, 0, 0, 2, 0];
+        float[] x = [1, 1, float.PositiveInfinity];
+        float[] y = new float[2];
+        SparseMatMul.Multiply(CsrMatrix.FromDense(w, 2, 3), x, y, 1);
+        Assert.True(float.IsNaN(y[0]));
+        Assert.Equal(2f, y[1]);
+        DenseMatMul.Multiply(w, 2, 3, x, y, 1);
+        Assert.True(float.IsNaN(y[1])); // the dense product meets 0·∞
+    }
 }
