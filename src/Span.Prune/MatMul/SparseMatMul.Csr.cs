@@ -10,14 +10,14 @@ namespace Span.Prune;
 //
 // SpMM (batch > 1), after XNNPACK's f32-spmm: each stored weight is broadcast against the contiguous row
 // X[col, tile] and accumulated into a tile of Y[r, tile] held in registers. The batch is cut into tiles of one
-// or two vectors (outer loop) and the rows are walked inside it, so one X tile (Columns × tile floats, 512 KiB
-// at 4096 × 32) stays in L2 while the weights stream once per tile. A row's non-zeros are dealt round-robin
+// or two vectors (outer loop) and the rows are walked inside it, so one X panel (a contiguous, aligned copy of
+// Columns × tile floats, 512 KiB at 4096 × 32) stays in L2 while the weights stream once per tile. A row's non-zeros are dealt round-robin
 // to four accumulator sets, so four FMA chains are in flight instead of one (the FMA latency would otherwise
 // cap a row at one non-zero per 4 cycles); the sets are combined as (a + b) + (c + d).
 //
 // SpMV (batch 1): the same four-chain scalar loop, or with AVX2 a gather of x at 8 column indices into two
-// vector accumulators (.NET has no 512-bit gather). Either way a row's sum order is fixed by its structure alone, which is what
-// makes the row-parallel variant bit-identical.
+// vector accumulators (.NET has no 512-bit gather). Either way a row's sum order is fixed by its structure alone,
+// which is what makes the row-parallel variant bit-identical.
 public static partial class SparseMatMul
 {
     private static void CsrRows<TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, int columns, ref float x, int xStride, ref float y, int batch, int r0, int r1)
