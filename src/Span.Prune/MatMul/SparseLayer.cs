@@ -1,0 +1,307 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using Span.Prune.Internal;
+
+namespace Span.Prune;
+
+/// <summary>Storage formats a <see cref="SparseLayer"/> can pick.</summary>
+public enum SparseFormat
+{
+    /// <summary>Dense row-major (<see cref="DenseMatMul"/>).</summary>
+    Dense,
+    /// <summary><see cref="CsrMatrix"/> (32-bit column indices).</summary>
+    Csr,
+    /// <summary><see cref="Csr16Matrix"/> (16-bit column indices).</summary>
+    Csr16,
+    /// <summary><see cref="BsrMatrix"/>.</summary>
+    Bsr,
+    /// <summary><see cref="NmSparseMatrix"/>.</summary>
+    NM,
+    /// <summary><see cref="ShrunkDense"/> (all-zero rows and columns removed).</summary>
+    Shrunk,
+}
+
+/// <summary>One candidate timed by <see cref="SparseLayer.Prepare"/>.</summary>
+/// <param name="Format">Format name: <c>dense</c>, <c>csr</c>, <c>csr16</c>, <c>bsr:RxC</c>, <c>nm:N:M</c> or <c>shrunk</c>.</param>
+/// <param name="Milliseconds">Median time of one single-threaded multiply at the batch hint.</param>
+public readonly record struct SparseCandidateTiming(string Format, double Milliseconds);
+
+/// <summary>
+/// A pruned linear layer stored in whichever format multiplies fastest on this machine: <see cref="Prepare"/> builds
+/// every format the weights allow, times each on the real matrix at the expected batch size, and keeps the winner.
+/// </summary>
+/// <remarks>
+/// <para>Candidates: dense (always); CSR with 16-bit indices when the column count allows, else 32-bit; BSR 8×1,
+/// 4×4, 4×1 and 1×4 when the blocks tile the shape and store at most twice the non-zeros; N:M with M = 4 or 8 when
+/// every group already holds at most N ≤ M/2 non-zeros; shrunk dense when at least 10% of the rows or columns are
+/// entirely zero. Zero is <c>value == 0f</c> (+0 and −0).</para>
+/// <para>Selection: the fastest median wins, except that dense is kept unless a format is more than
+/// <c>denseMargin</c> (10% by default) faster: a near-tie is not worth the indirection, and timings are noisy.
+/// Setting the environment variable <c>SPAN_PRUNE_SPARSE_FORMAT</c> (e.g. <c>csr</c>, <c>bsr:4x4</c>) forces a format.</para>
+/// <para><see cref="Prepare"/> allocates and takes time (a few multiplies per candidate); <see cref="Multiply"/> and
+/// <see cref="MultiplyParallel"/> then behave as the chosen kernel: same layout as <see cref="DenseMatMul"/>, no
+/// allocation once warm (a shrunk layer rents its gather/scatter scratch from <see cref="ArrayPool{T}.Shared"/>).</para>
+/// </remarks>
+public sealed class SparseLayer
+{
+    /// <summary>The environment variable that forces a format in <see cref="Prepare"/>.</summary>
+    public const string FormatEnvironmentVariable = "SPAN_PRUNE_SPARSE_FORMAT";
+
+    private readonly float[]? _dense;
+    private readonly CsrMatrix? _csr;
+    private readonly Csr16Matrix? _csr16;
+    private readonly BsrMatrix? _bsr;
+    private readonly NmSparseMatrix? _nm;
+    private readonly ShrunkDense? _shrunk;
+
+    private SparseLayer(int rows, int columns, string description, SparseFormat format, object storage, SparseCandidateTiming[] timings)
+    {
+        Rows = rows;
+        Columns = columns;
+        Description = description;
+        Format = format;
+        Candidates = timings;
+        switch (storage)
+        {
+            case float[] d: _dense = d; break;
+            case CsrMatrix c: _csr = c; break;
+            case Csr16Matrix c: _csr16 = c; break;
+            case BsrMatrix b: _bsr = b; break;
+            case NmSparseMatrix n: _nm = n; break;
+            case ShrunkDense s: _shrunk = s; break;
+        }
+    }
+
+    /// <summary>Rows of W (output units).</summary>
+    public int Rows { get; }
+
+    /// <summary>Columns of W (input features).</summary>
+    public int Columns { get; }
+
+    /// <summary>The chosen format.</summary>
+    public SparseFormat Format { get; }
+
+    /// <summary>The chosen format with its parameters, e.g. <c>bsr:8x1</c>.</summary>
+    public string Description { get; }
+
+    /// <summary>Every candidate timed by <see cref="Prepare"/>, in the order tried (empty when the format was forced).</summary>
+    public IReadOnlyList<SparseCandidateTiming> Candidates { get; }
+
+    /// <summary>Stores a pruned weight in a given format (no timing).</summary>
+    /// <param name="weights">W, <c>[rows × columns]</c> row-major; zeros are pruned weights.</param>
+    /// <param name="rows">Rows of W.</param>
+    /// <param name="columns">Columns of W.</param>
+    /// <param name="format"><c>dense</c>, <c>csr</c>, <c>csr16</c>, <c>bsr:RxC</c>, <c>nm:N:M</c> or <c>shrunk</c>.</param>
+    /// <exception cref="ArgumentException">The format is unknown or does not fit the weights (ragged blocks, too many non-zeros in an N:M group, too many columns for 16-bit indices).</exception>
+    public static SparseLayer Create(ReadOnlySpan<float> weights, int rows, int columns, string format)
+    {
+        ArgumentNullException.ThrowIfNull(format);
+        CsrCore.CheckShape(weights, rows, columns, nameof(weights));
+        object storage;
+        SparseFormat kind;
+        string description;
+        try
+        {
+            storage = Build(weights, rows, columns, format, out kind, out description);
+        }
+        catch (ArgumentException e) when (e.ParamName != nameof(format))
+        {
+            // The format does not fit these weights (ragged blocks, a full N:M group, too many columns): report it
+            // against the argument the caller chose, keeping the specific reason.
+            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new ArgumentException($"Format '{format}' does not fit the weights: {reason}", nameof(format), e);
+        }
+        return new SparseLayer(rows, columns, description, kind, storage, []);
+    }
+
+    /// <summary>
+    /// Builds every candidate format for <paramref name="weights"/>, times one single-threaded multiply of each at
+    /// <paramref name="batchHint"/>, and returns a layer using the fastest (dense on a near-tie).
+    /// </summary>
+    /// <param name="weights">W, <c>[rows × columns]</c> row-major; zeros are pruned weights.</param>
+    /// <param name="rows">Rows of W.</param>
+    /// <param name="columns">Columns of W.</param>
+    /// <param name="batchHint">The batch size the layer will mostly see.</param>
+    /// <param name="denseMargin">Dense is kept unless a format is faster by more than this fraction (default 0.1).</param>
+    /// <param name="rounds">Timing rounds per candidate; the median is used.</param>
+    /// <exception cref="ArgumentException">The length does not match the shape, or the forcing environment variable names an unusable format.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is not positive, or <paramref name="denseMargin"/> is negative.</exception>
+    public static SparseLayer Prepare(ReadOnlySpan<float> weights, int rows, int columns, int batchHint, double denseMargin = 0.1, int rounds = 5)
+    {
+        CsrCore.CheckShape(weights, rows, columns, nameof(weights));
+        if (batchHint <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batchHint), "The batch hint must be positive.");
+        if (!(denseMargin >= 0)) ThrowHelper.ThrowArgumentOutOfRange(nameof(denseMargin), "The margin must be a non-negative number.");
+        rounds = Math.Max(1, rounds);
+
+        string? forced = Environment.GetEnvironmentVariable(FormatEnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(forced)) return Create(weights, rows, columns, forced.Trim());
+
+        var names = new List<string> { "dense", columns <= Csr16Matrix.MaxColumns ? "csr16" : "csr" };
+        long nnz = NonZeroScan.Count(weights);
+        foreach (var (r, c) in new[] { (8, 1), (4, 4), (4, 1), (1, 4) })
+            if (rows % r == 0 && columns % c == 0 && (long)BsrMatrix.CountBlocks(weights, rows, columns, r, c) * r * c <= 2 * Math.Max(nnz, 1))
+                names.Add($"bsr:{r}x{c}");
+        foreach (int m in new[] { 4, 8 })
+        {
+            int n = columns % m == 0 ? MaxPerGroup(weights, rows, columns, m) : int.MaxValue;
+            if (n <= m / 2) names.Add($"nm:{Math.Max(n, 1)}:{m}");
+        }
+        var probe = ShrunkDense.FromDense(weights, rows, columns);
+        if (probe.Rows <= 0.9 * rows || probe.Columns <= 0.9 * columns) names.Add("shrunk");
+
+        // Operands for timing: deterministic values, the real shape and batch.
+        float[] x = new float[columns * batchHint];
+        for (int i = 0; i < x.Length; i++) x[i] = (i * 0.618034f % 1f) - 0.5f;
+        float[] y = new float[rows * batchHint];
+
+        var timings = new SparseCandidateTiming[names.Count];
+        SparseLayer? best = null, dense = null;
+        double bestMs = double.PositiveInfinity, denseMs = double.PositiveInfinity;
+        for (int i = 0; i < names.Count; i++)
+        {
+            var layer = Create(weights, rows, columns, names[i]);
+            double ms = layer.Time(x, y, batchHint, rounds);
+            timings[i] = new SparseCandidateTiming(layer.Description, ms);
+            if (layer.Format == SparseFormat.Dense) { dense = layer; denseMs = ms; }
+            if (ms < bestMs) { best = layer; bestMs = ms; }
+        }
+        SparseLayer chosen = dense is not null && denseMs <= bestMs * (1 + denseMargin) ? dense : best!;
+        return new SparseLayer(rows, columns, chosen.Description, chosen.Format, chosen.Storage, timings);
+    }
+
+    private object Storage => (object?)_dense ?? (object?)_csr ?? (object?)_csr16 ?? (object?)_bsr ?? (object?)_nm ?? _shrunk!;
+
+    private double Time(float[] x, float[] y, int batch, int rounds)
+    {
+        Multiply(x, y, batch); // warm-up: first touch, JIT
+        var sw = Stopwatch.StartNew();
+        Multiply(x, y, batch);
+        double once = Math.Max(sw.Elapsed.TotalMilliseconds, 1e-3);
+        int reps = Math.Clamp((int)(2.0 / once), 1, 1000); // about 2 ms per round
+        Span<double> t = stackalloc double[rounds];
+        for (int r = 0; r < rounds; r++)
+        {
+            sw.Restart();
+            for (int i = 0; i < reps; i++) Multiply(x, y, batch);
+            t[r] = sw.Elapsed.TotalMilliseconds / reps;
+        }
+        t.Sort();
+        return t[rounds / 2];
+    }
+
+    private static int MaxPerGroup(ReadOnlySpan<float> weights, int rows, int columns, int m)
+    {
+        int groups = columns / m, max = 0;
+        int[] counts = new int[groups];
+        for (int r = 0; r < rows; r++)
+        {
+            counts.AsSpan().Clear();
+            NonZeroScan.AddGroupCounts(weights.Slice(r * columns, columns), m, counts);
+            foreach (int c in counts) max = Math.Max(max, c);
+        }
+        return max;
+    }
+
+    private static object Build(ReadOnlySpan<float> w, int rows, int columns, string format, out SparseFormat kind, out string description)
+    {
+        string f = format.Trim().ToLowerInvariant();
+        description = f;
+        switch (f)
+        {
+            case "dense": kind = SparseFormat.Dense; return w.ToArray();
+            case "csr": kind = SparseFormat.Csr; return CsrMatrix.FromDense(w, rows, columns);
+            case "csr16": kind = SparseFormat.Csr16; return Csr16Matrix.FromDense(w, rows, columns);
+            case "shrunk": kind = SparseFormat.Shrunk; return ShrunkDense.FromDense(w, rows, columns);
+        }
+        string[] parts = f.Split(':', 'x');
+        if (parts.Length == 3 && parts[0] == "bsr" && TryPositive(parts[1], out int r) && TryPositive(parts[2], out int c))
+        {
+            kind = SparseFormat.Bsr;
+            return BsrMatrix.FromDense(w, rows, columns, r, c);
+        }
+        if (parts.Length == 3 && parts[0] == "nm" && TryPositive(parts[1], out int n) && TryPositive(parts[2], out int m))
+        {
+            kind = SparseFormat.NM;
+            return NmSparseMatrix.FromDense(w, rows, columns, n, m);
+        }
+        ThrowHelper.ThrowArgument(nameof(format), $"Unknown format '{format}'; expected dense, csr, csr16, bsr:RxC, nm:N:M or shrunk.");
+        kind = default;
+        return null!;
+    }
+
+    private static bool TryPositive(string s, out int value) =>
+        int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value > 0;
+
+    /// <summary>Computes <c>Y = W·X</c> with the chosen format (full-size operands whatever the format).</summary>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats, row-major.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    public void Multiply(ReadOnlySpan<float> x, Span<float> y, int batch) => Run(x, y, batch, 1);
+
+    /// <summary>Computes <c>Y = W·X</c> on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to <see cref="Multiply"/>.</summary>
+    /// <param name="x">X, exactly <c>Columns·batch</c> floats, row-major.</param>
+    /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
+    /// <param name="batch">Columns of X and Y.</param>
+    /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
+    /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
+    public void MultiplyParallel(ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
+        Run(x, y, batch, RowParallel.Degree(maxDegreeOfParallelism));
+
+    private void Run(ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
+    {
+        bool parallel = threads > 1;
+        switch (Format)
+        {
+            case SparseFormat.Dense:
+                if (parallel) DenseMatMul.MultiplyParallel(_dense, Rows, Columns, x, y, batch, threads); else DenseMatMul.Multiply(_dense, Rows, Columns, x, y, batch);
+                return;
+            case SparseFormat.Csr:
+                if (parallel) SparseMatMul.MultiplyParallel(_csr!, x, y, batch, threads); else SparseMatMul.Multiply(_csr!, x, y, batch);
+                return;
+            case SparseFormat.Csr16:
+                if (parallel) SparseMatMul.MultiplyParallel(_csr16!, x, y, batch, threads); else SparseMatMul.Multiply(_csr16!, x, y, batch);
+                return;
+            case SparseFormat.Bsr:
+                if (parallel) SparseMatMul.MultiplyParallel(_bsr!, x, y, batch, threads); else SparseMatMul.Multiply(_bsr!, x, y, batch);
+                return;
+            case SparseFormat.NM:
+                if (parallel) SparseMatMul.MultiplyParallel(_nm!, x, y, batch, threads); else SparseMatMul.Multiply(_nm!, x, y, batch);
+                return;
+        }
+        RunShrunk(x, y, batch, threads);
+    }
+
+    // Full-size operands around the shrunk GEMM: gather the kept input rows (only when columns were removed), run
+    // the GEMM into a compact output, scatter it (zeros in removed rows).
+    private void RunShrunk(ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
+    {
+        var s = _shrunk!;
+        if (batch < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must not be negative.");
+        DenseMatMul.ValidateOperands(x, y, Columns, Rows, batch);
+        bool gather = s.Columns != Columns;
+        float[]? xs = gather ? ArrayPool<float>.Shared.Rent(Math.Max(1, s.Columns * batch)) : null;
+        float[] ys = ArrayPool<float>.Shared.Rent(Math.Max(1, s.Rows * batch));
+        try
+        {
+            ReadOnlySpan<float> xin = x;
+            if (gather)
+            {
+                s.GatherInput(x, xs, batch);
+                xin = xs.AsSpan(0, s.Columns * batch);
+            }
+            Span<float> yout = ys.AsSpan(0, s.Rows * batch);
+            if (threads > 1) SparseMatMul.MultiplyParallel(s, xin, yout, batch, threads); else SparseMatMul.Multiply(s, xin, yout, batch);
+            s.ScatterOutput(yout, y, batch);
+        }
+        finally
+        {
+            if (xs is not null) ArrayPool<float>.Shared.Return(xs);
+            ArrayPool<float>.Shared.Return(ys);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"SparseLayer {Rows}×{Columns} as {Description}";
+}
