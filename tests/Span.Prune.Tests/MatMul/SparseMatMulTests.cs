@@ -176,10 +176,7 @@ public class SparseMatMulTests
             SparseMatMul.Multiply(nm, x, y, batch);
             SparseMatMul.Multiply(shrunk, x, y, batch);
         }
-        All();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 3; i++) All();
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.None(All, 3);
     }
 
     [Fact]
