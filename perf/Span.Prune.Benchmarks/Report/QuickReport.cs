@@ -68,14 +68,14 @@ internal static class QuickReport
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"CPU: {Cpu()}").AppendLine();
-        sb.AppendLine("| op | format | shape | batch | sparsity | ms (median) | GFLOPS | baseline | baseline ms | speedup |");
+        sb.AppendLine("| op | format | shape | batch | sparsity (stored) | ms (median) | GFLOPS | baseline | baseline ms | speedup |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
         {
             string shape = r.Op == "matmul" ? $"{r.Rows}×{r.Cols}" : $"n={r.N:N0}";
             string gflops = r.Gflops is double g ? g.ToString("0.0", CultureInfo.InvariantCulture) : "";
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {r.Op} | {r.Format} | {shape} | {(r.Op == "matmul" ? r.Batch.ToString(CultureInfo.InvariantCulture) : "")} | {r.Sparsity:0.###} | {r.Ms:0.000} | {gflops} | {r.Baseline} | {r.BaselineMs:0.000} | {r.Speedup:0.00}× |");
+                $"| {r.Op} | {r.Format} | {shape} | {(r.Op == "matmul" ? r.Batch.ToString(CultureInfo.InvariantCulture) : "")} | {r.Sparsity:0.###}{(r.ActualSparsity is double a && Math.Abs(a - r.Sparsity) > 5e-4 ? $" ({a:0.###})" : "")} | {r.Ms:0.000} | {gflops} | {r.Baseline} | {r.BaselineMs:0.000} | {r.Speedup:0.00}× |");
         }
         return sb.ToString();
     }
@@ -96,6 +96,7 @@ internal static class QuickReport
                 if (r.Op == "matmul") { w.WriteNumber("rows", r.Rows); w.WriteNumber("cols", r.Cols); w.WriteNumber("batch", r.Batch); }
                 else w.WriteNumber("n", r.N);
                 w.WriteNumber("sparsity", r.Sparsity);
+                if (r.ActualSparsity is double actual) w.WriteNumber("actual_sparsity", actual);
                 w.WriteNumber("ms", Math.Round(r.Ms, 4));
                 if (r.Gflops is double g) w.WriteNumber("gflops", Math.Round(g, 2));
                 w.WriteString("baseline", r.Baseline);

@@ -3,6 +3,8 @@ namespace Span.Prune.Benchmarks.Report;
 /// <summary>
 /// One measured line of the quick report. <see cref="Speedup"/> is the baseline's median time over ours, both
 /// measured in the same run (for matmul rows the baseline is our dense kernel with the same shape and batch).
+/// <see cref="Sparsity"/> is the target; <see cref="ActualSparsity"/> what the format stores (N:M rounds to the
+/// nearest pattern, random block and row pruning land near the target).
 /// </summary>
 internal sealed record ReportRow(
     string Op,
@@ -15,7 +17,8 @@ internal sealed record ReportRow(
     double Ms,
     double BaselineMs,
     string Baseline,
-    double? Gflops = null)
+    double? Gflops = null,
+    double? ActualSparsity = null)
 {
     public double Speedup => BaselineMs / Ms;
 

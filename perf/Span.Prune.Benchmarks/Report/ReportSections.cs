@@ -14,5 +14,6 @@ internal static class ReportSections
     public static IReadOnlyList<IReportSection> All { get; } =
     [
         new SelectionSection(),
+        new MatMulSection(),
     ];
 }
