@@ -50,7 +50,7 @@ internal sealed class MatMulWorkload
         TargetSparsity = sparsity;
         BlockRows = blockRows;
         BlockColumns = blockColumns;
-        var rng = new XorShift((ulong)seed * 0x9E3779B97F4A7C15UL + 1);
+        var rng = new SeededStream((ulong)seed * 0x9E3779B97F4A7C15UL + 1);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.Length; i++) w[i] = rng.Normal();
         X = new float[cols * batch];
@@ -222,18 +222,13 @@ internal sealed class MatMulWorkload
         return times[times.Length / 2];
     }
 
-    /// <summary>Small, fast, seeded generator (xorshift64*), so building a 4096² workload takes well under a second.</summary>
-    private struct XorShift(ulong state)
+    /// <summary>Seeded stream over the library's one generator, <see cref="Internal.SplitMix64"/>, so building a 4096²
+    /// workload takes well under a second.</summary>
+    private struct SeededStream(ulong state)
     {
-        private ulong _s = state == 0 ? 1 : state;
+        private ulong _s = state;
 
-        public double NextDouble()
-        {
-            _s ^= _s >> 12;
-            _s ^= _s << 25;
-            _s ^= _s >> 27;
-            return ((_s * 0x2545F4914F6CDD1DUL) >> 11) * (1.0 / (1UL << 53));
-        }
+        public double NextDouble() => (Internal.SplitMix64.Mix(_s += Internal.SplitMix64.Gamma) >> 11) * (1.0 / (1UL << 53));
 
         // Box–Muller; one of the pair is enough here.
         public float Normal() => (float)(Math.Sqrt(-2 * Math.Log(1 - NextDouble())) * Math.Cos(2 * Math.PI * NextDouble()));
