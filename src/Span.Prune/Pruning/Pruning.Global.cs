@@ -29,6 +29,7 @@ public static partial class Pruning
     {
         long total = 0;
         foreach (Memory<float> layer in layers) total += layer.Length;
+        if (total == 0) ThrowHelper.ThrowEmpty(nameof(layers));
         if (total > Array.MaxLength) ThrowHelper.ThrowArgument(nameof(layers), $"The layers hold {total} weights together; global selection handles at most {Array.MaxLength}.");
         int n = (int)total;
         int prune = Selection.PruneCount(n, sparsity);

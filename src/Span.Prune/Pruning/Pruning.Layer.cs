@@ -11,7 +11,9 @@ namespace Span.Prune;
 /// <remarks>
 /// Counting follows <c>torch.nn.utils.prune</c>: a sparsity <c>s</c> prunes exactly <c>round-half-even(s·units)</c>
 /// units; ties at the threshold are pruned lowest index first. NaN or ±∞ weights or statistics throw
-/// <see cref="ArgumentException"/> before anything is written.
+/// <see cref="ArgumentException"/> before anything is written, and so does an empty tensor: asking to prune nothing
+/// is a caller bug, not a no-op. (The lower-level <see cref="Scoring"/> and <see cref="Selection"/> kernels accept
+/// empty spans, as TensorPrimitives does.)
 /// </remarks>
 public static partial class Pruning
 {
@@ -21,10 +23,11 @@ public static partial class Pruning
     /// </summary>
     /// <param name="weights">Weights, pruned in place.</param>
     /// <param name="sparsity">Fraction to prune, in [0, 1].</param>
-    /// <exception cref="ArgumentException">A weight is NaN or ±∞ (nothing is written).</exception>
+    /// <exception cref="ArgumentException"><paramref name="weights"/> is empty, or a weight is NaN or ±∞ (nothing is written).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1] or not finite.</exception>
     public static PruneReport Magnitude(Span<float> weights, double sparsity)
     {
+        if (weights.IsEmpty) ThrowHelper.ThrowEmpty(nameof(weights));
         int prune = Selection.PruneCount(weights.Length, sparsity);
         SelectionResult r = Selection.PruneSmallestMagnitudeInPlace(weights, prune);
         return new PruneReport(weights.Length, r.Pruned, weights.Length, r.Pruned, r.Threshold);
@@ -52,6 +55,7 @@ public static partial class Pruning
     {
         if (granularity.Kind == GranularityKind.NM)
             ThrowHelper.ThrowArgument(nameof(granularity), "N:M fixes the kept count per group; use Pruning.NM instead of a sparsity.");
+        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         int units = granularity.UnitCount(shape);
         if (unitMask.Length != units) ThrowHelper.ThrowLengthMismatch(nameof(unitMask), unitMask.Length, units);
@@ -89,6 +93,7 @@ public static partial class Pruning
     {
         if (granularity.Kind != GranularityKind.NM) ThrowHelper.ThrowArgument(nameof(granularity), $"Expected an N:M granularity, got {granularity}.");
         granularity.Validate(shape);
+        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
 
@@ -121,6 +126,7 @@ public static partial class Pruning
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1] or not finite.</exception>
     public static PruneReport Wanda(Span<float> weights, WeightShape shape, ReadOnlySpan<float> inputNorms, double sparsity, Span<byte> elementMask)
     {
+        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
         int rowLength = shape.RowLength;

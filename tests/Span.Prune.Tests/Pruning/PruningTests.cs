@@ -160,6 +160,17 @@ public class PruningTests
     }
 
     [Fact]
+    public void EmptyInput_Throws()
+    {
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.Magnitude(Span<float>.Empty, 0.5)).ParamName);
+        Assert.Equal("layers", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.Global(ReadOnlySpan<Memory<float>>.Empty, 0.5)).ParamName);
+        Assert.Equal("layers", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.Global(new Memory<float>[] { Array.Empty<float>() }, 0.5)).ParamName);
+        Assert.Equal("shape", Assert.Throws<ArgumentException>(() =>
+            Span.Prune.Pruning.Layer<MagnitudeCriterion, L1Reduction>(Span<float>.Empty, default, default, Granularity.Element, 0.5, Span<byte>.Empty)).ParamName);
+        Assert.Equal("shape", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.Wanda(Span<float>.Empty, default, default, 0.5, Span<byte>.Empty)).ParamName);
+    }
+
+    [Fact]
     public void SteadyState_AllocatesNothing()
     {
         var shape = WeightShape.Conv2D(32, 16, 3, 3);
