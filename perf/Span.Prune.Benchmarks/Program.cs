@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Running;
-using Span.Prune.Benchmarks.Report;
+using Span.Prune.Cli.Bench;
 
 namespace Span.Prune.Benchmarks;
 

@@ -1,4 +1,4 @@
-namespace Span.Prune.Benchmarks.Report;
+namespace Span.Prune.Cli.Bench;
 
 /// <summary>
 /// Y = W·X with W 4096×4096 pruned in the structure of each format, against our dense GEMM/GEMV with the same shape

@@ -1,4 +1,4 @@
-namespace Span.Prune.Benchmarks.Report;
+namespace Span.Prune.Cli.Bench;
 
 /// <summary>A group of report rows measured together.</summary>
 internal interface IReportSection

@@ -3,11 +3,12 @@ using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 
-namespace Span.Prune.Benchmarks.Report;
+namespace Span.Prune.Cli.Bench;
 
 /// <summary>
-/// <c>report [--quick] [--json FILE] [--check FLOORS.json]</c>: measures every section side by side, prints a
-/// markdown table, optionally writes JSON, and with <c>--check</c> exits 1 when a speedup falls below its floor.
+/// <c>sprune bench</c> / <c>report [--quick] [--json FILE] [--check FLOORS.json]</c>: measures every section side by
+/// side, prints a markdown table, optionally writes JSON, and with <c>--check</c> exits 1 when a speedup falls below
+/// its floor. Bad options or an unreadable floors file exit 2.
 /// </summary>
 internal static class QuickReport
 {
@@ -27,6 +28,13 @@ internal static class QuickReport
                     return 2;
             }
         }
+        return Run(quick, json, floors);
+    }
+
+    /// <summary>Measures, prints the table, writes <paramref name="json"/> if given, checks <paramref name="floors"/> if given.</summary>
+    /// <returns>0 on success, 1 when a floor fails, 2 when the floors file cannot be read.</returns>
+    public static int Run(bool quick, string? json, string? floors)
+    {
         Dictionary<string, double>? floorTable = null;
         if (floors is not null)
         {
@@ -38,6 +46,13 @@ internal static class QuickReport
             }
         }
 
+        // Fail before minutes of measuring, not after, when the JSON could not be written.
+        if (json is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(json))))
+        {
+            Console.Error.WriteLine($"report: cannot write '{json}': its directory does not exist");
+            return 2;
+        }
+
         var rows = new List<ReportRow>();
         foreach (var section in ReportSections.All)
         {
@@ -46,7 +61,15 @@ internal static class QuickReport
         }
 
         Console.WriteLine(ToMarkdown(rows));
-        if (json is not null) File.WriteAllText(json, ToJson(rows));
+        if (json is not null)
+        {
+            try { File.WriteAllText(json, ToJson(rows)); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"report: cannot write '{json}': {e.Message}");
+                return 2;
+            }
+        }
         return floorTable is null ? 0 : Check(rows, floorTable);
     }
 

@@ -1,6 +1,5 @@
-using Span.Prune.Benchmarks.Baselines;
 
-namespace Span.Prune.Benchmarks.Report;
+namespace Span.Prune.Cli.Bench;
 
 /// <summary>
 /// Threshold selection (k-th smallest score) and the end-to-end magnitude prune of a 4096×4096 layer at 90%,
