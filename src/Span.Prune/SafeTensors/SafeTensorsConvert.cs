@@ -193,6 +193,22 @@ public static class SafeTensorsConvert
         ref uint s = ref MemoryMarshal.GetReference(src);
         ref ushort d = ref MemoryMarshal.GetReference(dst);
         nuint n = (nuint)src.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var bias = Vector512.Create(0x7FFFu);
+            var one = Vector512<uint>.One;
+            var absMask = Vector512.Create(0x7FFF_FFFFu);
+            var inf = Vector512.Create(0x7F80_0000u);
+            var quiet = Vector512.Create(0x0040u);
+            for (; i + (nuint)Vector512<ushort>.Count <= n; i += (nuint)Vector512<ushort>.Count)
+            {
+                var a = Vector512.LoadUnsafe(ref s, i);
+                var b = Vector512.LoadUnsafe(ref s, i + (nuint)Vector512<uint>.Count);
+                var ra = Vector512.ConditionalSelect(Vector512.GreaterThan(a & absMask, inf), (a >> 16) | quiet, (a + bias + ((a >> 16) & one)) >> 16);
+                var rb = Vector512.ConditionalSelect(Vector512.GreaterThan(b & absMask, inf), (b >> 16) | quiet, (b + bias + ((b >> 16) & one)) >> 16);
+                Vector512.Narrow(ra, rb).StoreUnsafe(ref d, i);
+            }
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var bias = Vector256.Create(0x7FFFu);

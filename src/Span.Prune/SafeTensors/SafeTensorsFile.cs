@@ -48,6 +48,28 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>Path comparison used to protect open inputs: ordinal on Linux, case-insensitive elsewhere.</summary>
     internal static StringComparer PathComparer => OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
 
+    /// <summary>
+    /// The path used to recognise "the same file": absolute, and for a symbolic link the final target. Hard links and
+    /// links in directory components are not resolved.
+    /// </summary>
+    internal static string CanonicalPath(string path)
+    {
+        string full = Path.GetFullPath(path);
+        try
+        {
+            var target = File.ResolveLinkTarget(full, returnFinalTarget: true);
+            return target is null ? full : Path.GetFullPath(target.FullName);
+        }
+        catch (IOException)
+        {
+            return full;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return full;
+        }
+    }
+
     /// <summary>Memory-maps <paramref name="path"/> read-only and validates its header.</summary>
     /// <param name="path">The safetensors file.</param>
     /// <returns>The open file; dispose it to unmap.</returns>
@@ -56,7 +78,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string fullPath = Path.GetFullPath(path);
+        string fullPath = CanonicalPath(path);
         using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
         long length = stream.Length;
         Span<byte> prefix = stackalloc byte[8];
@@ -99,7 +121,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Parse(ReadOnlyMemory<byte> fileBytes) =>
         new(SafeTensorsHeader.ParseFile(fileBytes.Span), fileBytes);
 
-    /// <summary>Full path of the mapped file, or <see langword="null"/> for an in-memory file.</summary>
+    /// <summary>Full path of the mapped file (symbolic links resolved), or <see langword="null"/> for an in-memory file.</summary>
     public string? FullPath => _fullPath;
 
     /// <summary>Tensors in header order.</summary>

@@ -20,8 +20,9 @@ public delegate void SafeTensorDataSource(Stream destination);
 /// <para><see cref="WriteFile"/> writes a temporary file in the target's directory and renames it over the target, so the
 /// target is either the old file or the complete new one; the temporary file is deleted on failure. It refuses
 /// (<see cref="ArgumentException"/>) to write over any file currently open as a <see cref="SafeTensorsFile"/> or listed
-/// in <c>inputPathsToProtect</c> (full paths compared; ordinal on Linux, case-insensitive elsewhere; symbolic links
-/// are not resolved).</para>
+/// in <c>inputPathsToProtect</c> (full paths compared, a symbolic-link file resolved to its final target; ordinal on
+/// Linux, case-insensitive elsewhere; hard links are not detected). Writing to a symbolic link replaces the link itself
+/// with the new file.</para>
 /// </remarks>
 public sealed class SafeTensorsWriter
 {
@@ -92,14 +93,15 @@ public sealed class SafeTensorsWriter
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
-        if (SafeTensorsFile.IsOpen(full))
+        string canonical = SafeTensorsFile.CanonicalPath(full);
+        if (SafeTensorsFile.IsOpen(canonical))
             ThrowHelper.ThrowArgument(nameof(path), $"Refusing to write over '{full}': it is open as an input.");
         if (inputPathsToProtect is not null)
         {
             var comparer = SafeTensorsFile.PathComparer;
             foreach (string p in inputPathsToProtect)
             {
-                if (comparer.Equals(Path.GetFullPath(p), full))
+                if (comparer.Equals(SafeTensorsFile.CanonicalPath(p), canonical))
                     ThrowHelper.ThrowArgument(nameof(path), $"Refusing to write over '{full}': it is a protected input path.");
             }
         }

@@ -179,6 +179,31 @@ public class SafeTensorsConvertTests
     }
 
     [Fact]
+    public void ConversionsAndZeroCopyReads_DoNotAllocate()
+    {
+        var floats = TestData.Normal(1000, 1);
+        var bytes = new byte[8 * 1000];
+        var back = new float[1000];
+        using var f = SafeTensorsFile.Parse(new SafeTensorsWriter().Add("w", SafeTensorsDType.F32, [10, 100], SafeTensorsFixture.Bytes(floats)).ToArray());
+        foreach (var dt in new[] { SafeTensorsDType.F16, SafeTensorsDType.BF16, SafeTensorsDType.F32, SafeTensorsDType.F64 })
+        {
+            int len = 1000 * SafeTensorsDTypeInfo.SizeOf(dt);
+            AllocationAssert.None(() =>
+            {
+                SafeTensorsConvert.FromFloat32(floats, dt, bytes);
+                SafeTensorsConvert.ToFloat32(bytes.AsSpan(0, len), dt, back);
+            });
+        }
+        float sum = 0;
+        AllocationAssert.None(() =>
+        {
+            sum += f.GetFloat32(0)[999];
+            f.ReadAsFloat32(0, back);
+        });
+        Assert.Equal(floats, back);
+    }
+
+    [Fact]
     public void DTypeInfo_NamesParseBackAndSizes()
     {
         foreach (var dt in Enum.GetValues<SafeTensorsDType>())

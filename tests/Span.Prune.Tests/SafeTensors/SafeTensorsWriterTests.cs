@@ -178,6 +178,33 @@ public class SafeTensorsWriterTests
     }
 
     [Fact]
+    public void RefusesToOverwriteAnOpenInputThroughASymbolicLink()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("in.safetensors");
+        File.WriteAllBytes(path, SmallFile());
+        string link = dir.File("link.safetensors");
+        try
+        {
+            File.CreateSymbolicLink(link, path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or PlatformNotSupportedException)
+        {
+            return; // no symlink support here (e.g. unprivileged Windows)
+        }
+        using (SafeTensorsFile.Open(link))
+        {
+            Assert.Throws<ArgumentException>(() => new SafeTensorsWriter().WriteFile(path));
+        }
+        using (SafeTensorsFile.Open(path))
+        {
+            Assert.Throws<ArgumentException>(() => new SafeTensorsWriter().WriteFile(link));
+        }
+        Assert.Throws<ArgumentException>(() => new SafeTensorsWriter().WriteFile(path, [link]));
+        Assert.Equal(SmallFile(), File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void RefusesToOverwriteProtectedPath()
     {
         using var dir = new TempDir();
