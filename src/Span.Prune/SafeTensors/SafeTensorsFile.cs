@@ -16,6 +16,9 @@ namespace Span.Prune;
 /// after construction all ranges are proven in bounds, so the accessors cannot read outside the data.</para>
 /// <para>Spans returned by <see cref="GetBytes(int)"/> and <see cref="GetFloat32(int)"/> point into the mapping and are
 /// valid only until <see cref="Dispose"/>. A single span is limited to <see cref="int.MaxValue"/> elements.</para>
+/// <para>The file must not be truncated or rewritten in place by another process while it is open: as with any
+/// memory mapping, reading pages that no longer exist faults the process. Always dispose: the mapping and the
+/// open-path registration are released only by <see cref="Dispose"/>.</para>
 /// <para>While a file is open its full path is registered, and <see cref="SafeTensorsWriter"/> refuses to write over it.</para>
 /// </remarks>
 public sealed unsafe class SafeTensorsFile : IDisposable
@@ -182,7 +185,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public ReadOnlySpan<float> GetFloat32(int index)
     {
         var bytes = GetBytes(index);
-        return AsFloat32(_header.Tensors[index], bytes);
+        return AsFloat32(_header.Tensors[index], bytes, nameof(index));
     }
 
     /// <summary>Tensor <paramref name="name"/> as float32, zero-copy; it must be F32.</summary>
@@ -192,7 +195,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public ReadOnlySpan<float> GetFloat32(string name)
     {
         var info = GetTensor(name);
-        return AsFloat32(info, Slice(info));
+        return AsFloat32(info, Slice(info), nameof(name));
     }
 
     /// <summary>Converts tensor <paramref name="index"/> (F16, BF16, F32 or F64) to float32 into <paramref name="destination"/>.</summary>
@@ -203,7 +206,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public void ReadAsFloat32(int index, Span<float> destination)
     {
         var bytes = GetBytes(index);
-        SafeTensorsConvert.ToFloat32(bytes, _header.Tensors[index].DType, destination);
+        var info = _header.Tensors[index];
+        CheckConvertible(info, destination.Length, nameof(index), nameof(destination));
+        SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
     }
 
     /// <summary>Converts tensor <paramref name="name"/> (F16, BF16, F32 or F64) to float32 into <paramref name="destination"/>.</summary>
@@ -213,7 +218,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public void ReadAsFloat32(string name, Span<float> destination)
     {
         var info = GetTensor(name);
-        SafeTensorsConvert.ToFloat32(Slice(info), info.DType, destination);
+        var bytes = Slice(info);
+        CheckConvertible(info, destination.Length, nameof(name), nameof(destination));
+        SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
     }
 
     /// <summary>Unmaps the file. Spans obtained earlier must not be used afterwards.</summary>
@@ -248,10 +255,18 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
     }
 
-    private static ReadOnlySpan<float> AsFloat32(SafeTensorInfo info, ReadOnlySpan<byte> bytes)
+    private static void CheckConvertible(SafeTensorInfo info, int destinationLength, string tensorParam, string destinationParam)
+    {
+        if (!SafeTensorsDTypeInfo.IsConvertibleFloat(info.DType))
+            ThrowHelper.ThrowArgument(tensorParam, $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}; only F16, BF16, F32 and F64 convert to float32.");
+        if (destinationLength < info.ElementCount)
+            ThrowHelper.ThrowArgument(destinationParam, $"Destination length {destinationLength} is shorter than the {info.ElementCount} elements of tensor '{info.Name}'.");
+    }
+
+    private static ReadOnlySpan<float> AsFloat32(SafeTensorInfo info, ReadOnlySpan<byte> bytes, string tensorParam)
     {
         if (info.DType != SafeTensorsDType.F32)
-            ThrowHelper.ThrowArgument("name", $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}, not F32; use ReadAsFloat32 to convert.");
+            ThrowHelper.ThrowArgument(tensorParam, $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}, not F32; use ReadAsFloat32 to convert.");
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("Zero-copy float32 views need a little-endian host; use ReadAsFloat32.");
         // Unaligned float loads are fine on every .NET target; MemoryMarshal.Cast does not require alignment.

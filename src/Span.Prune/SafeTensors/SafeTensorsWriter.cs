@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Span.Prune.Internal;
 
@@ -45,6 +47,8 @@ public sealed class SafeTensorsWriter
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(value);
+        CheckUtf16(key, nameof(key));
+        CheckUtf16(value, nameof(value));
         if (!_metadataKeys.Add(key))
             ThrowHelper.ThrowArgument(nameof(key), $"Metadata key '{key}' was already added.");
         _metadata.Add(new(key, value));
@@ -161,7 +165,13 @@ public sealed class SafeTensorsWriter
     private byte[] BuildHeader()
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = false, SkipValidation = false }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions
+        {
+            Indented = false,
+            SkipValidation = false,
+            // Raw UTF-8 for non-ASCII names (as serde_json writes them); quotes, backslashes and controls are still escaped.
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }))
         {
             w.WriteStartObject();
             if (_metadata.Count > 0)
@@ -201,6 +211,7 @@ public sealed class SafeTensorsWriter
         ArgumentNullException.ThrowIfNull(name);
         if (name.Length == 0 || name == "__metadata__")
             ThrowHelper.ThrowArgument(nameof(name), $"'{name}' is not a valid tensor name.");
+        CheckUtf16(name, nameof(name));
         if (_names.Contains(name))
             ThrowHelper.ThrowArgument(nameof(name), $"Tensor '{name}' was already added.");
         int size = SafeTensorsDTypeInfo.SizeOf(dtype);
@@ -214,6 +225,18 @@ public sealed class SafeTensorsWriter
             count *= d;
         }
         return count * size;
+    }
+
+    /// <summary>Lone surrogates cannot be encoded as UTF-8; reject them here rather than midway through writing.</summary>
+    private static void CheckUtf16(string s, string paramName)
+    {
+        var span = s.AsSpan();
+        while (!span.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(span, out _, out int consumed) != OperationStatus.Done)
+                ThrowHelper.ThrowArgument(paramName, "The string contains an unpaired surrogate and cannot be written as UTF-8.");
+            span = span[consumed..];
+        }
     }
 
     private static void TryDelete(string path)

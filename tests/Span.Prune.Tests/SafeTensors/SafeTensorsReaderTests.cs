@@ -49,9 +49,16 @@ public class SafeTensorsReaderTests
         Assert.Throws<KeyNotFoundException>(() => f.GetBytes("nope").Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => f.GetBytes(5).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => f.GetBytes(-1).Length);
-        Assert.Throws<ArgumentException>(() => f.GetFloat32("bf").Length);
-        Assert.Throws<ArgumentException>(() => f.ReadAsFloat32("i", new float[1]));
-        Assert.Throws<ArgumentException>(() => f.ReadAsFloat32("w", new float[5]));
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => f.GetFloat32("bf").Length).ParamName);
+        Assert.Equal("index", Assert.Throws<ArgumentException>(() => f.GetFloat32(1).Length).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => f.ReadAsFloat32("i", new float[1])).ParamName);
+        Assert.Equal("index", Assert.Throws<ArgumentException>(() => f.ReadAsFloat32(4, new float[1])).ParamName);
+        var sentinel = TestData.NaNs(5);
+        var e = Assert.Throws<ArgumentException>(() => f.ReadAsFloat32("w", sentinel));
+        Assert.Equal("destination", e.ParamName);
+        Assert.Contains("'w'", e.Message);
+        Assert.All(sentinel, v => Assert.True(float.IsNaN(v)));
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => f.ReadAsFloat32(0, new float[5])).ParamName);
     }
 
     [Fact]

@@ -58,6 +58,7 @@ public class SafeTensorsWriterTests
             Assert.Equal(expected.Select(e => e.Name), props.Skip(1).Select(p => p.Name));
             Assert.Equal("é\"\\\n日本", props[0].Value.GetProperty("unicode").GetString());
         }
+        Assert.Contains("日本", headerText); // non-ASCII written as raw UTF-8, not \u escapes
 
         using var f = SafeTensorsFile.Open(path);
         Assert.Equal([new("z-first", "1"), new("format", "pt"), new("unicode", "é\"\\\n日本")], f.Metadata);
@@ -229,6 +230,9 @@ public class SafeTensorsWriterTests
         Assert.Equal("shape", Assert.Throws<ArgumentException>(() => w.Add("b", SafeTensorsDType.F32, [1L << 40, 1L << 40], new byte[4])).ParamName);
         Assert.Equal("data", Assert.Throws<ArgumentException>(() => w.Add("b", SafeTensorsDType.BF16, [3], new byte[4])).ParamName);
         Assert.Equal("key", Assert.Throws<ArgumentException>(() => w.AddMetadata("k", "w")).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => w.Add("bad\uD800", SafeTensorsDType.F32, [1], new byte[4])).ParamName);
+        Assert.Equal("value", Assert.Throws<ArgumentException>(() => w.AddMetadata("k2", "\uDC00x")).ParamName);
+        Assert.Equal("key", Assert.Throws<ArgumentException>(() => w.AddMetadata("\uD83D", "x")).ParamName);
         Assert.Equal(1, w.Count);
     }
 }
