@@ -15,7 +15,8 @@ namespace Span.Prune;
 /// <para>Every malformed input raises <see cref="SafeTensorsFormatException"/> from <see cref="Open"/> or <see cref="Parse"/>;
 /// after construction all ranges are proven in bounds, so the accessors cannot read outside the data.</para>
 /// <para>Spans returned by <see cref="GetBytes(int)"/> and <see cref="GetFloat32(int)"/> point into the mapping and are
-/// valid only until <see cref="Dispose"/>. A single span is limited to <see cref="int.MaxValue"/> elements.</para>
+/// valid only until <see cref="Dispose"/>. A single span is limited to <see cref="int.MaxValue"/> elements; read larger
+/// tensors in windows with <see cref="GetByteRange"/>.</para>
 /// <para>The file must not be truncated or rewritten in place by another process while it is open: as with any
 /// memory mapping, reading pages that no longer exist faults the process. Always dispose: the mapping and the
 /// open-path registration are released only by <see cref="Dispose"/>.</para>
@@ -176,6 +177,31 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <returns>A span over the mapping, valid until <see cref="Dispose"/>.</returns>
     /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
     public ReadOnlySpan<byte> GetBytes(string name) => Slice(GetTensor(name));
+
+    /// <summary>
+    /// A window of the raw bytes of tensor <paramref name="index"/> (zero-copy), for tensors too large for one span or
+    /// for streaming a tensor in chunks.
+    /// </summary>
+    /// <param name="index">Header-order index.</param>
+    /// <param name="byteOffset">First byte of the window, relative to the tensor's first byte.</param>
+    /// <param name="byteLength">Window length in bytes.</param>
+    /// <returns>A span over the mapping, valid until <see cref="Dispose"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The index is out of range or the window is not inside the tensor.</exception>
+    public ReadOnlySpan<byte> GetByteRange(int index, long byteOffset, int byteLength)
+    {
+        if ((uint)index >= (uint)_header.Tensors.Length)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(index), $"Index {index} is not in [0, {_header.Tensors.Length}).");
+        var info = _header.Tensors[index];
+        if (byteOffset < 0 || byteOffset > info.ByteLength)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteOffset), $"Offset {byteOffset} is not in [0, {info.ByteLength}] for tensor '{info.Name}'.");
+        if (byteLength < 0 || byteLength > info.ByteLength - byteOffset)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteLength), $"Length {byteLength} runs past the {info.ByteLength} bytes of tensor '{info.Name}'.");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long start = _header.DataStart + info.DataOffset + byteOffset;
+        if (_view is null)
+            return _memory.Span.Slice((int)start, byteLength);
+        return new ReadOnlySpan<byte>(_pointer + start, byteLength);
+    }
 
     /// <summary>Tensor <paramref name="index"/> as float32, zero-copy; it must be F32.</summary>
     /// <param name="index">Header-order index.</param>

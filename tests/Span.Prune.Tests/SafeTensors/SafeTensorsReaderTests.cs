@@ -84,6 +84,33 @@ public class SafeTensorsReaderTests
     }
 
     [Fact]
+    public void GetByteRange_WindowsMatchTheWholeTensor()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("m.safetensors");
+        File.WriteAllBytes(path, SmallFile());
+        using var mapped = SafeTensorsFile.Open(path);
+        using var parsed = SafeTensorsFile.Parse(SmallFile());
+        foreach (var f in new[] { mapped, parsed })
+        {
+            for (int t = 0; t < f.Tensors.Count; t++)
+            {
+                byte[] whole = f.GetBytes(t).ToArray();
+                for (int off = 0; off <= whole.Length; off++)
+                {
+                    for (int len = 0; off + len <= whole.Length; len++)
+                        Assert.Equal(whole.AsSpan(off, len).ToArray(), f.GetByteRange(t, off, len).ToArray());
+                }
+                Assert.Equal("byteOffset", Assert.Throws<ArgumentOutOfRangeException>(() => f.GetByteRange(t, -1, 0).Length).ParamName);
+                Assert.Equal("byteOffset", Assert.Throws<ArgumentOutOfRangeException>(() => f.GetByteRange(t, whole.Length + 1, 0).Length).ParamName);
+                Assert.Equal("byteLength", Assert.Throws<ArgumentOutOfRangeException>(() => f.GetByteRange(t, 1, whole.Length).Length).ParamName);
+                Assert.Equal("byteLength", Assert.Throws<ArgumentOutOfRangeException>(() => f.GetByteRange(t, 0, -1).Length).ParamName);
+            }
+            Assert.Equal("index", Assert.Throws<ArgumentOutOfRangeException>(() => f.GetByteRange(5, 0, 0).Length).ParamName);
+        }
+    }
+
+    [Fact]
     public void EmptyHeaderObject_NoTensors()
     {
         using var f = SafeTensorsFile.Parse(Build("{}", [], padding: 6));
