@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Span.Prune.Cli.Bench;
+using Span.Prune.Cli.Commands;
 
 namespace Span.Prune.Cli;
 
@@ -24,9 +25,10 @@ internal static class Program
         }
         try
         {
-            return parse.Invoke();
+            // Our handler, not the library's: bad input is exit 2 with one line, never a stack trace.
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ArgumentException or IOException or FormatException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ArgumentException or IOException or FormatException or UnauthorizedAccessException or InvalidOperationException)
         {
             Console.Error.WriteLine($"sprune: {e.Message.ReplaceLineEndings(" ")}");
             return BadInput;
@@ -36,6 +38,7 @@ internal static class Program
     internal static RootCommand BuildCommands()
     {
         var root = new RootCommand("Span.Prune: score, select and apply pruning masks; measure what sparse storage buys.");
+        root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(BenchCommand());
         return root;
     }
