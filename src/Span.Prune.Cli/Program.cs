@@ -39,6 +39,7 @@ internal static class Program
     {
         var root = new RootCommand("Span.Prune: score, select and apply pruning masks; measure what sparse storage buys.");
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(PruneCommand.Create());
         root.Subcommands.Add(BenchCommand());
         return root;
     }
