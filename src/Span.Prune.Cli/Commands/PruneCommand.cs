@@ -53,6 +53,9 @@ internal static class PruneCommand
     private sealed record Target(SafeTensorInfo Info, WeightShape Shape, float[] Weights, long ZerosBefore)
     {
         public PruneReport Result { get; set; }
+
+        /// <summary>Zeros after pruning (pruned entries may have been zero already, so not ZerosBefore + pruned).</summary>
+        public long ZerosAfter { get; set; }
     }
 
     private static int Run(Options o)
@@ -80,15 +83,18 @@ internal static class PruneCommand
 
         // 2. Read, select targets, prune in float32.
         using SafeTensorsFile file = SafeTensorsFile.Open(inputPath);
+        using Microsoft.Win32.SafeHandles.SafeFileHandle handle = File.OpenHandle(inputPath);
+        long dataStart = DataStart(handle);
         var targets = new List<Target>();
         foreach (SafeTensorInfo t in file.Tensors)
         {
             if (!IsTarget(t, include, exclude)) continue;
             if (t.ElementCount > Array.MaxLength) throw new ArgumentException($"tensor '{t.Name}' has {t.ElementCount} elements; this version prunes tensors of at most {Array.MaxLength}");
             var weights = new float[t.ElementCount];
-            file.ReadAsFloat32(t.Index, weights);
-            int bad = Array.FindIndex(weights, w => !float.IsFinite(w));
-            if (bad >= 0) throw new ArgumentException($"tensor '{t.Name}' holds a NaN or infinite value at element {bad}");
+            // F32 is read with one positioned read straight into the weights: from the page cache that is a plain
+            // copy, where touching the mapping page by page costs a fault per 4 KiB (≈4× slower here on 64 MB).
+            if (t.DType == SafeTensorsDType.F32) ReadExactly(handle, System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()), dataStart + t.DataOffset);
+            else file.ReadAsFloat32(t.Index, weights);
             targets.Add(new Target(t, ShapeOf(t), weights, weights.AsSpan().Count(0f)));
         }
         if (targets.Count == 0) throw new ArgumentException("no tensor matches: pruning targets are floating tensors of rank >= 2 (or those --include names)");
@@ -97,8 +103,18 @@ internal static class PruneCommand
             try { granularity.Validate(t.Shape); }
             catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
         }
+        // The library rejects NaN/±∞ before writing anything; the message gains the tensor's name here.
         if (o.Scope == "global") PruneGlobal(targets, o);
-        else foreach (Target t in targets) t.Result = PruneLayer(t, granularity, o);
+        else
+        {
+            foreach (Target t in targets)
+            {
+                try { t.Result = PruneLayer(t, granularity, o); }
+                catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
+            }
+        }
+
+        foreach (Target t in targets) t.ZerosAfter = t.Weights.AsSpan().Count(0f);
 
         // 3. Write every tensor in input order; untouched ones straight from the mapping.
         var writer = new SafeTensorsWriter();
@@ -107,11 +123,7 @@ internal static class PruneCommand
         foreach (SafeTensorInfo t in file.Tensors)
         {
             if (pruned.TryGetValue(t.Index, out Target? target))
-            {
-                var bytes = new byte[t.ByteLength];
-                SafeTensorsConvert.FromFloat32(target.Weights, t.DType, bytes);
-                writer.Add(t.Name, t.DType, t.Shape, bytes);
-            }
+                writer.Add(t.Name, t.DType, t.Shape, stream => WriteAs(target.Weights, target.Info.DType, stream));
             else
             {
                 int index = t.Index;
@@ -120,10 +132,48 @@ internal static class PruneCommand
         }
         writer.WriteFile(outputPath, [inputPath]);
         if (o.Report is not null) WriteReport(o, granularity, targets);
-        long total = targets.Sum(t => t.Weights.LongLength), zeros = targets.Sum(t => (long)t.Weights.AsSpan().Count(0f));
+        long total = targets.Sum(t => t.Weights.LongLength), zeros = targets.Sum(t => t.ZerosAfter);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sprune: pruned {targets.Count} tensors, {zeros:N0} of {total:N0} weights now zero ({100.0 * zeros / total:0.00}%) -> {o.Output}"));
         return Program.Success;
+    }
+
+    /// <summary>Start of the data buffer: 8 + the header length in the little-endian u64 prefix (validated by Open).</summary>
+    private static long DataStart(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        Span<byte> prefix = stackalloc byte[8];
+        ReadExactly(handle, prefix, 0);
+        return 8 + (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+    }
+
+    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> destination, long offset)
+    {
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(handle, destination, offset);
+            if (n == 0) throw new EndOfStreamException("the input file ended early (was it truncated while being read?)");
+            destination = destination[n..];
+            offset += n;
+        }
+    }
+
+    /// <summary>Pruned float32 weights back in the tensor's own dtype: F32 as is, others converted 1 MiB at a time.</summary>
+    private static void WriteAs(float[] weights, SafeTensorsDType dtype, Stream destination)
+    {
+        if (dtype == SafeTensorsDType.F32)
+        {
+            destination.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
+            return;
+        }
+        int size = SafeTensorsDTypeInfo.SizeOf(dtype);
+        const int ChunkElements = 1 << 18;
+        var buffer = new byte[ChunkElements * size];
+        for (int i = 0; i < weights.Length; i += ChunkElements)
+        {
+            int n = Math.Min(ChunkElements, weights.Length - i);
+            SafeTensorsConvert.FromFloat32(weights.AsSpan(i, n), dtype, buffer.AsSpan(0, n * size));
+            destination.Write(buffer, 0, n * size);
+        }
     }
 
     private static Regex? Compile(string? pattern, string option)
@@ -223,7 +273,7 @@ internal static class PruneCommand
         w.WriteStartArray("tensors");
         foreach (Target t in targets)
         {
-            long zeros = t.Weights.AsSpan().Count(0f);
+            long zeros = t.ZerosAfter;
             w.WriteStartObject();
             w.WriteString("name", t.Info.Name);
             w.WriteString("dtype", SafeTensorsDTypeInfo.GetName(t.Info.DType));
