@@ -31,6 +31,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;                               // Open: start of the mapped file
+    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle? _handle; // Open: for positioned F32 reads
     private readonly string? _fullPath;
     private bool _disposed;
 
@@ -40,12 +41,14 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         _memory = memory;
     }
 
-    private SafeTensorsFile(SafeTensorsHeader header, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* pointer, string fullPath)
+    private SafeTensorsFile(SafeTensorsHeader header, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* pointer,
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string fullPath)
     {
         _header = header;
         _map = map;
         _view = view;
         _pointer = pointer;
+        _handle = handle;
         _fullPath = fullPath;
     }
 
@@ -92,16 +95,18 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
         MemoryMappedFile? map = null;
         MemoryMappedViewAccessor? view = null;
+        Microsoft.Win32.SafeHandles.SafeFileHandle? handle = null;
         byte* pointer = null;
         try
         {
+            handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
             map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
             view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             pointer += view.PointerOffset;
             // Header ≤ 100 MB (checked above), so it fits a span.
             var header = SafeTensorsHeader.Parse(new ReadOnlySpan<byte>(pointer + 8, (int)n), length - 8 - n).WithDataStart(8 + n);
-            var file = new SafeTensorsFile(header, map, view, pointer, fullPath);
+            var file = new SafeTensorsFile(header, map, view, pointer, handle, fullPath);
             lock (s_openPaths)
             {
                 s_openPaths[fullPath] = s_openPaths.GetValueOrDefault(fullPath) + 1;
@@ -114,6 +119,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                 view!.SafeMemoryMappedViewHandle.ReleasePointer();
             view?.Dispose();
             map?.Dispose();
+            handle?.Dispose();
             throw;
         }
     }
@@ -234,7 +240,30 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var bytes = GetBytes(index);
         var info = _header.Tensors[index];
         CheckConvertible(info, destination.Length, nameof(index), nameof(destination));
-        SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
+        ConvertOrRead(info, bytes, destination);
+    }
+
+    /// <summary>
+    /// F32 from a file on disk is read with positioned reads straight into the destination: from the page cache that
+    /// is one copy, where touching the mapping costs a page fault per 4 KiB (measured ≈4× slower on a 64 MB tensor).
+    /// Other dtypes convert from the mapping.
+    /// </summary>
+    private void ConvertOrRead(SafeTensorInfo info, ReadOnlySpan<byte> bytes, Span<float> destination)
+    {
+        if (info.DType != SafeTensorsDType.F32 || _handle is null || !BitConverter.IsLittleEndian)
+        {
+            SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
+            return;
+        }
+        Span<byte> target = MemoryMarshal.AsBytes(destination[..(int)info.ElementCount]);
+        long offset = _header.DataStart + info.DataOffset;
+        while (!target.IsEmpty)
+        {
+            int n = RandomAccess.Read(_handle, target, offset);
+            if (n == 0) throw new IOException($"Tensor '{info.Name}': the file ended early (was it truncated while open?).");
+            target = target[n..];
+            offset += n;
+        }
     }
 
     /// <summary>Converts tensor <paramref name="name"/> (F16, BF16, F32 or F64) to float32 into <paramref name="destination"/>.</summary>
@@ -246,7 +275,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var info = GetTensor(name);
         var bytes = Slice(info);
         CheckConvertible(info, destination.Length, nameof(name), nameof(destination));
-        SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
+        ConvertOrRead(info, bytes, destination);
     }
 
     /// <summary>Unmaps the file. Spans obtained earlier must not be used afterwards.</summary>
@@ -261,6 +290,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
             _view.Dispose();
             _map!.Dispose();
+            _handle?.Dispose();
             lock (s_openPaths)
             {
                 int c = s_openPaths.GetValueOrDefault(_fullPath!) - 1;

@@ -24,6 +24,14 @@ public class SafeTensorsReaderTests
         Assert.Equal(Bytes(1f, -2f, 3.5f, 0f, -0f, 1e-3f), f.GetBytes("w").ToArray());
         Assert.Equal(-7L, BinaryPrimitives.ReadInt64LittleEndian(f.GetBytes(4)));
 
+        // F32 through ReadAsFloat32 (positioned reads for a file on disk, a copy for an in-memory image): same bits,
+        // −0 kept, nothing written past the tensor.
+        var w32 = new float[7];
+        w32[6] = float.NaN;
+        f.ReadAsFloat32("w", w32);
+        Assert.Equal(f.GetFloat32("w").ToArray().Select(BitConverter.SingleToInt32Bits), w32[..6].Select(BitConverter.SingleToInt32Bits));
+        Assert.True(float.IsNaN(w32[6]));
+
         var bf = new float[5];
         bf[4] = float.NaN;
         f.ReadAsFloat32("bf", bf);
