@@ -5,10 +5,6 @@ namespace Span.Prune.Internal;
 internal static partial class ThrowHelper
 {
     [DoesNotReturn]
-    public static void ThrowDefaultShape(string paramName) =>
-        throw new ArgumentException("The weight shape is default(WeightShape); create it with WeightShape.Linear or WeightShape.Conv2D.", paramName);
-
-    [DoesNotReturn]
     public static void ThrowScratchTooShort(string paramName, int actual, int required) =>
         throw new ArgumentException($"Scratch length {actual} is shorter than the required {required} (see the matching ScratchLength method); pass an empty span to use the shared pool.", paramName);
 

@@ -13,10 +13,6 @@ internal static partial class ThrowHelper
             paramName);
 
     [DoesNotReturn]
-    public static void ThrowEmptyShape(string paramName) =>
-        throw new ArgumentException("The shape is empty (a default WeightShape); create it with WeightShape.Linear or WeightShape.Conv2D.", paramName);
-
-    [DoesNotReturn]
     public static void ThrowUnknownGranularity(string paramName, GranularityKind kind) =>
         throw new ArgumentException($"Unknown granularity kind {kind}.", paramName);
 

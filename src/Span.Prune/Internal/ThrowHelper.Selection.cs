@@ -21,8 +21,4 @@ internal static partial class ThrowHelper
     [DoesNotReturn]
     public static void ThrowSelectionCapsInfeasible(string paramName, long capacity, int pruneCount) =>
         throw new ArgumentException($"The per-segment caps allow pruning at most {capacity} units in total, fewer than the requested {pruneCount}.", paramName);
-
-    [DoesNotReturn]
-    public static void ThrowSelectionRaggedGroups(string paramName, int rowLength, int m) =>
-        throw new ArgumentException($"The group length M = {m} does not divide the row length {rowLength}; ragged N:M groups are not supported.", paramName);
 }

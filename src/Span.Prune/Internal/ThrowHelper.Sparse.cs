@@ -15,10 +15,6 @@ internal static partial class ThrowHelper
         throw new ArgumentException($"Blocks of {blockRows}×{blockColumns} do not tile a {rows}×{columns} matrix; ragged block edges are not supported.", paramName);
 
     [DoesNotReturn]
-    public static void ThrowRaggedGroups(string paramName, int columns, int m) =>
-        throw new ArgumentException($"Groups of M = {m} do not divide the {columns} columns; ragged N:M groups are not supported.", paramName);
-
-    [DoesNotReturn]
     public static void ThrowTooManyInGroup(string paramName, int row, int group, int count, int n, int m) =>
         throw new ArgumentException($"Row {row}, group {group} (columns {group * m}..{group * m + m - 1}) has {count} non-zeros; {n}:{m} sparsity allows at most {n}.", paramName);
 

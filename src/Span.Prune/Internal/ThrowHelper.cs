@@ -38,6 +38,14 @@ internal static partial class ThrowHelper
         throw new ArgumentException("The destination overlaps an input in a way the operation does not support (only exact in-place aliasing is allowed).", paramName);
 
     [DoesNotReturn]
+    public static void ThrowDefaultShape(string paramName) =>
+        throw new ArgumentException("The weight shape is default(WeightShape); create it with WeightShape.Linear or WeightShape.Conv2D.", paramName);
+
+    [DoesNotReturn]
+    public static void ThrowRaggedGroups(string paramName, int rowLength, int m) =>
+        throw new ArgumentException($"The group length M = {m} does not divide the row length {rowLength}; ragged N:M groups are not supported.", paramName);
+
+    [DoesNotReturn]
     public static void ThrowSparsity(string paramName, double sparsity) =>
         throw new ArgumentOutOfRangeException(paramName, sparsity, "Sparsity must be a finite number in [0, 1].");
 

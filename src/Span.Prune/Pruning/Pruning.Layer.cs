@@ -55,7 +55,7 @@ public static partial class Pruning
     {
         if (granularity.Kind == GranularityKind.NM)
             ThrowHelper.ThrowArgument(nameof(granularity), "N:M fixes the kept count per group; use Pruning.NM instead of a sparsity.");
-        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
+        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         int units = granularity.UnitCount(shape);
         if (unitMask.Length != units) ThrowHelper.ThrowLengthMismatch(nameof(unitMask), unitMask.Length, units);
@@ -93,7 +93,7 @@ public static partial class Pruning
     {
         if (granularity.Kind != GranularityKind.NM) ThrowHelper.ThrowArgument(nameof(granularity), $"Expected an N:M granularity, got {granularity}.");
         granularity.Validate(shape);
-        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
+        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
 
@@ -126,7 +126,7 @@ public static partial class Pruning
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1] or not finite.</exception>
     public static PruneReport Wanda(Span<float> weights, WeightShape shape, ReadOnlySpan<float> inputNorms, double sparsity, Span<byte> elementMask)
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
+        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
         int rowLength = shape.RowLength;

@@ -106,7 +106,7 @@ public static partial class Scoring
         where TCriterion : struct, IElementCriterion
         where TReduction : struct, IGroupReduction
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
+        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         CheckStatisticLength<TCriterion>(weights.Length, statistic.Length, statisticName);
         granularity.Validate(shape);

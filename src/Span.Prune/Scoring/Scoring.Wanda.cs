@@ -29,7 +29,7 @@ public static partial class Scoring
     /// NaN, ±∞ or negative; nothing is written then.</exception>
     public static void Wanda(ReadOnlySpan<float> weights, WeightShape shape, ReadOnlySpan<float> inputNorms, Span<float> scores)
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowEmptyShape(nameof(shape));
+        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         if (inputNorms.Length != shape.RowLength) ThrowHelper.ThrowLengthMismatch(nameof(inputNorms), inputNorms.Length, shape.RowLength);
         if (scores.Length != weights.Length) ThrowHelper.ThrowLengthMismatch(nameof(scores), scores.Length, weights.Length);

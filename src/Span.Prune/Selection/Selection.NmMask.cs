@@ -32,7 +32,7 @@ public static partial class Selection
         if (rowLength <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(rowLength), "The row length must be positive.");
         if (scores.Length % rowLength != 0)
             ThrowHelper.ThrowArgument(nameof(rowLength), $"The row length {rowLength} does not divide the {scores.Length} scores.");
-        if (rowLength % m != 0) ThrowHelper.ThrowSelectionRaggedGroups(nameof(m), rowLength, m);
+        if (rowLength % m != 0) ThrowHelper.ThrowRaggedGroups(nameof(m), rowLength, m);
         if (mask.Length < scores.Length) ThrowHelper.ThrowDestinationTooShort(nameof(mask), mask.Length, scores.Length);
         if (SelectionCore.Overlaps(scores, mask)) ThrowHelper.ThrowOverlap(nameof(mask));
         SelectionCore.EnsureFinite(scores, nameof(scores));

@@ -52,7 +52,7 @@ public sealed class BatchNormParameters
     public BatchNormParameters RemoveUnits(ReadOnlySpan<byte> keep)
     {
         if (keep.Length != Count) ThrowHelper.ThrowLengthMismatch(nameof(keep), keep.Length, Count);
-        int kept = NonZeroScan.Count(keep);
+        int kept = Masking.CountKept(keep);
         Span<float> g = new float[kept], b = new float[kept], m = new float[kept], v = new float[kept];
         UnitDependency.RemoveEntries(_gamma, keep, g);
         UnitDependency.RemoveEntries(_beta, keep, b);

@@ -23,7 +23,7 @@ internal static class CsrCore
         Span<int> rowPointers, Span<TIndex> columnIndices, Span<float> values)
         where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
-        int count = useMask ? NonZeroScan.Count(mask) : NonZeroScan.Count(dense);
+        int count = useMask ? Masking.CountKept(mask) : NonZeroScan.Count(dense);
         if (rowPointers.Length != rows + 1) ThrowHelper.ThrowLengthMismatch(nameof(rowPointers), rowPointers.Length, rows + 1);
         if (columnIndices.Length < count) ThrowHelper.ThrowDestinationTooShort(nameof(columnIndices), columnIndices.Length, count);
         if (values.Length < count) ThrowHelper.ThrowDestinationTooShort(nameof(values), values.Length, count);

@@ -80,7 +80,7 @@ public sealed class CsrMatrix
     public static int CountNonZeros(ReadOnlySpan<float> dense) => Internal.NonZeroScan.Count(dense);
 
     /// <summary>Entries a conversion with <paramref name="mask"/> stores: the non-zero mask bytes.</summary>
-    public static int CountNonZeros(ReadOnlySpan<byte> mask) => Internal.NonZeroScan.Count(mask);
+    public static int CountNonZeros(ReadOnlySpan<byte> mask) => Masking.CountKept(mask);
 
     /// <summary>Writes the CSR form of a dense <c>[rows × columns]</c> row-major matrix into caller buffers; stores the non-zero values.</summary>
     /// <param name="dense">The dense matrix, length <c>rows·columns</c>.</param>

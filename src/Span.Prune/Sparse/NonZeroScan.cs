@@ -61,16 +61,6 @@ internal static class NonZeroScan
         return count;
     }
 
-    /// <summary>Number of non-zero mask bytes.</summary>
-    public static int Count(ReadOnlySpan<byte> mask)
-    {
-        ref byte p = ref MemoryMarshal.GetReference(mask);
-        int n = mask.Length, i = 0, count = 0;
-        for (; i + 16 <= n; i += 16) count += BitOperations.PopCount(KeptBits16(ref Unsafe.Add(ref p, i)));
-        for (; i < n; i++) if (Unsafe.Add(ref p, i) != 0) count++;
-        return count;
-    }
-
     /// <summary>True when some value is non-zero.</summary>
     public static bool Any(ReadOnlySpan<float> values)
     {

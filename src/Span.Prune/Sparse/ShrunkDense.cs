@@ -147,7 +147,7 @@ public sealed class ShrunkDense
         CsrCore.CheckShape(dense, rows, columns);
         if (rowMask.Length != rows) ThrowHelper.ThrowLengthMismatch(nameof(rowMask), rowMask.Length, rows);
         if (columnMask.Length != columns) ThrowHelper.ThrowLengthMismatch(nameof(columnMask), columnMask.Length, columns);
-        int keptRows = NonZeroScan.Count(rowMask), keptColumns = NonZeroScan.Count(columnMask);
+        int keptRows = Masking.CountKept(rowMask), keptColumns = Masking.CountKept(columnMask);
         if (rowMap.Length != keptRows) ThrowHelper.ThrowLengthMismatch(nameof(rowMap), rowMap.Length, keptRows);
         if (columnMap.Length != keptColumns) ThrowHelper.ThrowLengthMismatch(nameof(columnMap), columnMap.Length, keptColumns);
         long needed = (long)keptRows * keptColumns;
@@ -157,8 +157,8 @@ public sealed class ShrunkDense
 
     private static ShrunkDense Build(ReadOnlySpan<float> dense, int rows, int columns, ReadOnlySpan<byte> rowMask, ReadOnlySpan<byte> columnMask)
     {
-        int keptRows = rowMask.IsEmpty ? rows : NonZeroScan.Count(rowMask);
-        int keptColumns = columnMask.IsEmpty ? columns : NonZeroScan.Count(columnMask);
+        int keptRows = rowMask.IsEmpty ? rows : Masking.CountKept(rowMask);
+        int keptColumns = columnMask.IsEmpty ? columns : Masking.CountKept(columnMask);
         var rowMap = new int[keptRows];
         var columnMap = new int[keptColumns];
         var w = new float[(long)keptRows * keptColumns];
@@ -186,7 +186,7 @@ public sealed class ShrunkDense
     public ShrunkDense RemoveRows(ReadOnlySpan<byte> keep)
     {
         if (keep.Length != Rows) ThrowHelper.ThrowLengthMismatch(nameof(keep), keep.Length, Rows);
-        var map = new int[NonZeroScan.Count(keep)];
+        var map = new int[Masking.CountKept(keep)];
         var w = new float[(long)map.Length * Columns];
         for (int i = 0, k = 0; i < Rows; i++)
         {
@@ -203,7 +203,7 @@ public sealed class ShrunkDense
     public ShrunkDense RemoveColumns(ReadOnlySpan<byte> keep)
     {
         if (keep.Length != Columns) ThrowHelper.ThrowLengthMismatch(nameof(keep), keep.Length, Columns);
-        var map = new int[NonZeroScan.Count(keep)];
+        var map = new int[Masking.CountKept(keep)];
         for (int j = 0, k = 0; j < Columns; j++) if (keep[j] != 0) map[k++] = _columnMap[j];
         var w = new float[(long)Rows * map.Length];
         for (int i = 0; i < Rows; i++)

@@ -49,7 +49,7 @@ public static class UnitDependency
     public static int RemoveEntries(ReadOnlySpan<float> vector, ReadOnlySpan<byte> keep, Span<float> destination)
     {
         if (keep.Length != vector.Length) ThrowHelper.ThrowLengthMismatch(nameof(keep), keep.Length, vector.Length);
-        int kept = NonZeroScan.Count(keep);
+        int kept = Masking.CountKept(keep);
         if (destination.Length < kept) ThrowHelper.ThrowDestinationTooShort(nameof(destination), destination.Length, kept);
         for (int i = 0, k = 0; i < vector.Length; i++) if (keep[i] != 0) destination[k++] = vector[i];
         return kept;
