@@ -99,17 +99,22 @@ internal static class PruneCommand
             catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
         }
         // The library rejects NaN/±∞ before writing anything; the message gains the tensor's name here.
-        if (o.Scope == "global") PruneGlobal(targets, o);
-        else
+        PruneReport global = o.Scope == "global" ? PruneGlobal(targets, o) : default;
+        foreach (Target t in targets)
         {
-            foreach (Target t in targets)
+            if (o.Scope != "global")
             {
                 try { t.Result = PruneLayer(t, granularity, o); }
                 catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
             }
+            t.ZerosAfter = t.Weights.AsSpan().Count(0f);
+            if (o.Scope == "global")
+            {
+                // One global mask: per tensor the newly zeroed weights (weights already zero count as kept zeros).
+                long zeroed = t.ZerosAfter - t.ZerosBefore;
+                t.Result = new PruneReport(t.Weights.Length, (int)zeroed, t.Weights.Length, zeroed, global.Threshold);
+            }
         }
-
-        foreach (Target t in targets) t.ZerosAfter = t.Weights.AsSpan().Count(0f);
 
         // 3. Write every tensor in input order; untouched ones straight from the mapping.
         var writer = new SafeTensorsWriter();
@@ -224,16 +229,8 @@ internal static class PruneCommand
         return new PruneReport(units, r.Pruned, t.Weights.Length, (long)r.Pruned * g.UnitSize(t.Shape), r.Threshold);
     }
 
-    private static void PruneGlobal(List<Target> targets, Options o)
-    {
-        var layers = targets.Select(t => (Memory<float>)t.Weights).ToArray();
-        PruneReport total = Pruning.Global(layers, o.Sparsity, GlobalScore.Magnitude, o.MaxLayerSparsity);
-        foreach (Target t in targets)
-        {
-            long pruned = t.Weights.AsSpan().Count(0f) - t.ZerosBefore;
-            t.Result = new PruneReport(t.Weights.Length, (int)pruned, t.Weights.Length, pruned, total.Threshold);
-        }
-    }
+    private static PruneReport PruneGlobal(List<Target> targets, Options o) =>
+        Pruning.Global(targets.Select(t => (Memory<float>)t.Weights).ToArray(), o.Sparsity, GlobalScore.Magnitude, o.MaxLayerSparsity);
 
     private static void WriteReport(Options o, Granularity g, List<Target> targets)
     {
