@@ -14,7 +14,10 @@ internal static class Program
     public const int CheckFailed = 1;
     public const int BadInput = 2;
 
-    private static int Main(string[] args)
+    private static int Main(string[] args) => Run(args);
+
+    /// <summary>Parses and runs one command line; also the entry of the benchmark project's <c>report</c> mode.</summary>
+    internal static int Run(string[] args)
     {
         RootCommand root = BuildCommands();
         ParseResult parse = root.Parse(args);

@@ -12,25 +12,6 @@ namespace Span.Prune.Cli.Bench;
 /// </summary>
 internal static class QuickReport
 {
-    public static int Run(string[] args)
-    {
-        bool quick = false;
-        string? json = null, floors = null;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--quick": quick = true; break;
-                case "--json" when i + 1 < args.Length: json = args[++i]; break;
-                case "--check" when i + 1 < args.Length: floors = args[++i]; break;
-                default:
-                    Console.Error.WriteLine($"report: unknown or incomplete option '{args[i]}'; usage: report [--quick] [--json FILE] [--check FLOORS.json]");
-                    return 2;
-            }
-        }
-        return Run(quick, json, floors);
-    }
-
     /// <summary>Measures, prints the table, writes <paramref name="json"/> if given, checks <paramref name="floors"/> if given.</summary>
     /// <returns>0 on success, 1 when a floor fails, 2 when the floors file cannot be read.</returns>
     public static int Run(bool quick, string? json, string? floors)
