@@ -5,10 +5,11 @@ using System.Text.Unicode;
 namespace Span.Prune;
 
 /// <summary>
-/// The parsed, validated header of a safetensors file. Parsing uses <see cref="Utf8JsonReader"/> directly (AOT- and
-/// trim-safe, no reflection) rather than a source-generated <c>JsonSerializerContext</c>, because the reader must keep
-/// header order, reject duplicate names and report every problem with the tensor it belongs to, which a
-/// dictionary-shaped deserialisation would lose.
+/// The parsed, validated header of a safetensors file. Each tensor entry is deserialised by the System.Text.Json
+/// source generator (<see cref="SafeTensorsHeaderJsonContext"/>: no reflection, trim- and NativeAOT-safe). The root
+/// object is walked with a <see cref="Utf8JsonReader"/> around it, because a dictionary-shaped deserialisation would
+/// lose what the format needs: header order (written back unchanged), duplicate-name detection and the name of the
+/// tensor each error belongs to. <c>__metadata__</c> is read there too, as it is order-preserving string pairs.
 /// </summary>
 internal sealed class SafeTensorsHeader
 {
@@ -140,51 +141,29 @@ internal sealed class SafeTensorsHeader
         if (reader.TokenType != JsonTokenType.StartObject)
             throw new SafeTensorsFormatException($"Tensor '{name}': the entry is a {reader.TokenType}, not an object with dtype, shape and data_offsets.", name);
 
-        SafeTensorsDType dtype = default;
-        long[]? shape = null;
-        long begin = -1, end = -1;
-        bool haveDtype = false, haveOffsets = false;
-        while (true)
+        SafeTensorsEntryJson entry;
+        try
         {
-            Next(ref reader, name);
-            if (reader.TokenType == JsonTokenType.EndObject)
-                break;
-            string field = reader.GetString()!;
-            Next(ref reader, name);
-            switch (field)
-            {
-                case "dtype":
-                    if (haveDtype)
-                        throw Dup(name, field);
-                    if (reader.TokenType != JsonTokenType.String)
-                        throw new SafeTensorsFormatException($"Tensor '{name}': dtype is a {reader.TokenType}, not a string.", name);
-                    string d = reader.GetString()!;
-                    if (!SafeTensorsDTypeInfo.TryParse(d, out dtype))
-                        throw new SafeTensorsFormatException($"Tensor '{name}': unknown dtype '{d}'.", name);
-                    haveDtype = true;
-                    break;
-                case "shape":
-                    if (shape is not null)
-                        throw Dup(name, field);
-                    shape = ReadIntegers(ref reader, name, field, -1);
-                    break;
-                case "data_offsets":
-                    if (haveOffsets)
-                        throw Dup(name, field);
-                    var offsets = ReadIntegers(ref reader, name, field, 2);
-                    (begin, end) = (offsets[0], offsets[1]);
-                    haveOffsets = true;
-                    break;
-                default:
-                    throw new SafeTensorsFormatException($"Tensor '{name}': unknown field '{field}'.", name);
-            }
+            entry = JsonSerializer.Deserialize(ref reader, SafeTensorsHeaderJsonContext.Default.SafeTensorsEntryJson)!;
         }
-        if (!haveDtype)
+        catch (JsonException e)
+        {
+            throw new SafeTensorsFormatException($"Tensor '{name}': {DescribeEntryError(e)}", name, e);
+        }
+        if (entry.Unknown is { Count: > 0 } unknown)
+        {
+            foreach (string field in unknown.Keys)
+                throw new SafeTensorsFormatException($"Tensor '{name}': unknown field '{field}'.", name);
+        }
+        if (entry.DType is not { } d)
             throw new SafeTensorsFormatException($"Tensor '{name}': missing \"dtype\".", name);
-        if (shape is null)
-            throw new SafeTensorsFormatException($"Tensor '{name}': missing \"shape\".", name);
-        if (!haveOffsets)
-            throw new SafeTensorsFormatException($"Tensor '{name}': missing \"data_offsets\".", name);
+        if (!SafeTensorsDTypeInfo.TryParse(d, out SafeTensorsDType dtype))
+            throw new SafeTensorsFormatException($"Tensor '{name}': unknown dtype '{d}'.", name);
+        long[] shape = entry.Shape ?? throw new SafeTensorsFormatException($"Tensor '{name}': missing \"shape\".", name);
+        long[] offsets = entry.DataOffsets ?? throw new SafeTensorsFormatException($"Tensor '{name}': missing \"data_offsets\".", name);
+        CheckIntegers(shape, name, "shape", -1);
+        CheckIntegers(offsets, name, "data_offsets", 2);
+        (long begin, long end) = (offsets[0], offsets[1]);
 
         long count = 1;
         foreach (long dim in shape)
@@ -208,29 +187,42 @@ internal sealed class SafeTensorsHeader
         return new SafeTensorInfo(index, name, dtype, shape, count, begin, bytes);
     }
 
-    private static SafeTensorsFormatException Dup(string name, string field) =>
-        new($"Tensor '{name}': field '{field}' appears more than once.", name);
-
-    /// <summary>Reads a JSON array of non-negative 64-bit integers; <paramref name="exactCount"/> &lt; 0 means any length.</summary>
-    private static long[] ReadIntegers(ref Utf8JsonReader reader, string name, string field, int exactCount)
+    /// <summary>
+    /// Turns the source generator's <see cref="JsonException"/> into a message about the field: its
+    /// <see cref="JsonException.Path"/> is relative to the entry (<c>$.shape[1]</c>), and a type mismatch there
+    /// means a non-string dtype or a shape / data_offsets that is not a list of 64-bit integers (1.5, 1e3, "2",
+    /// null and 2^64 all fail the <c>long</c> conversion).
+    /// </summary>
+    private static string DescribeEntryError(JsonException e)
     {
-        if (reader.TokenType != JsonTokenType.StartArray)
-            throw new SafeTensorsFormatException($"Tensor '{name}': {field} is a {reader.TokenType}, not a list of non-negative integers.", name);
-        var values = new List<long>();
-        while (true)
+        string path = e.Path ?? "";
+        string field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+        int bracket = field.IndexOf('[');
+        if (bracket >= 0)
+            field = field[..bracket];
+        if (e.Message.StartsWith("Duplicate", StringComparison.Ordinal))
+            return $"field '{field}' appears more than once.";
+        return field switch
         {
-            Next(ref reader, name);
-            if (reader.TokenType == JsonTokenType.EndArray)
-                break;
-            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long v) || v < 0)
+            "dtype" => "dtype is not a string.",
+            "shape" or "data_offsets" => $"{field} is not a list of non-negative integers.",
+            _ => $"the entry is not valid: {e.Message}",
+        };
+    }
+
+    /// <summary>Checks the integers the generator read: non-negative, at most 1024 of them, or exactly
+    /// <paramref name="exactCount"/> when that is ≥ 0.</summary>
+    private static void CheckIntegers(long[] values, string name, string field, int exactCount)
+    {
+        if (values.Length > 1024)
+            throw new SafeTensorsFormatException($"Tensor '{name}': {field} has more than 1024 entries.", name);
+        foreach (long v in values)
+        {
+            if (v < 0)
                 throw new SafeTensorsFormatException($"Tensor '{name}': {field} must be a list of non-negative integers.", name);
-            if (values.Count >= 1024)
-                throw new SafeTensorsFormatException($"Tensor '{name}': {field} has more than 1024 entries.", name);
-            values.Add(v);
         }
-        if (exactCount >= 0 && values.Count != exactCount)
-            throw new SafeTensorsFormatException($"Tensor '{name}': {field} has {values.Count} entries, expected {exactCount}.", name);
-        return values.ToArray();
+        if (exactCount >= 0 && values.Length != exactCount)
+            throw new SafeTensorsFormatException($"Tensor '{name}': {field} has {values.Length} entries, expected {exactCount}.", name);
     }
 
     /// <summary>Sorts the non-empty ranges by begin and checks each starts at or after the previous one's end.</summary>

@@ -184,7 +184,7 @@ public class SafeTensorsValidationTests
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[1]}}", "missing \"data_offsets\"")]
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"extra\":0}}", "unknown field 'extra'")]
     [InlineData("{\"t\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", "'dtype' appears more than once")]
-    [InlineData("{\"t\":{\"dtype\":32,\"shape\":[1],\"data_offsets\":[0,4]}}", "dtype is a Number")]
+    [InlineData("{\"t\":{\"dtype\":32,\"shape\":[1],\"data_offsets\":[0,4]}}", "dtype is not a string")]
     public void BadTensorEntry(string header, string fragment)
     {
         var e = Fails(Build(header, new byte[4]));
