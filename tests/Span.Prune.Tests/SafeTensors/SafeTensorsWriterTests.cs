@@ -120,6 +120,26 @@ public class SafeTensorsWriterTests
         Assert.Empty(f.Tensors);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WriteFile_WithAndWithoutFlushToDisk_WritesTheSameImageAsToArray(bool flushToDisk)
+    {
+        using var dir = new TempDir();
+        string path = dir.File("out.safetensors");
+        File.WriteAllBytes(path, new byte[100_000]); // an older, longer file is replaced, not overwritten in place
+        var data = new byte[4 * 333];
+        for (int i = 0; i < data.Length; i++)
+            data[i] = (byte)(i * 7);
+        var w = new SafeTensorsWriter()
+            .AddMetadata("format", "pt")
+            .Add("a", SafeTensorsDType.F32, [3, 111], data)
+            .Add("b", SafeTensorsDType.U8, [5], s => s.Write([1, 2, 3, 4, 5]));
+        w.WriteFile(path, flushToDisk: flushToDisk);
+        Assert.Equal(w.ToArray(), File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(dir.Path));
+    }
+
     [Fact]
     public void FailingSource_LeavesTargetUnchangedAndNoTempFile()
     {
