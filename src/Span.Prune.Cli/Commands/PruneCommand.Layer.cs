@@ -15,22 +15,12 @@ internal static partial class PruneCommand
     /// <summary>One weight to prune with what it reads.</summary>
     private sealed record LayerJob(SafeTensorInfo Info, WeightShape Shape, TargetStats? Stats, BnPlan? Bn);
 
-    /// <summary>Grows to the largest tensor seen and is reused, so the streaming loop does not allocate per tensor.</summary>
-    private sealed class FloatBuffer
-    {
-        private float[] _array = [];
-
-        public Span<float> Take(long length)
-        {
-            if (_array.Length < length) _array = new float[length];
-            return _array.AsSpan(0, (int)length);
-        }
-    }
-
     private static (List<ReportEntry> Entries, List<string> Pruned) RunLayer(SafeTensorsFile file, Options o, Granularity granularity,
         Regex? include, Regex? exclude, string? statsPath, string outputPath, string[] protect)
     {
         List<LayerJob> jobs;
+        var weights = new GrowBuffer<float>();
+        var statistic = new GrowBuffer<float>();
         var norms = new Dictionary<int, (string Weight, BnPlan Plan)>();
         using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
         if (o.Criterion == BnScale)
@@ -49,14 +39,12 @@ internal static partial class PruneCommand
             foreach (SafeTensorInfo t in SelectTargets(file, include, exclude, granularity))
             {
                 WeightShape shape = ShapeOf(t);
-                jobs.Add(new LayerJob(t, shape, stats is null ? null : ResolveStats(stats, t, shape, o.Criterion, o.Sparsity), null));
+                jobs.Add(new LayerJob(t, shape, stats is null ? null : ResolveStats(stats, t, shape, o.Criterion, o.Sparsity, statistic), null));
             }
         }
 
         var entries = new List<ReportEntry>();
         var byIndex = jobs.ToDictionary(j => j.Info.Index);
-        var weights = new FloatBuffer();
-        var statistic = new FloatBuffer();
         var writer = new SafeTensorsWriter();
         foreach (var (key, value) in file.Metadata) writer.AddMetadata(key, value);
         foreach (SafeTensorInfo t in file.Tensors)
@@ -90,7 +78,7 @@ internal static partial class PruneCommand
     }
 
     /// <summary>Prunes one tensor in place with the library's operation for the criterion and granularity.</summary>
-    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, FloatBuffer statistic, Options o, Granularity g)
+    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, Options o, Granularity g)
     {
         var entry = new ReportEntry(job.Info);
         WeightShape shape = job.Shape;

@@ -25,31 +25,31 @@ internal static partial class PruneCommand
     /// <summary>The statistics one target reads, resolved and validated up front.</summary>
     private sealed record TargetStats(SafeTensorInfo Primary, SafeTensorInfo? Targets);
 
-    private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity)
+    private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity, GrowBuffer<float> buffer)
     {
         string n = t.Name;
         switch (criterion)
         {
             case "taylor":
-                return new(RequireStat(stats, n + ".grad", criterion, t.Shape.ToArray()), null);
+                return new(RequireStat(stats, buffer, n + ".grad", criterion, t.Shape.ToArray()), null);
             case "obd":
             {
                 bool fisher = stats.TryGetTensor(n + ".fisher", out _), hessian = stats.TryGetTensor(n + ".hess_diag", out _);
                 if (fisher && hessian) throw new ArgumentException($"stats: both '{n}.fisher' and '{n}.hess_diag' are present for criterion obd; keep one");
                 if (!fisher && !hessian) throw new ArgumentException($"stats: missing '{n}.fisher' (or '{n}.hess_diag') for criterion obd");
-                return new(RequireStat(stats, n + (fisher ? ".fisher" : ".hess_diag"), criterion, t.Shape.ToArray()), null);
+                return new(RequireStat(stats, buffer, n + (fisher ? ".fisher" : ".hess_diag"), criterion, t.Shape.ToArray()), null);
             }
             case "wanda":
-                return new(RequireStat(stats, n + ".input_norm", criterion, [shape.RowLength], minimum: 0), null);
+                return new(RequireStat(stats, buffer, n + ".input_norm", criterion, [shape.RowLength], minimum: 0), null);
             case "apoz":
-                return new(RequireStat(stats, n + ".apoz", criterion, [shape.Out], minimum: 0, maximum: 1), null);
+                return new(RequireStat(stats, buffer, n + ".apoz", criterion, [shape.Out], minimum: 0, maximum: 1), null);
             case "regression":
             {
                 // N is free (-1) in the expected shape; the targets must then have the same N.
-                SafeTensorInfo inputs = RequireStat(stats, n + ".inputs", criterion, [-1, shape.RowLength]);
+                SafeTensorInfo inputs = RequireStat(stats, buffer, n + ".inputs", criterion, [-1, shape.RowLength]);
                 long samples = inputs.Shape[0];
                 SafeTensorInfo? targets = null;
-                if (stats.TryGetTensor(n + ".targets", out SafeTensorInfo? y)) targets = CheckStat(stats, y, [samples, shape.Out]);
+                if (stats.TryGetTensor(n + ".targets", out SafeTensorInfo? y)) targets = CheckStat(stats, buffer, y, [samples, shape.Out]);
                 CheckRegressionSize(t, shape, samples, sparsity);
                 return new(inputs, targets);
             }
@@ -78,15 +78,15 @@ internal static partial class PruneCommand
         }
     }
 
-    private static SafeTensorInfo RequireStat(SafeTensorsFile stats, string name, string criterion, long[] expectedShape,
+    private static SafeTensorInfo RequireStat(SafeTensorsFile stats, GrowBuffer<float> buffer, string name, string criterion, long[] expectedShape,
         float minimum = float.NegativeInfinity, float maximum = float.PositiveInfinity)
     {
         if (!stats.TryGetTensor(name, out SafeTensorInfo? info)) throw new ArgumentException($"stats: missing '{name}' for criterion {criterion}");
-        return CheckStat(stats, info, expectedShape, minimum, maximum);
+        return CheckStat(stats, buffer, info, expectedShape, minimum, maximum);
     }
 
     /// <summary>dtype, shape (−1 = any positive size), then one read for NaN/±∞ and the range.</summary>
-    private static SafeTensorInfo CheckStat(SafeTensorsFile stats, SafeTensorInfo info, long[] expectedShape,
+    private static SafeTensorInfo CheckStat(SafeTensorsFile stats, GrowBuffer<float> buffer, SafeTensorInfo info, long[] expectedShape,
         float minimum = float.NegativeInfinity, float maximum = float.PositiveInfinity)
     {
         if (!SafeTensorsDTypeInfo.IsConvertibleFloat(info.DType))
@@ -102,7 +102,7 @@ internal static partial class PruneCommand
         }
         if (info.ElementCount > Array.MaxLength) throw new ArgumentException($"stats: '{info.Name}' has {info.ElementCount} elements; at most {Array.MaxLength} are supported");
 
-        float[] values = new float[info.ElementCount];
+        Span<float> values = buffer.Take(info.ElementCount);
         stats.ReadAsFloat32(info.Index, values);
         int bad = FiniteScan.IndexOfNonFinite(values);
         if (bad >= 0) throw new ArgumentException($"stats: '{info.Name}' holds {Describe(values[bad])} at index {bad}");

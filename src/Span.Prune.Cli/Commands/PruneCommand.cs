@@ -131,7 +131,13 @@ internal static partial class PruneCommand
         }
 
         // 3. The sparse form is built from OUT, one tensor at a time (its header needs every tensor's entry count).
-        if (sparsePath is not null) SparseExport.Write(outputPath, sparsePath, pruned, granularity, [.. protect, outputPath]);
+        // The pruning phase's tensor-sized buffers are garbage by now; collecting them before the export allocates
+        // its own keeps the process's peak at one phase (measured: 236 → 170 MB for 4 × 64 MB tensors).
+        if (sparsePath is not null)
+        {
+            GC.Collect();
+            SparseExport.Write(outputPath, sparsePath, pruned, granularity, [.. protect, outputPath]);
+        }
         if (o.Report is not null) WriteReport(o, granularity, entries);
         long total = entries.Sum(e => e.Info.ElementCount), zeros = entries.Sum(e => e.Zeros);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -27,32 +27,32 @@ namespace Span.Prune.Cli.Commands;
 /// <para>Stored entries are the non-zero values of the pruned tensor (a kept weight that is exactly 0 is not stored),
 /// so rebuilding gives OUT's tensor exactly. Tensors that were not pruned, and BatchNorm tensors zeroed by bn-scale,
 /// are not in the file. The arrays are built from OUT one tensor at a time: a count pass sizes the header, then each
-/// tensor is converted again inside its writer callbacks, so memory stays about one tensor.</para>
+/// tensor is converted again (the library's two-phase <c>Fill</c> into reused buffers) inside its first writer
+/// callback, so memory stays about two tensors whatever the model size.</para>
 /// </remarks>
 internal static class SparseExport
 {
-    /// <summary>A tensor's converted form, built by its first array's callback and dropped after its last.</summary>
-    private sealed class Pending<T>(Func<T> build)
-        where T : class
+    /// <summary>Reused buffers: the dense tensor, and the converted arrays of the tensor being written.</summary>
+    private sealed class Buffers(SafeTensorsFile file)
     {
-        private T? _value;
+        private readonly GrowBuffer<float> _dense = new();
+        public GrowBuffer<float> Values { get; } = new();
+        public GrowBuffer<int> Pointers { get; } = new();
+        public GrowBuffer<int> Indices { get; } = new();
+        public GrowBuffer<byte> Positions { get; } = new();
 
-        public T Value => _value ??= build();
-
-        public void Release() => _value = null;
+        public Span<float> Dense(SafeTensorInfo t)
+        {
+            Span<float> dense = _dense.Take(t.ElementCount);
+            file.ReadAsFloat32(t.Index, dense);
+            return dense;
+        }
     }
 
     public static void Write(string prunedPath, string sparsePath, IReadOnlyList<string> names, Granularity g, string[] protect)
     {
         using SafeTensorsFile file = SafeTensorsFile.Open(prunedPath);
-        float[] buffer = [];
-        Span<float> Dense(SafeTensorInfo t)
-        {
-            if (buffer.Length < t.ElementCount) buffer = new float[t.ElementCount];
-            file.ReadAsFloat32(t.Index, buffer);
-            return buffer.AsSpan(0, (int)t.ElementCount);
-        }
-
+        var b = new Buffers(file);
         var writer = new SafeTensorsWriter();
         foreach (string name in names)
         {
@@ -62,49 +62,64 @@ internal static class SparseExport
             SafeTensorsDType dtype = t.DType;
             writer.AddMetadata(name + ".shape", PruneCommand.FormatShape(t.Shape));
             writer.AddMetadata(name + ".size", $"[{rows},{cols}]");
+            // Count phase here (it sizes the header); the fill phase runs in the first array's callback, and the
+            // later callbacks of the same tensor write the rest of the filled buffers.
             switch (g.Kind)
             {
                 case GranularityKind.Block:
                 {
-                    int r = g.BlockRows, c = g.BlockCols;
-                    int blocks = BsrMatrix.CountBlocks(Dense(t), rows, cols, r, c);
-                    var m = new Pending<BsrMatrix>(() => BsrMatrix.FromDense(Dense(t), rows, cols, r, c));
+                    int r = g.BlockRows, c = g.BlockCols, blockRows = rows / r;
+                    int blocks = BsrMatrix.CountBlocks(b.Dense(t), rows, cols, r, c), stored = blocks * r * c;
                     writer.AddMetadata(name + ".format", "bsr");
                     writer.AddMetadata(name + ".blocksize", $"[{r},{c}]");
-                    writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [rows / r + 1], s => WriteInts(m.Value.BlockRowPointers, s));
-                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [blocks], s => WriteInts(m.Value.BlockColumnIndices, s));
-                    writer.Add(name + ".values", dtype, [blocks, r, c], s => { PruneCommand.WriteAs(m.Value.Values, dtype, s); m.Release(); });
+                    writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [blockRows + 1], s =>
+                    {
+                        BsrMatrix.Fill(b.Dense(t), rows, cols, r, c, b.Pointers.Take(blockRows + 1), b.Indices.Take(blocks), b.Values.Take(stored));
+                        WriteInts(b.Pointers.Take(blockRows + 1), s);
+                    });
+                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [blocks], s => WriteInts(b.Indices.Take(blocks), s));
+                    writer.Add(name + ".values", dtype, [blocks, r, c], s => PruneCommand.WriteAs(b.Values.Take(stored), dtype, s));
                     break;
                 }
                 case GranularityKind.NM:
                 {
-                    int n = g.N, mm = g.M, perRow = cols / mm * n;
-                    var m = new Pending<NmSparseMatrix>(() => NmSparseMatrix.FromDense(Dense(t), rows, cols, n, mm));
+                    int n = g.N, m = g.M, perRow = cols / m * n, length = NmSparseMatrix.CompressedLength(rows, cols, n, m);
                     writer.AddMetadata(name + ".format", "nm");
-                    writer.AddMetadata(name + ".nm", $"{n}:{mm}");
-                    writer.Add(name + ".values", dtype, [rows, perRow], s => PruneCommand.WriteAs(m.Value.Values, dtype, s));
-                    writer.Add(name + ".indices", SafeTensorsDType.U8, [rows, perRow], s => { s.Write(m.Value.Indices); m.Release(); });
+                    writer.AddMetadata(name + ".nm", $"{n}:{m}");
+                    writer.Add(name + ".values", dtype, [rows, perRow], s =>
+                    {
+                        NmSparseMatrix.Fill(b.Dense(t), rows, cols, n, m, b.Values.Take(length), b.Positions.Take(length));
+                        PruneCommand.WriteAs(b.Values.Take(length), dtype, s);
+                    });
+                    writer.Add(name + ".indices", SafeTensorsDType.U8, [rows, perRow], s => s.Write(b.Positions.Take(length)));
                     break;
                 }
                 case GranularityKind.Row or GranularityKind.Column:
                 {
-                    (byte[] rowMask, byte[] colMask) = KeptLines(Dense(t), rows, cols, g.Kind == GranularityKind.Row);
+                    (byte[] rowMask, byte[] colMask) = KeptLines(b.Dense(t), rows, cols, g.Kind == GranularityKind.Row);
                     int keptRows = Masking.CountKept(rowMask), keptCols = Masking.CountKept(colMask);
-                    var m = new Pending<ShrunkDense>(() => ShrunkDense.FromDense(Dense(t), rows, cols, rowMask, colMask));
+                    long kept = (long)keptRows * keptCols;
                     writer.AddMetadata(name + ".format", "shrunk");
-                    writer.Add(name + ".values", dtype, [keptRows, keptCols], s => PruneCommand.WriteAs(m.Value.Weights, dtype, s));
-                    writer.Add(name + ".row_indices", SafeTensorsDType.I32, [keptRows], s => WriteInts(m.Value.RowMap, s));
-                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [keptCols], s => { WriteInts(m.Value.ColumnMap, s); m.Release(); });
+                    writer.Add(name + ".values", dtype, [keptRows, keptCols], s =>
+                    {
+                        ShrunkDense.Fill(b.Dense(t), rows, cols, rowMask, colMask, b.Values.Take(kept), b.Pointers.Take(keptRows), b.Indices.Take(keptCols));
+                        PruneCommand.WriteAs(b.Values.Take(kept), dtype, s);
+                    });
+                    writer.Add(name + ".row_indices", SafeTensorsDType.I32, [keptRows], s => WriteInts(b.Pointers.Take(keptRows), s));
+                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [keptCols], s => WriteInts(b.Indices.Take(keptCols), s));
                     break;
                 }
                 default:
                 {
-                    int nnz = CsrMatrix.CountNonZeros(Dense(t));
-                    var m = new Pending<CsrMatrix>(() => CsrMatrix.FromDense(Dense(t), rows, cols));
+                    int nnz = CsrMatrix.CountNonZeros(b.Dense(t));
                     writer.AddMetadata(name + ".format", "csr");
-                    writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [rows + 1], s => WriteInts(m.Value.RowPointers, s));
-                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [nnz], s => WriteInts(m.Value.ColumnIndices, s));
-                    writer.Add(name + ".values", dtype, [nnz], s => { PruneCommand.WriteAs(m.Value.Values, dtype, s); m.Release(); });
+                    writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [rows + 1], s =>
+                    {
+                        CsrMatrix.Fill(b.Dense(t), rows, cols, b.Pointers.Take(rows + 1), b.Indices.Take(nnz), b.Values.Take(nnz));
+                        WriteInts(b.Pointers.Take(rows + 1), s);
+                    });
+                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [nnz], s => WriteInts(b.Indices.Take(nnz), s));
+                    writer.Add(name + ".values", dtype, [nnz], s => PruneCommand.WriteAs(b.Values.Take(nnz), dtype, s));
                     break;
                 }
             }
