@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics.Tensors;
 using System.Text.RegularExpressions;
 
@@ -21,6 +20,7 @@ internal static partial class PruneCommand
         List<LayerJob> jobs;
         var weights = new GrowBuffer<float>();
         var statistic = new GrowBuffer<float>();
+        var scratch = new GrowBuffer<float>();
         var norms = new Dictionary<int, (string Weight, BnPlan Plan)>();
         using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
         if (o.Criterion == BnScale)
@@ -56,7 +56,7 @@ internal static partial class PruneCommand
                     Span<float> w = weights.Take(t.ElementCount);
                     file.ReadAsFloat32(t.Index, w);
                     ReportEntry entry;
-                    try { entry = PruneTensor(job, w, stats, statistic, o, granularity); }
+                    try { entry = PruneTensor(job, w, stats, statistic, scratch, o, granularity); }
                     catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Name}': {e.Message}"); }
                     entry.Zeros = w.Count(0f);
                     entries.Add(entry);
@@ -78,7 +78,7 @@ internal static partial class PruneCommand
     }
 
     /// <summary>Prunes one tensor in place with the library's operation for the criterion and granularity.</summary>
-    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, Options o, Granularity g)
+    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, GrowBuffer<float> scratch, Options o, Granularity g)
     {
         var entry = new ReportEntry(job.Info);
         WeightShape shape = job.Shape;
@@ -98,7 +98,7 @@ internal static partial class PruneCommand
                 entry.Result = WithStatistic<ObdCriterion>(w, stat, shape, g, o.Sparsity);
                 break;
             case "wanda":
-                entry.Result = Wanda(w, stat, shape, g, o.Sparsity);
+                entry.Result = Wanda(w, stat, shape, g, o.Sparsity, scratch);
                 break;
             case "apoz":
                 entry.Result = Apoz(w, stat, shape, o.Sparsity);
@@ -129,25 +129,17 @@ internal static partial class PruneCommand
             ? Pruning.NM<TCriterion>(w, stat, shape, g, new byte[w.Length])
             : Pruning.Layer<TCriterion, SumReduction>(w, stat, shape, g, sparsity, new byte[g.UnitCount(shape)]);
 
-    /// <summary>Wanda: per output row at element granularity; at N:M the same scores select within each M-group.</summary>
-    private static PruneReport Wanda(Span<float> w, ReadOnlySpan<float> inputNorms, WeightShape shape, Granularity g, double sparsity)
+    /// <summary>
+    /// Wanda: per output row at element granularity. At N:M its score <c>|w|·‖X_j‖₂</c> is <see cref="ProductCriterion"/>
+    /// with the norms broadcast over the rows, selected within each M-group (norms were checked ≥ 0 up front).
+    /// </summary>
+    private static PruneReport Wanda(Span<float> w, ReadOnlySpan<float> inputNorms, WeightShape shape, Granularity g, double sparsity, GrowBuffer<float> scratch)
     {
         var mask = new byte[w.Length];
         if (g.Kind != GranularityKind.NM) return Pruning.Wanda(w, shape, inputNorms, sparsity, mask);
-        float[] rented = ArrayPool<float>.Shared.Rent(w.Length);
-        try
-        {
-            Span<float> scores = rented.AsSpan(0, w.Length);
-            Scoring.Wanda(w, shape, inputNorms, scores);
-            Selection.NmMask(scores, shape, g, mask);
-            Masking.Apply(w, mask);
-            long pruned = (long)w.Length / g.M * (g.M - g.N);
-            return new PruneReport(w.Length, (int)pruned, w.Length, pruned, float.NaN);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(rented);
-        }
+        Span<float> broadcast = scratch.Take(w.Length);
+        for (int o = 0; o < shape.Out; o++) inputNorms.CopyTo(broadcast.Slice(o * shape.RowLength, shape.RowLength));
+        return Pruning.NM<ProductCriterion>(w, broadcast, shape, g, mask);
     }
 
     /// <summary>
