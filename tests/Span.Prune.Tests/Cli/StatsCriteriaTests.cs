@@ -321,6 +321,48 @@ public sealed class StatsCriteriaTests : IDisposable
     }
 
     [Fact]
+    public void Regression_Conv_ZeroesWholeInputChannels_AndLowersTheError()
+    {
+        // conv [3, 4, 2, 2]: 4 input channels of K = 4 im2col columns each; inputs [N, 16], targets default to X·Wᵀ.
+        const int O = 3, C = 4, K = 4, N = 120;
+        float[] w = TestData.Normal(O * C * K, 91), x = TestData.Normal(N * C * K, 92);
+        string stats = new TensorFile().F32("conv.weight.inputs", x, N, C * K).Save(PathOf("stats.safetensors"));
+        string model = new TensorFile().F32("conv.weight", w, O, C, 2, 2).Save(PathOf("model.safetensors"));
+        string report = PathOf("report.json");
+
+        var r = Sprune.Run("prune", model, "-o", Out, "--criterion", "regression", "--stats", stats, "--sparsity", "0.5", "--report", report);
+
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        float[] after = Read(Out, "conv.weight");
+        bool[] zeroChannel = Enumerable.Range(0, C).Select(c =>
+            Enumerable.Range(0, O).All(o => Enumerable.Range(0, K).All(k => after[(o * C + c) * K + k] == 0f))).ToArray();
+        Assert.Equal(TorchCount(0.5, C), zeroChannel.Count(z => z));
+        Assert.All(Enumerable.Range(0, O * C * K).Where(e => !zeroChannel[e / K % C]), e => Assert.NotEqual(0f, after[e]));
+
+        // Relative error ‖X·Wᵀ − X·W'ᵀ‖ / ‖X·Wᵀ‖ recomputed here; the report's "after" must match it.
+        double residual = 0, total = 0;
+        for (int n = 0; n < N; n++)
+        {
+            for (int o = 0; o < O; o++)
+            {
+                double y = 0, yHat = 0;
+                for (int d = 0; d < C * K; d++)
+                {
+                    y += (double)x[n * C * K + d] * w[o * C * K + d];
+                    yHat += (double)x[n * C * K + d] * after[o * C * K + d];
+                }
+                residual += (y - yHat) * (y - yHat);
+                total += y * y;
+            }
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllText(report));
+        var t = doc.RootElement.GetProperty("tensors")[0];
+        Assert.Equal(Math.Sqrt(residual / total), t.GetProperty("relative_error_after").GetDouble(), 1e-4);
+        Assert.True(t.GetProperty("relative_error_after").GetDouble() < t.GetProperty("relative_error_before").GetDouble());
+        Assert.Equal(2L * O * K, t.GetProperty("pruned_elements").GetInt64());
+    }
+
+    [Fact]
     public void Regression_PruningEveryChannel_ExitsTwo()
     {
         string stats = new TensorFile().F32("fc1.weight.inputs", TestData.Normal(80, 1), 10, 8).F32("conv.weight.inputs", TestData.Normal(180, 2), 10, 18).Save(PathOf("stats.safetensors"));
