@@ -17,7 +17,7 @@ internal static partial class PruneCommand
     private static (List<ReportEntry> Entries, List<string> Pruned) RunLayer(SafeTensorsFile file, Options o, Granularity granularity,
         Regex? include, Regex? exclude, string? statsPath, string outputPath, string[] protect)
     {
-        List<LayerJob> jobs;
+        List<LayerJob> jobs = [];
         var weights = new GrowBuffer<float>();
         var statistic = new GrowBuffer<float>();
         var scratch = new GrowBuffer<float>();
@@ -25,7 +25,6 @@ internal static partial class PruneCommand
         using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
         if (o.Criterion == BnScale)
         {
-            jobs = [];
             foreach (var (t, plan) in PlanBatchNorm(file, o, include, exclude, granularity))
             {
                 jobs.Add(new LayerJob(t, ShapeOf(t), null, plan));
@@ -35,7 +34,6 @@ internal static partial class PruneCommand
         }
         else
         {
-            jobs = [];
             foreach (SafeTensorInfo t in SelectTargets(file, include, exclude, granularity))
             {
                 WeightShape shape = ShapeOf(t);
@@ -65,8 +63,7 @@ internal static partial class PruneCommand
             }
             else if (norms.TryGetValue(t.Index, out var norm))
             {
-                SafeTensorInfo info = t;
-                writer.Add(t.Name, t.DType, t.Shape, stream => entries.Add(WriteZeroedChannels(file, info, norm.Weight, norm.Plan, stream)));
+                writer.Add(t.Name, t.DType, t.Shape, stream => entries.Add(WriteZeroedChannels(file, t, norm.Weight, norm.Plan, stream)));
             }
             else
             {
