@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Span.Prune.Tests.SafeTensors;
+using static Span.Prune.Tests.Cli.Expect;
 
 namespace Span.Prune.Tests.Cli;
 
@@ -13,11 +14,6 @@ public sealed class PruneTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("sprune-prune-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private static int TorchCount(double s, int n) => (int)Math.Round(s * n, MidpointRounding.ToEven);
-
-    private static HashSet<int> Lowest(IReadOnlyList<double> scores, int k) =>
-        Enumerable.Range(0, scores.Count).OrderBy(i => scores[i]).ThenBy(i => i).Take(k).ToHashSet();
 
     /// <summary>fc1.weight F32 [6, 10], fc1.bias F32 [6], fc2.weight F32 [4, 6], metadata format=pt.</summary>
     private (string Path, float[] W1, float[] B1, float[] W2) Model()
@@ -34,12 +30,6 @@ public sealed class PruneTests : IDisposable
     }
 
     private string Out(string name = "out.safetensors") => System.IO.Path.Combine(_dir, name);
-
-    private static float[] Read(string path, string tensor)
-    {
-        using var f = SafeTensorsFile.Open(path);
-        return f.GetFloat32(tensor).ToArray();
-    }
 
     [Theory]
     [InlineData(0.3)]

@@ -1,0 +1,230 @@
+using System.Numerics.Tensors;
+using System.Text.RegularExpressions;
+
+namespace Span.Prune.Cli.Commands;
+
+/// <summary>
+/// Layer scope, streamed: targets, statistics and BatchNorm pairs are validated from the headers (and the statistics
+/// read once for NaN/±∞) before the output exists; then each target is read, pruned and written inside its
+/// <see cref="SafeTensorsWriter"/> callback, so peak memory is about one tensor plus its statistic. An error found
+/// while pruning (e.g. a NaN weight) propagates out of the writer, which deletes its temporary file: nothing is left.
+/// </summary>
+internal static partial class PruneCommand
+{
+    /// <summary>One weight to prune with what it reads.</summary>
+    private sealed record LayerJob(SafeTensorInfo Info, WeightShape Shape, TargetStats? Stats, BnPlan? Bn);
+
+    private static (List<ReportEntry> Entries, List<string> Pruned) RunLayer(SafeTensorsFile file, Options o, Granularity granularity,
+        Regex? include, Regex? exclude, string? statsPath, string outputPath, string[] protect)
+    {
+        List<LayerJob> jobs = [];
+        var weights = new GrowBuffer<float>();
+        var statistic = new GrowBuffer<float>();
+        var scratch = new GrowBuffer<float>();
+        var norms = new Dictionary<int, (string Weight, BnPlan Plan)>();
+        using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
+        if (o.Criterion == BnScale)
+        {
+            foreach (var (t, plan) in PlanBatchNorm(file, o, include, exclude, granularity))
+            {
+                jobs.Add(new LayerJob(t, ShapeOf(t), null, plan));
+                norms.Add(plan.Gamma.Index, (t.Name, plan));
+                if (plan.Beta is { } beta) norms.Add(beta.Index, (t.Name, plan));
+            }
+        }
+        else
+        {
+            foreach (SafeTensorInfo t in SelectTargets(file, include, exclude, granularity))
+            {
+                WeightShape shape = ShapeOf(t);
+                jobs.Add(new LayerJob(t, shape, stats is null ? null : ResolveStats(stats, t, shape, o.Criterion, o.Sparsity, statistic), null));
+            }
+        }
+
+        var entries = new List<ReportEntry>();
+        var byIndex = jobs.ToDictionary(j => j.Info.Index);
+        var writer = new SafeTensorsWriter();
+        foreach (var (key, value) in file.Metadata) writer.AddMetadata(key, value);
+        foreach (SafeTensorInfo t in file.Tensors)
+        {
+            if (byIndex.TryGetValue(t.Index, out LayerJob? job))
+            {
+                writer.Add(t.Name, t.DType, t.Shape, stream =>
+                {
+                    Span<float> w = weights.Take(t.ElementCount);
+                    file.ReadAsFloat32(t.Index, w);
+                    ReportEntry entry;
+                    try { entry = PruneTensor(job, w, stats, statistic, scratch, o, granularity); }
+                    catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Name}': {e.Message}"); }
+                    entry.Zeros = w.Count(0f);
+                    entries.Add(entry);
+                    WriteAs(w, t.DType, stream);
+                });
+            }
+            else if (norms.TryGetValue(t.Index, out var norm))
+            {
+                writer.Add(t.Name, t.DType, t.Shape, stream => entries.Add(WriteZeroedChannels(file, t, norm.Weight, norm.Plan, stream)));
+            }
+            else
+            {
+                AddCopy(writer, file, t);
+            }
+        }
+        writer.WriteFile(outputPath, protect);
+        return (entries, jobs.Select(j => j.Info.Name).ToList());
+    }
+
+    /// <summary>Prunes one tensor in place with the library's operation for the criterion and granularity.</summary>
+    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, GrowBuffer<float> scratch, Options o, Granularity g)
+    {
+        var entry = new ReportEntry(job.Info);
+        WeightShape shape = job.Shape;
+        ReadOnlySpan<float> stat = default;
+        if (job.Stats is { } ts)
+        {
+            Span<float> s = statistic.Take(ts.Primary.ElementCount);
+            stats!.ReadAsFloat32(ts.Primary.Index, s);
+            stat = s;
+        }
+        switch (o.Criterion)
+        {
+            case "taylor":
+                entry.Result = WithStatistic<TaylorCriterion>(w, stat, shape, g, o.Sparsity);
+                break;
+            case "obd":
+                entry.Result = WithStatistic<ObdCriterion>(w, stat, shape, g, o.Sparsity);
+                break;
+            case "wanda":
+                entry.Result = Wanda(w, stat, shape, g, o.Sparsity, scratch);
+                break;
+            case "apoz":
+                entry.Result = Apoz(w, stat, shape, o.Sparsity);
+                break;
+            case "regression":
+                entry.Result = Regression(w, stat, stats!, job, o.Sparsity, entry);
+                break;
+            case BnScale:
+            {
+                BnPlan plan = job.Bn!;
+                Masking.ApplyUnitMask(w, plan.ChannelMask, shape, Granularity.Row);
+                int pruned = plan.Selection.Pruned;
+                entry.Result = new PruneReport(shape.Out, pruned, w.Length, (long)pruned * shape.RowLength, plan.Selection.Threshold);
+                entry.PairedWith = plan.Gamma.Name;
+                break;
+            }
+            default:
+                entry.Result = PruneLayer(w, shape, job.Info.Index, g, o);
+                break;
+        }
+        return entry;
+    }
+
+    /// <summary>Taylor / OBD: per-element criterion, summed over a unit at group granularities, N:M within each group.</summary>
+    private static PruneReport WithStatistic<TCriterion>(Span<float> w, ReadOnlySpan<float> stat, WeightShape shape, Granularity g, double sparsity)
+        where TCriterion : struct, IElementCriterion =>
+        g.Kind == GranularityKind.NM
+            ? Pruning.NM<TCriterion>(w, stat, shape, g, new byte[w.Length])
+            : Pruning.Layer<TCriterion, SumReduction>(w, stat, shape, g, sparsity, new byte[g.UnitCount(shape)]);
+
+    /// <summary>
+    /// Wanda: per output row at element granularity. At N:M its score <c>|w|·‖X_j‖₂</c> is <see cref="ProductCriterion"/>
+    /// with the norms broadcast over the rows, selected within each M-group (norms were checked ≥ 0 up front).
+    /// </summary>
+    private static PruneReport Wanda(Span<float> w, ReadOnlySpan<float> inputNorms, WeightShape shape, Granularity g, double sparsity, GrowBuffer<float> scratch)
+    {
+        var mask = new byte[w.Length];
+        if (g.Kind != GranularityKind.NM) return Pruning.Wanda(w, shape, inputNorms, sparsity, mask);
+        Span<float> broadcast = scratch.Take(w.Length);
+        for (int o = 0; o < shape.Out; o++) inputNorms.CopyTo(broadcast.Slice(o * shape.RowLength, shape.RowLength));
+        return Pruning.NM<ProductCriterion>(w, broadcast, shape, g, mask);
+    }
+
+    /// <summary>
+    /// APoZ (Hu et al. 2016): output units that are mostly zero after the activation go first. The score is −APoZ
+    /// (negation is exact, so the order of the APoZ values is kept bit for bit); the reported threshold is the
+    /// smallest pruned APoZ.
+    /// </summary>
+    private static PruneReport Apoz(Span<float> w, ReadOnlySpan<float> apoz, WeightShape shape, double sparsity)
+    {
+        var scores = new float[shape.Out];
+        TensorPrimitives.Negate(apoz, scores);
+        var mask = new byte[shape.Out];
+        SelectionResult r = Selection.LowestMask(scores, Selection.PruneCount(shape.Out, sparsity), mask);
+        Masking.ApplyUnitMask(w, mask, shape, Granularity.Row);
+        return new PruneReport(shape.Out, r.Pruned, w.Length, (long)r.Pruned * shape.RowLength, -r.Threshold);
+    }
+
+    /// <summary>
+    /// Channel pruning by regression (He et al. 2017): LASSO chooses the <c>In − round-half-even(s·In)</c> input
+    /// channels to keep, then the kept weights are refitted by least squares so that <c>X·W'ᵀ</c> reconstructs the
+    /// targets (the refit changes the kept weights; the pruned channels' columns become zero). Nothing to prune: the
+    /// tensor is left as it is.
+    /// </summary>
+    private static PruneReport Regression(Span<float> w, ReadOnlySpan<float> inputs, SafeTensorsFile stats, LayerJob job, double sparsity, ReportEntry entry)
+    {
+        WeightShape shape = job.Shape;
+        int channels = shape.In, samples = (int)job.Stats!.Primary.Shape[0];
+        int prune = Selection.PruneCount(channels, sparsity);
+        if (prune == 0) return new PruneReport(channels, 0, w.Length, 0, float.NaN);
+
+        float[] targets = new float[(long)samples * shape.Out];
+        if (job.Stats.Targets is { } y) stats.ReadAsFloat32(y.Index, targets);
+        else
+        {
+            // Y = X·Wᵀ: DenseMatMul computes A·B with A = X [N × D] and B = Wᵀ [D × O].
+            float[] transposed = new float[w.Length];
+            for (int o = 0; o < shape.Out; o++)
+            {
+                for (int d = 0; d < shape.RowLength; d++) transposed[(long)d * shape.Out + o] = w[o * shape.RowLength + d];
+            }
+            DenseMatMul.Multiply(inputs, samples, shape.RowLength, transposed, targets, shape.Out);
+        }
+        var keepMask = new byte[channels];
+        var coefficients = new double[channels];
+        LassoSelection selection = ChannelRegression.SelectLasso(inputs, w, targets, shape, samples, channels - prune, keepMask, coefficients);
+        RefitResult refit = ChannelRegression.Refit(inputs, w, targets, shape, samples, keepMask, w);
+        entry.Regression = (selection, refit);
+        return new PruneReport(channels, prune, w.Length, (long)prune * shape.Out * shape.KernelSize, float.NaN);
+    }
+
+    /// <summary>The statistics-free criteria: magnitude (L1 at group granularities), l1, l2, random.</summary>
+    private static PruneReport PruneLayer(Span<float> w, WeightShape shape, int tensorIndex, Granularity g, Options o)
+    {
+        if (g.Kind == GranularityKind.NM)
+        {
+            return o.Criterion == "random"
+                ? RandomUnits(w, shape, tensorIndex, g, o.Sparsity, o.Seed, nm: true)
+                : Pruning.NM<MagnitudeCriterion>(w, default, shape, g, new byte[w.Length]);
+        }
+        if (o.Criterion == "random") return RandomUnits(w, shape, tensorIndex, g, o.Sparsity, o.Seed, nm: false);
+        if (g.Kind == GranularityKind.Element) return Pruning.Magnitude(w, o.Sparsity);
+        var unitMask = new byte[g.UnitCount(shape)];
+        return o.Criterion == "l2"
+            ? Pruning.Layer<MagnitudeCriterion, L2Reduction>(w, default, shape, g, o.Sparsity, unitMask)
+            : Pruning.Layer<MagnitudeCriterion, L1Reduction>(w, default, shape, g, o.Sparsity, unitMask);
+        // magnitude at a group granularity is the L1 norm of the unit (documented on the class).
+    }
+
+    /// <summary>Random baseline: uniform scores per unit (per element for N:M), seeded per tensor by its index.</summary>
+    private static PruneReport RandomUnits(Span<float> w, WeightShape shape, int tensorIndex, Granularity g, double sparsity, ulong seed, bool nm)
+    {
+        ulong tensorSeed = seed ^ (ulong)(tensorIndex + 1) * 0x9E3779B97F4A7C15UL;
+        if (nm)
+        {
+            var scores = new float[w.Length];
+            var mask = new byte[w.Length];
+            Scoring.Random(scores, tensorSeed);
+            Selection.NmMask(scores, shape, g, mask);
+            Masking.Apply(w, mask);
+            long prunedElements = w.Length - Masking.CountKept(mask);
+            return new PruneReport(w.Length, (int)prunedElements, w.Length, prunedElements, float.NaN);
+        }
+        int units = g.UnitCount(shape);
+        var unitScores = new float[units];
+        var unitMask = new byte[units];
+        Scoring.Random(unitScores, tensorSeed);
+        SelectionResult r = Selection.LowestMask(unitScores, Selection.PruneCount(units, sparsity), unitMask);
+        Masking.ApplyUnitMask(w, unitMask, shape, g);
+        return new PruneReport(units, r.Pruned, w.Length, (long)r.Pruned * g.UnitSize(shape), r.Threshold);
+    }
+}
