@@ -18,7 +18,7 @@ namespace Span.Prune.Cli.Commands;
 /// with that message. Shapes: rank 2 is <c>[out, in]</c>, rank 4 is OIHW, rank 3 <c>[O, I, K]</c> is read as OI1K,
 /// higher ranks as <c>[d0, rest]</c>, and an included rank-1 tensor as <c>[1, n]</c>.
 /// </remarks>
-internal static class PruneCommand
+internal static partial class PruneCommand
 {
     private static readonly string[] Supported = ["magnitude", "l1", "l2", "random"];
     private static readonly string[] NeedStats = ["taylor", "obd", "wanda", "apoz", "bn-scale", "regression"];
@@ -81,6 +81,9 @@ internal static class PruneCommand
         if (o.Report is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(o.Report))))
             throw new DirectoryNotFoundException($"the directory of '{o.Report}' does not exist");
 
+        // Global scope streams the model (PruneCommand.Global.cs): memory stays bounded whatever its size.
+        if (o.Scope == "global") return RunGlobal(o, inputPath, outputPath, include, exclude);
+
         // 2. Read, select targets, prune in float32.
         using SafeTensorsFile file = SafeTensorsFile.Open(inputPath);
         var targets = new List<Target>();
@@ -99,21 +102,11 @@ internal static class PruneCommand
             catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
         }
         // The library rejects NaN/±∞ before writing anything; the message gains the tensor's name here.
-        PruneReport global = o.Scope == "global" ? PruneGlobal(targets, o) : default;
         foreach (Target t in targets)
         {
-            if (o.Scope != "global")
-            {
-                try { t.Result = PruneLayer(t, granularity, o); }
-                catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
-            }
+            try { t.Result = PruneLayer(t, granularity, o); }
+            catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Info.Name}': {e.Message}"); }
             t.ZerosAfter = t.Weights.AsSpan().Count(0f);
-            if (o.Scope == "global")
-            {
-                // One global mask: per tensor the newly zeroed weights (weights already zero count as kept zeros).
-                long zeroed = t.ZerosAfter - t.ZerosBefore;
-                t.Result = new PruneReport(t.Weights.Length, (int)zeroed, t.Weights.Length, zeroed, global.Threshold);
-            }
         }
 
         // 3. Write every tensor in input order; untouched ones straight from the mapping.
@@ -228,9 +221,6 @@ internal static class PruneCommand
         Masking.ApplyUnitMask(t.Weights, unitMask, t.Shape, g);
         return new PruneReport(units, r.Pruned, t.Weights.Length, (long)r.Pruned * g.UnitSize(t.Shape), r.Threshold);
     }
-
-    private static PruneReport PruneGlobal(List<Target> targets, Options o) =>
-        Pruning.Global(targets.Select(t => (Memory<float>)t.Weights).ToArray(), o.Sparsity, GlobalScore.Magnitude, o.MaxLayerSparsity);
 
     private static void WriteReport(Options o, Granularity g, List<Target> targets)
     {

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Numerics.Tensors;
 using Span.Prune.Internal;
 using Span.Prune.SelectionKernels;
 
@@ -30,8 +28,8 @@ namespace Span.Prune;
 /// make the capped count exact. F16 mixed with wider dtypes is ranked by its exact float32 widening, F64 by
 /// <c>|(float)w|</c> (as float32 scoring would), so both take the two-pass path.</para>
 /// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk): 128 KiB of first-level
-/// counts per tensor, 256 KiB of second-level counts per refined tensor; a <c>Scan</c> call rents 512 KiB of
-/// sub-histograms from the shared pool. Independent of the element counts.</para>
+/// counts per tensor, 256 KiB of second-level counts per refined tensor, and 512 KiB of sub-histograms per thread
+/// that calls <c>Scan</c> (allocated on its first call). Independent of the element counts.</para>
 /// <para><b>Threads.</b> <c>Scan</c> and <c>Apply</c> only touch the state of the tensor they are given, so different
 /// tensors may be processed concurrently; calls for one tensor must not overlap. The result does not depend on the
 /// chunking or the order tensors are scanned in.</para>
@@ -348,31 +346,28 @@ public sealed class GlobalMagnitudeThreshold
 
     private delegate void KeyMaker<T>(ReadOnlySpan<T> chunk, Span<uint> keys);
 
-    /// <summary>First level: 4 sub-histograms (pooled), the NaN/∞ bins checked, then added to the tensor's counts.</summary>
+    /// <summary>
+    /// Per-thread sub-histograms of the first level, allocated once per thread and kept all zero between calls
+    /// (<see cref="MagnitudeRadix.MergeAndClear"/> zeroes them while merging), so a call neither allocates nor clears.
+    /// </summary>
+    [ThreadStatic]
+    private static uint[]? t_subHistograms;
+
+    private static Span<uint> SubHistograms() => t_subHistograms ??= new uint[SubHistogramLength];
+
+    /// <summary>First level: count into the sub-histograms, then merge them into the tensor's counts; NaN/∞ keys throw.</summary>
     private void Count<T>(int tensor, ReadOnlySpan<T> chunk, Counter<T> counter)
     {
-        uint[] rented = ArrayPool<uint>.Shared.Rent(SubHistogramLength);
-        try
-        {
-            Span<uint> sub = rented.AsSpan(0, SubHistogramLength);
-            sub.Clear();
-            counter(chunk, sub);
-            Merge(tensor, sub);
-        }
-        finally
-        {
-            ArrayPool<uint>.Shared.Return(rented);
-        }
+        Span<uint> sub = SubHistograms();
+        counter(chunk, sub);
+        Merge(tensor, sub);
     }
 
     private void Merge(int tensor, Span<uint> sub)
     {
-        Span<uint> h = _histograms[tensor];
-        for (int s = 0; s < MagnitudeRadix.SubHistograms; s++)
-            TensorPrimitives.Add(h, sub.Slice(s * MagnitudeRadix.Bins, MagnitudeRadix.Bins), h);
         // The keys of ∞ and NaN fill the bins from the ∞ pattern up (F16 0x7C00, float32 bins 0x7F80).
-        int firstNonFinite = _halfKeys ? 0x7C00 : 0x7F80;
-        if (TensorPrimitives.Max<uint>(h[firstNonFinite..]) != 0) ThrowHelper.ThrowGlobalNonFinite("chunk", tensor);
+        if (MagnitudeRadix.MergeAndClear(sub, _histograms[tensor], _halfKeys ? 0x7C00 : 0x7F80) != 0)
+            ThrowHelper.ThrowGlobalNonFinite("chunk", tensor);
     }
 
     /// <summary>Dtypes ranked by converted float32 keys: convert a stack buffer at a time, then count either level.</summary>
@@ -380,29 +375,15 @@ public sealed class GlobalMagnitudeThreshold
     {
         if (_phase == Phase.Refining && low is null) return;
         Span<uint> keys = stackalloc uint[KeyChunk];
-        uint[]? rented = null;
-        Span<uint> sub = default;
-        if (_phase == Phase.Counting)
+        Span<uint> sub = _phase == Phase.Counting ? SubHistograms() : default;
+        for (int start = 0; start < chunk.Length; start += KeyChunk)
         {
-            rented = ArrayPool<uint>.Shared.Rent(SubHistogramLength);
-            sub = rented.AsSpan(0, SubHistogramLength);
-            sub.Clear();
+            int n = Math.Min(KeyChunk, chunk.Length - start);
+            keyMaker(chunk.Slice(start, n), keys);
+            if (low is null) MagnitudeRadix.Count32(keys[..n], sub);
+            else MagnitudeRadix.CountLow(keys[..n], _lowBin[tensor], low);
         }
-        try
-        {
-            for (int start = 0; start < chunk.Length; start += KeyChunk)
-            {
-                int n = Math.Min(KeyChunk, chunk.Length - start);
-                keyMaker(chunk.Slice(start, n), keys);
-                if (rented is not null) MagnitudeRadix.Count32(keys[..n], sub);
-                else MagnitudeRadix.CountLow(keys[..n], _lowBin[tensor], low!);
-            }
-            if (rented is not null) Merge(tensor, sub);
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<uint>.Shared.Return(rented);
-        }
+        if (low is null) Merge(tensor, sub);
     }
 
     private void BeginApply<T>(int tensor, SafeTensorsDType dtype, string given, ReadOnlySpan<T> source, Span<T> destination)

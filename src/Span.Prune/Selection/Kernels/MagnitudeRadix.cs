@@ -83,6 +83,72 @@ internal static class MagnitudeRadix
     }
 
     /// <summary>
+    /// Adds the 4 sub-histograms into <paramref name="histogram"/> and zeroes them (so the scratch is ready for the next
+    /// call without a separate clearing pass); returns the count that landed in bins ≥ <paramref name="firstNonFinite"/>
+    /// (the keys of ∞ and NaN).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static uint MergeAndClear(Span<uint> subHistograms, Span<uint> histogram, int firstNonFinite)
+    {
+        uint nonFinite = 0;
+        for (int s = 0; s < SubHistograms; s++)
+        {
+            foreach (uint c in subHistograms.Slice(s * Bins + firstNonFinite, Bins - firstNonFinite)) nonFinite |= c;
+        }
+        ref uint s0 = ref MemoryMarshal.GetReference(subHistograms);
+        ref uint h = ref MemoryMarshal.GetReference(histogram);
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i < Bins; i += 16)
+            {
+                Vector512<uint> sum = Vector512.LoadUnsafe(ref h, i)
+                    + Vector512.LoadUnsafe(ref s0, i) + Vector512.LoadUnsafe(ref s0, i + Bins)
+                    + Vector512.LoadUnsafe(ref s0, i + 2 * Bins) + Vector512.LoadUnsafe(ref s0, i + 3 * Bins);
+                sum.StoreUnsafe(ref h, i);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i + Bins);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i + 2 * Bins);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i + 3 * Bins);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i < Bins; i += 8)
+            {
+                Vector256<uint> sum = Vector256.LoadUnsafe(ref h, i)
+                    + Vector256.LoadUnsafe(ref s0, i) + Vector256.LoadUnsafe(ref s0, i + Bins)
+                    + Vector256.LoadUnsafe(ref s0, i + 2 * Bins) + Vector256.LoadUnsafe(ref s0, i + 3 * Bins);
+                sum.StoreUnsafe(ref h, i);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i + Bins);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i + 2 * Bins);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i + 3 * Bins);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i < Bins; i += 4)
+            {
+                Vector128<uint> sum = Vector128.LoadUnsafe(ref h, i)
+                    + Vector128.LoadUnsafe(ref s0, i) + Vector128.LoadUnsafe(ref s0, i + Bins)
+                    + Vector128.LoadUnsafe(ref s0, i + 2 * Bins) + Vector128.LoadUnsafe(ref s0, i + 3 * Bins);
+                sum.StoreUnsafe(ref h, i);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i + Bins);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i + 2 * Bins);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i + 3 * Bins);
+            }
+        }
+        for (; i < Bins; i++)
+        {
+            Unsafe.Add(ref h, i) += Unsafe.Add(ref s0, i) + Unsafe.Add(ref s0, i + Bins) + Unsafe.Add(ref s0, i + 2 * Bins) + Unsafe.Add(ref s0, i + 3 * Bins);
+            Unsafe.Add(ref s0, i) = Unsafe.Add(ref s0, i + Bins) = Unsafe.Add(ref s0, i + 2 * Bins) = Unsafe.Add(ref s0, i + 3 * Bins) = 0;
+        }
+        return nonFinite;
+    }
+
+    /// <summary>
     /// Second level: for the elements whose 31-bit key lies in first-level bin <paramref name="bin"/>, counts the low 16
     /// key bits into <paramref name="low"/> (<see cref="LowBins"/>). The bin holds a small share of a tensor, so vectors
     /// without a match are skipped with one compare.
