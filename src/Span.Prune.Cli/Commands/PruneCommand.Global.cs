@@ -115,23 +115,27 @@ internal static partial class PruneCommand
         try
         {
             for (long offset = 0; offset < t.ByteLength; offset += ChunkBytes)
-            {
-                Span<byte> chunk = buffer.AsSpan(0, (int)Math.Min(ChunkBytes, t.ByteLength - offset));
-                file.ReadByteRange(t.Index, offset, chunk);
-                switch (t.DType)
-                {
-                    case SafeTensorsDType.BF16: engine.ApplyBFloat16(j, MemoryMarshal.Cast<byte, ushort>(chunk), MemoryMarshal.Cast<byte, ushort>(chunk)); break;
-                    case SafeTensorsDType.F16: engine.Apply(j, MemoryMarshal.Cast<byte, Half>(chunk), MemoryMarshal.Cast<byte, Half>(chunk)); break;
-                    case SafeTensorsDType.F32: engine.Apply(j, MemoryMarshal.Cast<byte, float>(chunk), MemoryMarshal.Cast<byte, float>(chunk)); break;
-                    default: engine.Apply(j, MemoryMarshal.Cast<byte, double>(chunk), MemoryMarshal.Cast<byte, double>(chunk)); break;
-                }
-                destination.Write(chunk);
-            }
+                destination.Write(buffer, 0, ReadMasked(file, t, j, engine, offset, buffer));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Reads the chunk of <paramref name="t"/> at <paramref name="offset"/> into <paramref name="buffer"/> and masks it in place.</summary>
+    private static int ReadMasked(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine, long offset, byte[] buffer)
+    {
+        Span<byte> chunk = buffer.AsSpan(0, (int)Math.Min(ChunkBytes, t.ByteLength - offset));
+        file.ReadByteRange(t.Index, offset, chunk);
+        switch (t.DType)
+        {
+            case SafeTensorsDType.BF16: engine.ApplyBFloat16(j, MemoryMarshal.Cast<byte, ushort>(chunk), MemoryMarshal.Cast<byte, ushort>(chunk)); break;
+            case SafeTensorsDType.F16: engine.Apply(j, MemoryMarshal.Cast<byte, Half>(chunk), MemoryMarshal.Cast<byte, Half>(chunk)); break;
+            case SafeTensorsDType.F32: engine.Apply(j, MemoryMarshal.Cast<byte, float>(chunk), MemoryMarshal.Cast<byte, float>(chunk)); break;
+            default: engine.Apply(j, MemoryMarshal.Cast<byte, double>(chunk), MemoryMarshal.Cast<byte, double>(chunk)); break;
+        }
+        return chunk.Length;
     }
 
     /// <summary>A tensor that is not a target, copied from the mapping in windows (any size).</summary>
