@@ -157,20 +157,26 @@ internal static partial class PruneCommand
         }
     }
 
-    /// <summary>The report of the layer scope, from the streaming counts: exact pruned counts, the one global threshold.</summary>
-    private static void WriteGlobalReport(Options o, List<SafeTensorInfo> targets, GlobalMagnitudeThreshold engine)
+    /// <summary>Opens the report object: the request (both scopes), then the <c>tensors</c> array.</summary>
+    private static void WriteReportHeader(Utf8JsonWriter w, Options o, Granularity g)
     {
-        using var stream = File.Create(o.Report!);
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
         w.WriteString("input", o.Input);
         w.WriteString("output", o.Output);
         w.WriteString("criterion", o.Criterion);
-        w.WriteString("granularity", Granularity.Element.ToString());
+        w.WriteString("granularity", g.ToString());
         w.WriteString("scope", o.Scope);
         w.WriteNumber("sparsity", o.Sparsity);
-        w.WriteNumber("max_layer_sparsity", o.MaxLayerSparsity);
+        if (o.Scope == "global") w.WriteNumber("max_layer_sparsity", o.MaxLayerSparsity);
         w.WriteStartArray("tensors");
+    }
+
+    /// <summary>The global report from the streaming counts: per tensor the exact pruned count, its zeros, the one global threshold.</summary>
+    private static void WriteGlobalReport(Options o, List<SafeTensorInfo> targets, GlobalMagnitudeThreshold engine)
+    {
+        using var stream = File.Create(o.Report!);
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        WriteReportHeader(w, o, Granularity.Element);
         for (int j = 0; j < targets.Count; j++)
         {
             SafeTensorInfo t = targets[j];

@@ -226,14 +226,7 @@ internal static partial class PruneCommand
     {
         using var stream = File.Create(o.Report!);
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
-        w.WriteStartObject();
-        w.WriteString("input", o.Input);
-        w.WriteString("output", o.Output);
-        w.WriteString("criterion", o.Criterion);
-        w.WriteString("granularity", g.ToString());
-        w.WriteString("scope", o.Scope);
-        w.WriteNumber("sparsity", o.Sparsity);
-        w.WriteStartArray("tensors");
+        WriteReportHeader(w, o, g);
         foreach (Target t in targets)
         {
             long zeros = t.ZerosAfter;

@@ -244,6 +244,17 @@ public class StreamingGlobalTests
         Assert.Equal(2, passes);
     }
 
+    [Theory]
+    [MemberData(nameof(TestData.NonEmptyLengths), MemberType = typeof(TestData))]
+    public void EveryLength_OneChunk_MatchesNaive(int n)
+    {
+        // One chunk per tensor: every vector tail of the 16- and 32-bit masking loops, with ties (grid values).
+        Array[] tensors = [Bf16(Grid(n, n)), Grid(n, n + 1), F16(Grid(n, n + 2))];
+        byte[][] naive = NaiveMasks(tensors, 0.45, 1.0);
+        var (outputs, _, _) = Stream(tensors, 0.45, 1.0, int.MaxValue);
+        for (int t = 0; t < tensors.Length; t++) AssertMasked(tensors[t], outputs[t], naive[t], $"n={n} tensor {t}");
+    }
+
     [Fact]
     public void CapBinds_LargeTensorsGiveTheRest()
     {

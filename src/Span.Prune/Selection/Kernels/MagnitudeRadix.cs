@@ -200,151 +200,44 @@ internal static class MagnitudeRadix
     }
 
     /// <summary>
-    /// Masks 16-bit floats: <c>dst[i] = 0</c> where <c>key &lt; cut</c> or where <c>key == cut</c> while the tie quota
-    /// lasts, else <c>src[i]</c>. <paramref name="source"/> may be exactly <paramref name="destination"/>.
-    /// Adds the elements of magnitude 0 in the output to <paramref name="zeros"/>; returns the tie quota left.
+    /// Masks 16-bit floats (BF16 bits, or F16 by its own keys): <c>dst[i] = 0</c> where <c>key &lt; cut</c> or where
+    /// <c>key == cut</c> while the tie quota lasts, else <c>src[i]</c>. <paramref name="source"/> may be exactly
+    /// <paramref name="destination"/>. Adds the elements of magnitude 0 in the output to <paramref name="zeros"/>;
+    /// returns the tie quota left.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static long Apply16(ReadOnlySpan<ushort> source, Span<ushort> destination, ushort cut, long ties, ref long zeros)
-    {
-        ref short src = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source));
-        ref short dst = ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination));
-        nint n = source.Length, i = 0;
-        long zeroLanes = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<short> c = Vector512.Create((short)cut), m = Vector512.Create((short)0x7FFF);
-            for (; ties > 0 && i + 32 <= n; i += 32)
-            {
-                Vector512<short> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = v & m;
-                Vector512<short> less = Vector512.LessThan(key, c), equal = Vector512.Equals(key, c);
-                ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector512.Equals(key, Vector512<short>.Zero).ExtractMostSignificantBits();
-                if (BitOperations.PopCount(equalBits) <= ties)
-                {
-                    // The whole vector's ties fit the quota: one more or-ed compare.
-                    ties -= BitOperations.PopCount(equalBits);
-                    Vector512<short> pruned = less | equal;
-                    zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
-                    Vector512.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
-                }
-                else
-                {
-                    // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
-                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
-                    zeroLanes += BitOperations.PopCount(pruned | zeroBits);
-                    StoreSelected(ref dst, ref src, i, 32, pruned);
-                }
-            }
-            for (; i + 32 <= n; i += 32)
-            {
-                Vector512<short> v = Vector512.LoadUnsafe(ref src, (nuint)i);
-                Vector512<short> keep = Vector512.GreaterThanOrEqual(v & m, c);
-                Vector512<short> kept = v & keep;
-                zeroLanes += BitOperations.PopCount(Vector512.Equals(kept & m, Vector512<short>.Zero).ExtractMostSignificantBits());
-                kept.StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<short> c = Vector256.Create((short)cut), m = Vector256.Create((short)0x7FFF);
-            for (; ties > 0 && i + 16 <= n; i += 16)
-            {
-                Vector256<short> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = v & m;
-                Vector256<short> less = Vector256.LessThan(key, c), equal = Vector256.Equals(key, c);
-                ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector256.Equals(key, Vector256<short>.Zero).ExtractMostSignificantBits();
-                if (BitOperations.PopCount(equalBits) <= ties)
-                {
-                    // The whole vector's ties fit the quota: one more or-ed compare.
-                    ties -= BitOperations.PopCount(equalBits);
-                    Vector256<short> pruned = less | equal;
-                    zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
-                    Vector256.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
-                }
-                else
-                {
-                    // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
-                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
-                    zeroLanes += BitOperations.PopCount(pruned | zeroBits);
-                    StoreSelected(ref dst, ref src, i, 16, pruned);
-                }
-            }
-            for (; i + 16 <= n; i += 16)
-            {
-                Vector256<short> v = Vector256.LoadUnsafe(ref src, (nuint)i);
-                Vector256<short> kept = v & Vector256.GreaterThanOrEqual(v & m, c);
-                zeroLanes += BitOperations.PopCount(Vector256.Equals(kept & m, Vector256<short>.Zero).ExtractMostSignificantBits());
-                kept.StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            Vector128<short> c = Vector128.Create((short)cut), m = Vector128.Create((short)0x7FFF);
-            for (; ties > 0 && i + 8 <= n; i += 8)
-            {
-                Vector128<short> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = v & m;
-                Vector128<short> less = Vector128.LessThan(key, c), equal = Vector128.Equals(key, c);
-                ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector128.Equals(key, Vector128<short>.Zero).ExtractMostSignificantBits();
-                if (BitOperations.PopCount(equalBits) <= ties)
-                {
-                    // The whole vector's ties fit the quota: one more or-ed compare.
-                    ties -= BitOperations.PopCount(equalBits);
-                    Vector128<short> pruned = less | equal;
-                    zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
-                    Vector128.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
-                }
-                else
-                {
-                    // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
-                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
-                    zeroLanes += BitOperations.PopCount(pruned | zeroBits);
-                    StoreSelected(ref dst, ref src, i, 8, pruned);
-                }
-            }
-            for (; i + 8 <= n; i += 8)
-            {
-                Vector128<short> v = Vector128.LoadUnsafe(ref src, (nuint)i);
-                Vector128<short> kept = v & Vector128.GreaterThanOrEqual(v & m, c);
-                zeroLanes += BitOperations.PopCount(Vector128.Equals(kept & m, Vector128<short>.Zero).ExtractMostSignificantBits());
-                kept.StoreUnsafe(ref dst, (nuint)i);
-            }
-        }
-        for (; i < n; i++)
-        {
-            short v = Unsafe.Add(ref src, i);
-            int key = v & 0x7FFF;
-            bool prune = key < cut || (key == cut && TakeTie(ref ties));
-            if (prune || key == 0) zeroLanes++;
-            Unsafe.Add(ref dst, i) = prune ? (short)0 : v;
-        }
-        zeros += zeroLanes;
-        return ties;
-    }
+    public static long Apply16(ReadOnlySpan<ushort> source, Span<ushort> destination, ushort cut, long ties, ref long zeros) =>
+        Apply(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination)),
+            source.Length, (short)cut, (short)0x7FFF, ties, ref zeros);
 
     /// <summary>As <see cref="Apply16"/> for float32 bits (31-bit keys).</summary>
+    public static long Apply32(ReadOnlySpan<uint> source, Span<uint> destination, uint cut, long ties, ref long zeros) =>
+        Apply(ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination)),
+            source.Length, (int)cut, int.MaxValue, ties, ref zeros);
+
+    /// <summary>
+    /// The masking loop for signed lanes (short or int): the magnitude keys <c>bits &amp; magnitude</c> are non-negative,
+    /// so the native signed compares order them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static long Apply32(ReadOnlySpan<uint> source, Span<uint> destination, uint cut, long ties, ref long zeros)
+    private static long Apply<T>(ref T src, ref T dst, nint n, T cut, T magnitude, long ties, ref long zeros)
+        where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>
     {
-        ref int src = ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source));
-        ref int dst = ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination));
-        nint n = source.Length, i = 0;
+        nint i = 0;
         long zeroLanes = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            Vector512<int> c = Vector512.Create((int)cut), m = Vector512.Create(int.MaxValue);
-            for (; ties > 0 && i + 16 <= n; i += 16)
+            Vector512<T> c = Vector512.Create(cut), m = Vector512.Create(magnitude);
+            for (; ties > 0 && i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
-                Vector512<int> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = v & m;
-                Vector512<int> less = Vector512.LessThan(key, c), equal = Vector512.Equals(key, c);
+                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector512<T> less = Vector512.LessThan(key, c), equal = Vector512.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector512.Equals(key, Vector512<int>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector512.Equals(key, Vector512<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
                     ties -= BitOperations.PopCount(equalBits);
-                    Vector512<int> pruned = less | equal;
+                    Vector512<T> pruned = less | equal;
                     zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
                     Vector512.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
                 }
@@ -353,31 +246,31 @@ internal static class MagnitudeRadix
                     // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
                     ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
                     zeroLanes += BitOperations.PopCount(pruned | zeroBits);
-                    StoreSelected(ref dst, ref src, i, 16, pruned);
+                    StoreSelected(ref dst, ref src, i, Vector512<T>.Count, pruned);
                 }
             }
-            for (; i + 16 <= n; i += 16)
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
-                Vector512<int> v = Vector512.LoadUnsafe(ref src, (nuint)i);
-                Vector512<int> kept = v & Vector512.GreaterThanOrEqual(v & m, c);
-                zeroLanes += BitOperations.PopCount(Vector512.Equals(kept & m, Vector512<int>.Zero).ExtractMostSignificantBits());
+                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i);
+                Vector512<T> kept = v & Vector512.GreaterThanOrEqual(v & m, c);
+                zeroLanes += BitOperations.PopCount(Vector512.Equals(kept & m, Vector512<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
         }
         else if (Vector256.IsHardwareAccelerated)
         {
-            Vector256<int> c = Vector256.Create((int)cut), m = Vector256.Create(int.MaxValue);
-            for (; ties > 0 && i + 8 <= n; i += 8)
+            Vector256<T> c = Vector256.Create(cut), m = Vector256.Create(magnitude);
+            for (; ties > 0 && i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
-                Vector256<int> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = v & m;
-                Vector256<int> less = Vector256.LessThan(key, c), equal = Vector256.Equals(key, c);
+                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector256<T> less = Vector256.LessThan(key, c), equal = Vector256.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector256.Equals(key, Vector256<int>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector256.Equals(key, Vector256<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
                     ties -= BitOperations.PopCount(equalBits);
-                    Vector256<int> pruned = less | equal;
+                    Vector256<T> pruned = less | equal;
                     zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
                     Vector256.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
                 }
@@ -386,31 +279,31 @@ internal static class MagnitudeRadix
                     // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
                     ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
                     zeroLanes += BitOperations.PopCount(pruned | zeroBits);
-                    StoreSelected(ref dst, ref src, i, 8, pruned);
+                    StoreSelected(ref dst, ref src, i, Vector256<T>.Count, pruned);
                 }
             }
-            for (; i + 8 <= n; i += 8)
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
-                Vector256<int> v = Vector256.LoadUnsafe(ref src, (nuint)i);
-                Vector256<int> kept = v & Vector256.GreaterThanOrEqual(v & m, c);
-                zeroLanes += BitOperations.PopCount(Vector256.Equals(kept & m, Vector256<int>.Zero).ExtractMostSignificantBits());
+                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i);
+                Vector256<T> kept = v & Vector256.GreaterThanOrEqual(v & m, c);
+                zeroLanes += BitOperations.PopCount(Vector256.Equals(kept & m, Vector256<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
         }
         else if (Vector128.IsHardwareAccelerated)
         {
-            Vector128<int> c = Vector128.Create((int)cut), m = Vector128.Create(int.MaxValue);
-            for (; ties > 0 && i + 4 <= n; i += 4)
+            Vector128<T> c = Vector128.Create(cut), m = Vector128.Create(magnitude);
+            for (; ties > 0 && i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
             {
-                Vector128<int> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = v & m;
-                Vector128<int> less = Vector128.LessThan(key, c), equal = Vector128.Equals(key, c);
+                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector128<T> less = Vector128.LessThan(key, c), equal = Vector128.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector128.Equals(key, Vector128<int>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector128.Equals(key, Vector128<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
                     ties -= BitOperations.PopCount(equalBits);
-                    Vector128<int> pruned = less | equal;
+                    Vector128<T> pruned = less | equal;
                     zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
                     Vector128.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
                 }
@@ -419,29 +312,28 @@ internal static class MagnitudeRadix
                     // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
                     ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
                     zeroLanes += BitOperations.PopCount(pruned | zeroBits);
-                    StoreSelected(ref dst, ref src, i, 4, pruned);
+                    StoreSelected(ref dst, ref src, i, Vector128<T>.Count, pruned);
                 }
             }
-            for (; i + 4 <= n; i += 4)
+            for (; i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
             {
-                Vector128<int> v = Vector128.LoadUnsafe(ref src, (nuint)i);
-                Vector128<int> kept = v & Vector128.GreaterThanOrEqual(v & m, c);
-                zeroLanes += BitOperations.PopCount(Vector128.Equals(kept & m, Vector128<int>.Zero).ExtractMostSignificantBits());
+                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i);
+                Vector128<T> kept = v & Vector128.GreaterThanOrEqual(v & m, c);
+                zeroLanes += BitOperations.PopCount(Vector128.Equals(kept & m, Vector128<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
         }
         for (; i < n; i++)
         {
-            int v = Unsafe.Add(ref src, i);
-            int key = v & int.MaxValue;
-            bool prune = key < (int)cut || (key == (int)cut && TakeTie(ref ties));
-            if (prune || key == 0) zeroLanes++;
-            Unsafe.Add(ref dst, i) = prune ? 0 : v;
+            T v = Unsafe.Add(ref src, i);
+            T key = v & magnitude;
+            bool prune = key < cut || (key == cut && TakeTie(ref ties));
+            if (prune || key == T.Zero) zeroLanes++;
+            Unsafe.Add(ref dst, i) = prune ? T.Zero : v;
         }
         zeros += zeroLanes;
         return ties;
     }
-
 
     /// <summary>Counts float32 weights (see <see cref="Count32(ReadOnlySpan{uint}, Span{uint})"/>).</summary>
     public static void Count(ReadOnlySpan<float> source, Span<uint> subHistograms) =>
