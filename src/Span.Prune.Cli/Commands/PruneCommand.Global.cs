@@ -8,10 +8,12 @@ namespace Span.Prune.Cli.Commands;
 
 /// <summary>
 /// <c>--scope global</c>: streaming global magnitude pruning with <see cref="GlobalMagnitudeThreshold"/>. The targets
-/// are scanned straight from the memory-mapped input (both cores, one tensor per worker), the exact threshold is
-/// resolved from the histograms (a second pass over the threshold's bin for F32/F64), and the output is written tensor
-/// by tensor, each masked chunk by chunk in its own dtype. Managed memory: the histograms (128 KiB per target) plus
-/// one chunk buffer, whatever the model size.
+/// are scanned in 1 MiB chunks (both cores, one tensor per worker), the exact threshold is resolved from the
+/// histograms (a second pass for F32/F64 tensors whose cut lies inside a first-level bin), and the output is written
+/// tensor by tensor, each chunk masked in place in its own dtype. Chunks come from positioned reads, not from the
+/// mapping: from the page cache that is one copy, where touching a 2 GB mapping cost about a second of page faults and
+/// put the whole file in the resident set. Managed memory: the histograms (128 KiB per target), 512 KiB of
+/// sub-histograms per worker and one chunk buffer per worker, whatever the model size.
 /// </summary>
 internal static partial class PruneCommand
 {
