@@ -44,6 +44,7 @@ internal static class Program
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(PruneCommand.Create());
         root.Subcommands.Add(BenchCommand());
+        root.Subcommands.Add(GenerateCommand.Create());
         return root;
     }
 

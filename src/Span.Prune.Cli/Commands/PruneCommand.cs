@@ -44,28 +44,21 @@ internal static partial class PruneCommand
         var sparseOut = new Option<string?>("--sparse-out") { Description = "Also write the pruned tensors in sparse form (CSR, BSR, N:M or shrunk, by granularity) to this .safetensors file.", HelpName = "FILE" };
         var maxLayer = new Option<double>("--max-layer-sparsity") { Description = "Global scope: no tensor loses more than this fraction.", DefaultValueFactory = _ => 1.0 };
         var report = new Option<string?>("--report") { Description = "Write a JSON report: per tensor achieved sparsity, pruned count, threshold.", HelpName = "REPORT.json" };
+        var fsync = new Option<bool>("--fsync") { Description = "Flush the output to disk before renaming it into place (survives a power loss; costs about 0.2 s per 64 MB)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random criterion.", DefaultValueFactory = _ => 0UL };
         var command = new Command("prune", "Prune a safetensors model and write the pruned copy.")
         {
-            input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maxLayer, report, seed,
+            input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maxLayer, report, seed, fsync,
         };
         command.SetAction(p => Run(new Options(
             p.GetValue(input)!, p.GetValue(output)!, p.GetValue(criterion)!.ToLowerInvariant(), p.GetValue(sparsity),
             p.GetValue(granularity), p.GetValue(scope)!.ToLowerInvariant(), p.GetValue(include), p.GetValue(exclude),
-            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut))));
+            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(fsync))));
         return command;
     }
 
     private sealed record Options(string Input, string Output, string Criterion, double Sparsity, string? Granularity, string Scope,
-        string? Include, string? Exclude, double MaxLayerSparsity, string? Report, ulong Seed, string? Stats, string[] Pairs, string? SparseOut);
-
-    private sealed record Target(SafeTensorInfo Info, WeightShape Shape, float[] Weights, long ZerosBefore)
-    {
-        public PruneReport Result { get; set; }
-
-        /// <summary>Zeros after pruning (pruned entries may have been zero already, so not ZerosBefore + pruned).</summary>
-        public long ZerosAfter { get; set; }
-    }
+        string? Include, string? Exclude, double MaxLayerSparsity, string? Report, ulong Seed, string? Stats, string[] Pairs, string? SparseOut, bool Fsync);
 
     /// <summary>One line of the report: a pruned weight, or a BatchNorm tensor zeroed by bn-scale.</summary>
     private sealed class ReportEntry(SafeTensorInfo info)
@@ -136,7 +129,7 @@ internal static partial class PruneCommand
         if (sparsePath is not null)
         {
             GC.Collect();
-            SparseExport.Write(outputPath, sparsePath, pruned, granularity, [.. protect, outputPath]);
+            SparseExport.Write(outputPath, sparsePath, pruned, granularity, [.. protect, outputPath], o.Fsync);
         }
         if (o.Report is not null) WriteReport(o, granularity, entries);
         long total = entries.Sum(e => e.Info.ElementCount), zeros = entries.Sum(e => e.Zeros);
@@ -200,45 +193,9 @@ internal static partial class PruneCommand
         return t;
     }
 
-    private static List<ReportEntry> RunGlobal(SafeTensorsFile file, List<SafeTensorInfo> targetInfos, Options o, string outputPath, string[] protect)
-    {
-        var targets = new List<Target>();
-        foreach (SafeTensorInfo t in targetInfos)
-        {
-            var weights = new float[t.ElementCount];
-            file.ReadAsFloat32(t.Index, weights);
-            targets.Add(new Target(t, ShapeOf(t), weights, weights.AsSpan().Count(0f)));
-        }
-        // The library rejects NaN/±∞ before writing anything.
-        PruneReport global = PruneGlobal(targets, o);
-        foreach (Target t in targets)
-        {
-            t.ZerosAfter = t.Weights.AsSpan().Count(0f);
-            // One global mask: per tensor the newly zeroed weights (weights already zero count as kept zeros).
-            long zeroed = t.ZerosAfter - t.ZerosBefore;
-            t.Result = new PruneReport(t.Weights.Length, (int)zeroed, t.Weights.Length, zeroed, global.Threshold);
-        }
-
-        // Write every tensor in input order; untouched ones straight from the mapping.
-        var writer = new SafeTensorsWriter();
-        foreach (var (key, value) in file.Metadata) writer.AddMetadata(key, value);
-        var pruned = targets.ToDictionary(t => t.Info.Index);
-        foreach (SafeTensorInfo t in file.Tensors)
-        {
-            if (pruned.TryGetValue(t.Index, out Target? target))
-                writer.Add(t.Name, t.DType, t.Shape, stream => WriteAs(target.Weights, target.Info.DType, stream));
-            else
-                AddCopy(writer, file, t);
-        }
-        writer.WriteFile(outputPath, protect);
-        return targets.Select(t => new ReportEntry(t.Info) { Result = t.Result, Zeros = t.ZerosAfter }).ToList();
-    }
-
-    private static void AddCopy(SafeTensorsWriter writer, SafeTensorsFile file, SafeTensorInfo t)
-    {
-        int index = t.Index;
-        writer.Add(t.Name, t.DType, t.Shape, stream => stream.Write(file.GetBytes(index)));
-    }
+    /// <summary>A tensor that is not pruned goes to the output unchanged, copied in chunks (see <see cref="CopyTensor"/>).</summary>
+    private static void AddCopy(SafeTensorsWriter writer, SafeTensorsFile file, SafeTensorInfo t) =>
+        writer.Add(t.Name, t.DType, t.Shape, stream => CopyTensor(file, t, stream));
 
     /// <summary>Pruned float32 weights back in the tensor's own dtype: F32 as is, others converted 1 MiB at a time.</summary>
     internal static void WriteAs(ReadOnlySpan<float> weights, SafeTensorsDType dtype, Stream destination)
@@ -291,9 +248,6 @@ internal static partial class PruneCommand
         }
     }
 
-    private static PruneReport PruneGlobal(List<Target> targets, Options o) =>
-        Pruning.Global(targets.Select(t => (Memory<float>)t.Weights).ToArray(), o.Sparsity, GlobalScore.Magnitude, o.MaxLayerSparsity);
-
     private static void WriteReport(Options o, Granularity g, List<ReportEntry> entries)
     {
         using var stream = File.Create(o.Report!);
@@ -305,6 +259,7 @@ internal static partial class PruneCommand
         w.WriteString("granularity", g.ToString());
         w.WriteString("scope", o.Scope);
         w.WriteNumber("sparsity", o.Sparsity);
+        if (o.Scope == "global") w.WriteNumber("max_layer_sparsity", o.MaxLayerSparsity);
         if (o.Stats is not null) w.WriteString("stats", o.Stats);
         if (o.SparseOut is not null) w.WriteString("sparse_out", o.SparseOut);
         w.WriteStartArray("tensors");

@@ -49,7 +49,7 @@ internal static class SparseExport
         }
     }
 
-    public static void Write(string prunedPath, string sparsePath, IReadOnlyList<string> names, Granularity g, string[] protect)
+    public static void Write(string prunedPath, string sparsePath, IReadOnlyList<string> names, Granularity g, string[] protect, bool flushToDisk)
     {
         using SafeTensorsFile file = SafeTensorsFile.Open(prunedPath);
         var b = new Buffers(file);
@@ -124,7 +124,7 @@ internal static class SparseExport
                 }
             }
         }
-        writer.WriteFile(sparsePath, protect);
+        writer.WriteFile(sparsePath, protect, flushToDisk);
     }
 
     /// <summary>Row granularity: the rows holding a non-zero, all columns; column granularity: the reverse.</summary>

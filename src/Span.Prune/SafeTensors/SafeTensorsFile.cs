@@ -255,11 +255,41 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
             return;
         }
-        Span<byte> target = MemoryMarshal.AsBytes(destination[..(int)info.ElementCount]);
-        long offset = _header.DataStart + info.DataOffset;
+        ReadPositioned(info, 0, MemoryMarshal.AsBytes(destination[..(int)info.ElementCount]));
+    }
+
+    /// <summary>
+    /// Copies a window of the raw bytes of tensor <paramref name="index"/> into <paramref name="destination"/>: for a
+    /// file on disk with positioned reads (from the page cache one copy, without faulting the mapping page by page and
+    /// without growing the process's resident set by the file's size), for an in-memory file by copying.
+    /// </summary>
+    /// <param name="index">Header-order index.</param>
+    /// <param name="byteOffset">First byte of the window, relative to the tensor's first byte.</param>
+    /// <param name="destination">Receives the window; its length is the window length.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The index is out of range or the window is not inside the tensor.</exception>
+    /// <exception cref="IOException">The file ended early (it was truncated while open).</exception>
+    public void ReadByteRange(int index, long byteOffset, Span<byte> destination)
+    {
+        if ((uint)index >= (uint)_header.Tensors.Length)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(index), $"Index {index} is not in [0, {_header.Tensors.Length}).");
+        var info = _header.Tensors[index];
+        if (byteOffset < 0 || byteOffset > info.ByteLength)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteOffset), $"Offset {byteOffset} is not in [0, {info.ByteLength}] for tensor '{info.Name}'.");
+        if (destination.Length > info.ByteLength - byteOffset)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(destination), $"Length {destination.Length} runs past the {info.ByteLength} bytes of tensor '{info.Name}'.");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_handle is null)
+            _memory.Span.Slice((int)(_header.DataStart + info.DataOffset + byteOffset), destination.Length).CopyTo(destination);
+        else
+            ReadPositioned(info, byteOffset, destination);
+    }
+
+    private void ReadPositioned(SafeTensorInfo info, long byteOffset, Span<byte> target)
+    {
+        long offset = _header.DataStart + info.DataOffset + byteOffset;
         while (!target.IsEmpty)
         {
-            int n = RandomAccess.Read(_handle, target, offset);
+            int n = RandomAccess.Read(_handle!, target, offset);
             if (n == 0) throw new IOException($"Tensor '{info.Name}': the file ended early (was it truncated while open?).");
             target = target[n..];
             offset += n;

@@ -143,4 +143,47 @@ public sealed class PruneTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.False(File.Exists(Out()));
     }
+
+    [Theory]
+    [InlineData(SafeTensorsDType.BF16, 0.55)]
+    [InlineData(SafeTensorsDType.F16, 0.3)]
+    [InlineData(SafeTensorsDType.F64, 0.9)]
+    [InlineData(SafeTensorsDType.F32, 0.5)]
+    public void MagnitudeLayer_EveryDtypeWithTies_PrunesTheStableLowestK_AndReportsThreshold(SafeTensorsDType dtype, double s)
+    {
+        // Values on a coarse grid so that many magnitudes tie (and ±x tie with each other); rank-2 and rank-4 weights.
+        float[] Grid(int n, int seed) => TestData.Normal(n, seed).Select(x => MathF.Round(x * 4) / 4).ToArray();
+        float[] a = Grid(37 * 29, 11), b = Grid(8 * 3 * 3 * 3, 12);
+        string path = new TensorFile().Add("a", dtype, a, 37, 29).Add("b", dtype, b, 8, 3, 3, 3).Save(Out("ties.safetensors"));
+        string report = Out("report.json");
+
+        var r = Sprune.Run("prune", path, "-o", Out(), "--sparsity", S(s), "--report", report);
+
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(File.ReadAllText(report));
+        var tensors = doc.RootElement.GetProperty("tensors").EnumerateArray().ToArray();
+        foreach (var (name, w, entry) in new[] { ("a", a, tensors[0]), ("b", b, tensors[1]) })
+        {
+            var pruned = Lowest(w.Select(x => (double)Math.Abs(x)).ToArray(), TorchCount(s, w.Length));
+            Assert.Equal(w.Select((x, i) => pruned.Contains(i) ? 0f : x), Read(Out(), name));
+            Assert.Equal(pruned.Count, entry.GetProperty("pruned_elements").GetInt64());
+            Assert.Equal(pruned.Max(i => Math.Abs(w[i])), entry.GetProperty("threshold").GetSingle());
+            Assert.Equal(w.Where((x, i) => x == 0 || pruned.Contains(i)).Count(), entry.GetProperty("zeros").GetInt64());
+        }
+    }
+
+    [Fact]
+    public void MagnitudeLayer_NaNInALaterTensor_ExitsTwo_NamingIt_AndLeavesNothing()
+    {
+        float[] a = TestData.Normal(64, 1), b = TestData.Normal(64, 2);
+        b[17] = float.NaN;
+        string path = new TensorFile().F32("first", a, 8, 8).F32("second", b, 8, 8).Save(Out("nan.safetensors"));
+
+        var r = Sprune.Run("prune", path, "-o", Out(), "--sparsity", "0.5");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("'second'", r.StdErr, StringComparison.Ordinal);
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+        Assert.Single(Directory.GetFiles(_dir)); // neither the output nor a temporary file
+    }
 }

@@ -1,0 +1,435 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Span.Prune.SelectionKernels;
+
+/// <summary>
+/// Kernels of the streaming global magnitude selection (<see cref="GlobalMagnitudeThreshold"/>), working on raw bits:
+/// the magnitude <c>|w|</c> of an IEEE float orders like the integer <c>bits &amp; ~sign</c>, so a 16-bit weight has a
+/// 15-bit magnitude key and a float32 a 31-bit one.
+/// </summary>
+/// <remarks>
+/// <para><b>Histograms</b> (<see cref="Count16"/>, <see cref="Count32"/>): 2¹⁵ bins — the whole 15-bit key, or the
+/// high 15 bits of a 31-bit key. Counting is scalar increments (there is no fast SIMD scatter-add), made cheap by
+/// reading 4 keys per 64-bit load and by spreading consecutive elements over 4 sub-histograms: runs of equal keys
+/// (zeros of an already pruned model, BF16 ties) would otherwise chain each increment on the store of the previous
+/// one (a store-forwarding stall per element).</para>
+/// <para><b>Masking</b> (<see cref="Apply16"/>, <see cref="Apply32"/>): <c>key &lt; cut</c> is pruned, and the first
+/// <c>ties</c> elements with <c>key == cut</c> (index order). Keys fit the signed lane type (≤ 0x7FFF, ≤ 0x7FFFFFFF), so
+/// the compares are the native signed ones on every width. A pruned element becomes +0 (an and-not of the compare
+/// mask), a kept one keeps its bits. While a tie quota is left each vector also compares for equality and spends it
+/// lane by lane; afterwards the loop is one compare and one and-not per vector. Tails are scalar (never overlapped:
+/// the quota and the zero count would be spent twice).</para>
+/// </remarks>
+internal static class MagnitudeRadix
+{
+    /// <summary>Bins of the first-level histogram: 15 key bits.</summary>
+    public const int Bins = 1 << 15;
+
+    /// <summary>Bins of the second-level histogram: the low 16 bits of a 31-bit key.</summary>
+    public const int LowBins = 1 << 16;
+
+    /// <summary>Sub-histograms of one counting call (<see cref="Bins"/> each, consecutive).</summary>
+    public const int SubHistograms = 4;
+
+    /// <summary>Counts the 15-bit keys <c>src[i] &amp; 0x7FFF</c> into 4 consecutive sub-histograms of <see cref="Bins"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Count16(ReadOnlySpan<ushort> source, Span<uint> subHistograms)
+    {
+        ref ushort src = ref MemoryMarshal.GetReference(source);
+        ref uint h0 = ref MemoryMarshal.GetReference(subHistograms);
+        ref uint h1 = ref Unsafe.Add(ref h0, Bins);
+        ref uint h2 = ref Unsafe.Add(ref h0, 2 * Bins);
+        ref uint h3 = ref Unsafe.Add(ref h0, 3 * Bins);
+        nint n = source.Length, i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            ulong a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref src, i)));
+            ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref src, i + 4)));
+            Unsafe.Add(ref h0, (nint)(a & 0x7FFF))++;
+            Unsafe.Add(ref h1, (nint)((a >> 16) & 0x7FFF))++;
+            Unsafe.Add(ref h2, (nint)((a >> 32) & 0x7FFF))++;
+            Unsafe.Add(ref h3, (nint)((a >> 48) & 0x7FFF))++;
+            Unsafe.Add(ref h0, (nint)(b & 0x7FFF))++;
+            Unsafe.Add(ref h1, (nint)((b >> 16) & 0x7FFF))++;
+            Unsafe.Add(ref h2, (nint)((b >> 32) & 0x7FFF))++;
+            Unsafe.Add(ref h3, (nint)((b >> 48) & 0x7FFF))++;
+        }
+        for (; i < n; i++) Unsafe.Add(ref h0, (nint)(Unsafe.Add(ref src, i) & 0x7FFFu))++;
+    }
+
+    /// <summary>Counts the high 15 bits of the 31-bit keys <c>src[i] &amp; 0x7FFFFFFF</c> into 4 sub-histograms.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Count32(ReadOnlySpan<uint> source, Span<uint> subHistograms)
+    {
+        ref uint src = ref MemoryMarshal.GetReference(source);
+        ref uint h0 = ref MemoryMarshal.GetReference(subHistograms);
+        ref uint h1 = ref Unsafe.Add(ref h0, Bins);
+        ref uint h2 = ref Unsafe.Add(ref h0, 2 * Bins);
+        ref uint h3 = ref Unsafe.Add(ref h0, 3 * Bins);
+        nint n = source.Length, i = 0;
+        for (; i + 4 <= n; i += 4)
+        {
+            ulong a = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<uint, byte>(ref Unsafe.Add(ref src, i)));
+            ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<uint, byte>(ref Unsafe.Add(ref src, i + 2)));
+            Unsafe.Add(ref h0, (nint)((a >> 16) & 0x7FFF))++;
+            Unsafe.Add(ref h1, (nint)((a >> 48) & 0x7FFF))++;
+            Unsafe.Add(ref h2, (nint)((b >> 16) & 0x7FFF))++;
+            Unsafe.Add(ref h3, (nint)((b >> 48) & 0x7FFF))++;
+        }
+        for (; i < n; i++) Unsafe.Add(ref h0, (nint)((Unsafe.Add(ref src, i) >> 16) & 0x7FFF))++;
+    }
+
+    /// <summary>
+    /// Adds the 4 sub-histograms into <paramref name="histogram"/> and zeroes them (so the scratch is ready for the next
+    /// call without a separate clearing pass); returns the count that landed in bins ≥ <paramref name="firstNonFinite"/>
+    /// (the keys of ∞ and NaN).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static uint MergeAndClear(Span<uint> subHistograms, Span<uint> histogram, int firstNonFinite)
+    {
+        uint nonFinite = 0;
+        for (int s = 0; s < SubHistograms; s++)
+        {
+            foreach (uint c in subHistograms.Slice(s * Bins + firstNonFinite, Bins - firstNonFinite)) nonFinite |= c;
+        }
+        ref uint s0 = ref MemoryMarshal.GetReference(subHistograms);
+        ref uint h = ref MemoryMarshal.GetReference(histogram);
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i < Bins; i += 16)
+            {
+                Vector512<uint> sum = Vector512.LoadUnsafe(ref h, i)
+                    + Vector512.LoadUnsafe(ref s0, i) + Vector512.LoadUnsafe(ref s0, i + Bins)
+                    + Vector512.LoadUnsafe(ref s0, i + 2 * Bins) + Vector512.LoadUnsafe(ref s0, i + 3 * Bins);
+                sum.StoreUnsafe(ref h, i);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i + Bins);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i + 2 * Bins);
+                Vector512<uint>.Zero.StoreUnsafe(ref s0, i + 3 * Bins);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i < Bins; i += 8)
+            {
+                Vector256<uint> sum = Vector256.LoadUnsafe(ref h, i)
+                    + Vector256.LoadUnsafe(ref s0, i) + Vector256.LoadUnsafe(ref s0, i + Bins)
+                    + Vector256.LoadUnsafe(ref s0, i + 2 * Bins) + Vector256.LoadUnsafe(ref s0, i + 3 * Bins);
+                sum.StoreUnsafe(ref h, i);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i + Bins);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i + 2 * Bins);
+                Vector256<uint>.Zero.StoreUnsafe(ref s0, i + 3 * Bins);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i < Bins; i += 4)
+            {
+                Vector128<uint> sum = Vector128.LoadUnsafe(ref h, i)
+                    + Vector128.LoadUnsafe(ref s0, i) + Vector128.LoadUnsafe(ref s0, i + Bins)
+                    + Vector128.LoadUnsafe(ref s0, i + 2 * Bins) + Vector128.LoadUnsafe(ref s0, i + 3 * Bins);
+                sum.StoreUnsafe(ref h, i);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i + Bins);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i + 2 * Bins);
+                Vector128<uint>.Zero.StoreUnsafe(ref s0, i + 3 * Bins);
+            }
+        }
+        for (; i < Bins; i++)
+        {
+            Unsafe.Add(ref h, i) += Unsafe.Add(ref s0, i) + Unsafe.Add(ref s0, i + Bins) + Unsafe.Add(ref s0, i + 2 * Bins) + Unsafe.Add(ref s0, i + 3 * Bins);
+            Unsafe.Add(ref s0, i) = Unsafe.Add(ref s0, i + Bins) = Unsafe.Add(ref s0, i + 2 * Bins) = Unsafe.Add(ref s0, i + 3 * Bins) = 0;
+        }
+        return nonFinite;
+    }
+
+    /// <summary>
+    /// Second level: for the elements whose 31-bit key lies in first-level bin <paramref name="bin"/>, counts the low 16
+    /// key bits into <paramref name="low"/> (<see cref="LowBins"/>). The bin holds a small share of a tensor, so vectors
+    /// without a match are skipped with one compare.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CountLow(ReadOnlySpan<uint> source, uint bin, Span<uint> low)
+    {
+        ref uint src = ref MemoryMarshal.GetReference(source);
+        ref uint h = ref MemoryMarshal.GetReference(low);
+        nint n = source.Length, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<uint> magnitude = Vector512.Create(0x7FFFFFFFu), target = Vector512.Create(bin);
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<uint> v = Vector512.LoadUnsafe(ref src, (nuint)i);
+                ulong hits = Vector512.Equals(Vector512.ShiftRightLogical(v & magnitude, 16), target).ExtractMostSignificantBits();
+                for (; hits != 0; hits &= hits - 1)
+                    Unsafe.Add(ref h, (nint)(Unsafe.Add(ref src, i + BitOperations.TrailingZeroCount(hits)) & 0xFFFF))++;
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<uint> magnitude = Vector256.Create(0x7FFFFFFFu), target = Vector256.Create(bin);
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<uint> v = Vector256.LoadUnsafe(ref src, (nuint)i);
+                uint hits = Vector256.Equals(Vector256.ShiftRightLogical(v & magnitude, 16), target).ExtractMostSignificantBits();
+                for (; hits != 0; hits &= hits - 1)
+                    Unsafe.Add(ref h, (nint)(Unsafe.Add(ref src, i + BitOperations.TrailingZeroCount(hits)) & 0xFFFF))++;
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<uint> magnitude = Vector128.Create(0x7FFFFFFFu), target = Vector128.Create(bin);
+            for (; i + 4 <= n; i += 4)
+            {
+                Vector128<uint> v = Vector128.LoadUnsafe(ref src, (nuint)i);
+                uint hits = Vector128.Equals(Vector128.ShiftRightLogical(v & magnitude, 16), target).ExtractMostSignificantBits();
+                for (; hits != 0; hits &= hits - 1)
+                    Unsafe.Add(ref h, (nint)(Unsafe.Add(ref src, i + BitOperations.TrailingZeroCount(hits)) & 0xFFFF))++;
+            }
+        }
+        for (; i < n; i++)
+        {
+            uint v = Unsafe.Add(ref src, i);
+            if (((v & 0x7FFFFFFF) >> 16) == bin) Unsafe.Add(ref h, (nint)(v & 0xFFFF))++;
+        }
+    }
+
+    /// <summary>
+    /// Masks 16-bit floats (BF16 bits, or F16 by its own keys): <c>dst[i] = 0</c> where <c>key &lt; cut</c> or where
+    /// <c>key == cut</c> while the tie quota lasts, else <c>src[i]</c>. <paramref name="source"/> may be exactly
+    /// <paramref name="destination"/>. Adds the elements of magnitude 0 in the output to <paramref name="zeros"/>;
+    /// returns the tie quota left.
+    /// </summary>
+    public static long Apply16(ReadOnlySpan<ushort> source, Span<ushort> destination, ushort cut, long ties, ref long zeros) =>
+        Apply(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination)),
+            source.Length, (short)cut, (short)0x7FFF, ties, ref zeros);
+
+    /// <summary>As <see cref="Apply16"/> for float32 bits (31-bit keys).</summary>
+    public static long Apply32(ReadOnlySpan<uint> source, Span<uint> destination, uint cut, long ties, ref long zeros) =>
+        Apply(ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination)),
+            source.Length, (int)cut, int.MaxValue, ties, ref zeros);
+
+    /// <summary>
+    /// The masking loop for signed lanes (short or int): the magnitude keys <c>bits &amp; magnitude</c> are non-negative,
+    /// so the native signed compares order them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long Apply<T>(ref T src, ref T dst, nint n, T cut, T magnitude, long ties, ref long zeros)
+        where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>
+    {
+        nint i = 0;
+        long zeroLanes = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<T> c = Vector512.Create(cut), m = Vector512.Create(magnitude);
+            for (; ties > 0 && i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+            {
+                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector512<T> less = Vector512.LessThan(key, c), equal = Vector512.Equals(key, c);
+                ulong equalBits = equal.ExtractMostSignificantBits();
+                ulong zeroBits = Vector512.Equals(key, Vector512<T>.Zero).ExtractMostSignificantBits();
+                if (BitOperations.PopCount(equalBits) <= ties)
+                {
+                    // The whole vector's ties fit the quota: one more or-ed compare.
+                    ties -= BitOperations.PopCount(equalBits);
+                    Vector512<T> pruned = less | equal;
+                    zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
+                    Vector512.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
+                }
+                else
+                {
+                    // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
+                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
+                    zeroLanes += BitOperations.PopCount(pruned | zeroBits);
+                    StoreSelected(ref dst, ref src, i, Vector512<T>.Count, pruned);
+                }
+            }
+            for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
+            {
+                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i);
+                Vector512<T> kept = v & Vector512.GreaterThanOrEqual(v & m, c);
+                zeroLanes += BitOperations.PopCount(Vector512.Equals(kept & m, Vector512<T>.Zero).ExtractMostSignificantBits());
+                kept.StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<T> c = Vector256.Create(cut), m = Vector256.Create(magnitude);
+            for (; ties > 0 && i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+            {
+                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector256<T> less = Vector256.LessThan(key, c), equal = Vector256.Equals(key, c);
+                ulong equalBits = equal.ExtractMostSignificantBits();
+                ulong zeroBits = Vector256.Equals(key, Vector256<T>.Zero).ExtractMostSignificantBits();
+                if (BitOperations.PopCount(equalBits) <= ties)
+                {
+                    // The whole vector's ties fit the quota: one more or-ed compare.
+                    ties -= BitOperations.PopCount(equalBits);
+                    Vector256<T> pruned = less | equal;
+                    zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
+                    Vector256.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
+                }
+                else
+                {
+                    // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
+                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
+                    zeroLanes += BitOperations.PopCount(pruned | zeroBits);
+                    StoreSelected(ref dst, ref src, i, Vector256<T>.Count, pruned);
+                }
+            }
+            for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
+            {
+                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i);
+                Vector256<T> kept = v & Vector256.GreaterThanOrEqual(v & m, c);
+                zeroLanes += BitOperations.PopCount(Vector256.Equals(kept & m, Vector256<T>.Zero).ExtractMostSignificantBits());
+                kept.StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Vector128<T> c = Vector128.Create(cut), m = Vector128.Create(magnitude);
+            for (; ties > 0 && i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
+            {
+                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector128<T> less = Vector128.LessThan(key, c), equal = Vector128.Equals(key, c);
+                ulong equalBits = equal.ExtractMostSignificantBits();
+                ulong zeroBits = Vector128.Equals(key, Vector128<T>.Zero).ExtractMostSignificantBits();
+                if (BitOperations.PopCount(equalBits) <= ties)
+                {
+                    // The whole vector's ties fit the quota: one more or-ed compare.
+                    ties -= BitOperations.PopCount(equalBits);
+                    Vector128<T> pruned = less | equal;
+                    zeroLanes += BitOperations.PopCount(pruned.ExtractMostSignificantBits() | zeroBits);
+                    Vector128.AndNot(v, pruned).StoreUnsafe(ref dst, (nuint)i);
+                }
+                else
+                {
+                    // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
+                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
+                    zeroLanes += BitOperations.PopCount(pruned | zeroBits);
+                    StoreSelected(ref dst, ref src, i, Vector128<T>.Count, pruned);
+                }
+            }
+            for (; i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
+            {
+                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i);
+                Vector128<T> kept = v & Vector128.GreaterThanOrEqual(v & m, c);
+                zeroLanes += BitOperations.PopCount(Vector128.Equals(kept & m, Vector128<T>.Zero).ExtractMostSignificantBits());
+                kept.StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            T v = Unsafe.Add(ref src, i);
+            T key = v & magnitude;
+            bool prune = key < cut || (key == cut && TakeTie(ref ties));
+            if (prune || key == T.Zero) zeroLanes++;
+            Unsafe.Add(ref dst, i) = prune ? T.Zero : v;
+        }
+        zeros += zeroLanes;
+        return ties;
+    }
+
+    /// <summary>Counts float32 weights (see <see cref="Count32(ReadOnlySpan{uint}, Span{uint})"/>).</summary>
+    public static void Count(ReadOnlySpan<float> source, Span<uint> subHistograms) =>
+        Count32(MemoryMarshal.Cast<float, uint>(source), subHistograms);
+
+    /// <summary>Counts F16 weights by their own 15-bit keys.</summary>
+    public static void Count(ReadOnlySpan<Half> source, Span<uint> subHistograms) =>
+        Count16(MemoryMarshal.Cast<Half, ushort>(source), subHistograms);
+
+    /// <summary>Second level for float32 weights.</summary>
+    public static void CountLow(ReadOnlySpan<float> source, uint bin, Span<uint> low) =>
+        CountLow(MemoryMarshal.Cast<float, uint>(source), bin, low);
+
+    /// <summary>Masks float32 weights (see <see cref="Apply32(ReadOnlySpan{uint}, Span{uint}, uint, long, ref long)"/>).</summary>
+    public static long Apply(ReadOnlySpan<float> source, Span<float> destination, uint cut, long ties, ref long zeros) =>
+        Apply32(MemoryMarshal.Cast<float, uint>(source), MemoryMarshal.Cast<float, uint>(destination), cut, ties, ref zeros);
+
+    /// <summary>Masks F16 weights by their own 15-bit keys.</summary>
+    public static long Apply(ReadOnlySpan<Half> source, Span<Half> destination, ushort cut, long ties, ref long zeros) =>
+        Apply16(MemoryMarshal.Cast<Half, ushort>(source), MemoryMarshal.Cast<Half, ushort>(destination), cut, ties, ref zeros);
+
+    /// <summary>
+    /// The 31-bit float32 magnitude keys of F16 weights (exact widening), for F16 tensors ranked together with wider
+    /// dtypes.
+    /// </summary>
+    public static void FloatKeys(ReadOnlySpan<Half> source, Span<uint> keys)
+    {
+        Span<float> values = MemoryMarshal.Cast<uint, float>(keys);
+        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(source, values);
+        System.Numerics.Tensors.TensorPrimitives.BitwiseAnd(keys[..source.Length], 0x7FFFFFFFu, keys);
+    }
+
+    /// <summary>
+    /// The 31-bit keys of F64 weights: the float32 magnitude <c>|(float)w|</c>, as float32 scoring sees them (a value
+    /// beyond the float32 range becomes ∞ and is rejected as non-finite).
+    /// </summary>
+    public static void FloatKeys(ReadOnlySpan<double> source, Span<uint> keys)
+    {
+        for (int i = 0; i < source.Length; i++) keys[i] = BitConverter.SingleToUInt32Bits((float)source[i]) & 0x7FFFFFFFu;
+    }
+
+    /// <summary>Masks elements of any dtype by precomputed 31-bit keys (the F16-among-wider and F64 paths).</summary>
+    public static long ApplyByKeys<T>(ReadOnlySpan<uint> keys, ReadOnlySpan<T> source, Span<T> destination, uint cut, long ties, ref long zeros)
+        where T : unmanaged, INumberBase<T>
+    {
+        long zeroCount = 0;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            bool prune = Prunes(keys[i], cut, ref ties);
+            if (prune || keys[i] == 0) zeroCount++;
+            destination[i] = prune ? T.Zero : source[i];
+        }
+        zeros += zeroCount;
+        return ties;
+    }
+
+    /// <summary>
+    /// The decision of <see cref="Apply32"/> for one 31-bit key (the scalar path of dtypes whose key is computed by a
+    /// conversion: F16 among wider dtypes, F64).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Prunes(uint key, uint cut, ref long ties) => key < cut || (key == cut && TakeTie(ref ties));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TakeTie(ref long ties)
+    {
+        if (ties <= 0) return false;
+        ties--;
+        return true;
+    }
+
+    /// <summary>The lowest <paramref name="ties"/> set bits of <paramref name="equal"/> (all of them if the quota allows); spends them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong SpendTies(ulong equal, ref long ties)
+    {
+        int count = BitOperations.PopCount(equal);
+        if (count <= ties)
+        {
+            ties -= count;
+            return equal;
+        }
+        ulong taken = 0;
+        for (; ties > 0; ties--)
+        {
+            taken |= equal & (0 - equal);
+            equal &= equal - 1;
+        }
+        return taken;
+    }
+
+    /// <summary>Stores <c>lanes</c> elements from <paramref name="src"/> at <paramref name="i"/>, zero where <paramref name="pruned"/> has a bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSelected<T>(ref T dst, ref T src, nint i, int lanes, ulong pruned)
+        where T : unmanaged, INumberBase<T>
+    {
+        for (int j = 0; j < lanes; j++)
+            Unsafe.Add(ref dst, i + j) = (pruned >> j & 1) != 0 ? T.Zero : Unsafe.Add(ref src, i + j);
+    }
+}

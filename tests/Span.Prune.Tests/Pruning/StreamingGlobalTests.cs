@@ -1,0 +1,412 @@
+namespace Span.Prune.Tests.Pruning;
+
+/// <summary>
+/// <see cref="GlobalMagnitudeThreshold"/> against the in-memory selection (<see cref="Span.Prune.Selection.GlobalLowestMask(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{byte}, double)"/>
+/// and <see cref="Span.Prune.Pruning.Global"/>) and against a naive reference: sort every (|w|, tensor, index), then walk
+/// it greedily, skipping tensors at their cap. Tensors are float[] (F32), Half[] (F16), ushort[] (BF16 bits) or double[] (F64).
+/// </summary>
+public class StreamingGlobalTests
+{
+    private static SafeTensorsDType DTypeOf(Array t) => t switch
+    {
+        float[] => SafeTensorsDType.F32,
+        Half[] => SafeTensorsDType.F16,
+        ushort[] => SafeTensorsDType.BF16,
+        _ => SafeTensorsDType.F64,
+    };
+
+    /// <summary>|w| as float32 scoring sees it (exact widening for F16/BF16, rounding for F64).</summary>
+    private static float[] Magnitudes(Array t) => t switch
+    {
+        float[] f => f.Select(MathF.Abs).ToArray(),
+        Half[] h => h.Select(x => MathF.Abs((float)x)).ToArray(),
+        ushort[] b => b.Select(x => MathF.Abs(BitConverter.UInt32BitsToSingle((uint)x << 16))).ToArray(),
+        double[] d => d.Select(x => MathF.Abs((float)x)).ToArray(),
+        _ => throw new ArgumentException("dtype"),
+    };
+
+    private static int Count(double s, long n) => (int)Math.Round(s * n, MidpointRounding.ToEven);
+
+    /// <summary>Naive reference: stable sort by (|w|, tensor, index), greedy walk with caps ⌊cap·n⌋ (decimal).</summary>
+    private static byte[][] NaiveMasks(Array[] tensors, double s, double cap)
+    {
+        float[][] mags = tensors.Select(Magnitudes).ToArray();
+        long n = mags.Sum(m => (long)m.Length);
+        int k = Count(s, n);
+        var order = mags.SelectMany((m, t) => m.Select((x, i) => (x, t, i))).OrderBy(e => e.x).ThenBy(e => e.t).ThenBy(e => e.i);
+        long[] caps = mags.Select(m => (long)decimal.Floor((decimal)cap * m.Length)).ToArray();
+        long[] lost = new long[tensors.Length];
+        byte[][] masks = mags.Select(m => Enumerable.Repeat((byte)1, m.Length).ToArray()).ToArray();
+        int pruned = 0;
+        foreach (var (_, t, i) in order)
+        {
+            if (pruned == k) break;
+            if (lost[t] == caps[t]) continue;
+            masks[t][i] = 0;
+            lost[t]++;
+            pruned++;
+        }
+        return masks;
+    }
+
+    /// <summary>The library's in-memory global selection on the float32 magnitudes.</summary>
+    private static byte[][] InMemoryMasks(Array[] tensors, double s, double cap)
+    {
+        float[][] mags = tensors.Select(Magnitudes).ToArray();
+        float[] all = mags.SelectMany(m => m).ToArray();
+        var mask = new byte[all.Length];
+        Span.Prune.Selection.GlobalLowestMask(all, mags.Select(m => m.Length).ToArray(), Count(s, all.Length), mask, cap);
+        var result = new byte[tensors.Length][];
+        int offset = 0;
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            result[t] = mask.AsSpan(offset, mags[t].Length).ToArray();
+            offset += mags[t].Length;
+        }
+        return result;
+    }
+
+    /// <summary>Runs the streaming selection with the given chunk length; outputs are pre-filled with NaN sentinels.</summary>
+    private static (Array[] Outputs, GlobalMagnitudeThreshold Engine, int Passes) Stream(Array[] tensors, double s, double cap, int chunk)
+    {
+        var engine = new GlobalMagnitudeThreshold(tensors.Select(DTypeOf).ToArray(), tensors.Select(t => (long)t.Length).ToArray(), s, cap);
+        int passes = 1;
+        ScanAll(engine, tensors, chunk, onlyRefined: false);
+        while (!engine.Resolve())
+        {
+            passes++;
+            ScanAll(engine, tensors, chunk, onlyRefined: true);
+        }
+        var outputs = new Array[tensors.Length];
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            for (int start = 0; start < tensors[t].Length || start == 0; start += chunk)
+            {
+                int len = Math.Min(chunk, tensors[t].Length - start);
+                switch (tensors[t])
+                {
+                    case float[] f:
+                        outputs[t] ??= Enumerable.Repeat(float.NaN, f.Length).ToArray();
+                        engine.Apply(t, f.AsSpan(start, len), ((float[])outputs[t]).AsSpan(start, len));
+                        break;
+                    case Half[] h:
+                        outputs[t] ??= Enumerable.Repeat(Half.NaN, h.Length).ToArray();
+                        engine.Apply(t, h.AsSpan(start, len), ((Half[])outputs[t]).AsSpan(start, len));
+                        break;
+                    case ushort[] b:
+                        outputs[t] ??= Enumerable.Repeat((ushort)0x7FC0, b.Length).ToArray();
+                        engine.ApplyBFloat16(t, b.AsSpan(start, len), ((ushort[])outputs[t]).AsSpan(start, len));
+                        break;
+                    case double[] d:
+                        outputs[t] ??= Enumerable.Repeat(double.NaN, d.Length).ToArray();
+                        engine.Apply(t, d.AsSpan(start, len), ((double[])outputs[t]).AsSpan(start, len));
+                        break;
+                }
+                if (len <= 0) break;
+            }
+        }
+        return (outputs, engine, passes);
+    }
+
+    private static void ScanAll(GlobalMagnitudeThreshold engine, Array[] tensors, int chunk, bool onlyRefined)
+    {
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            if (onlyRefined && !engine.NeedsRefinement(t)) continue;
+            for (int start = 0; start < tensors[t].Length; start += chunk)
+            {
+                int len = Math.Min(chunk, tensors[t].Length - start);
+                switch (tensors[t])
+                {
+                    case float[] f: engine.Scan(t, f.AsSpan(start, len)); break;
+                    case Half[] h: engine.Scan(t, h.AsSpan(start, len)); break;
+                    case ushort[] b: engine.ScanBFloat16(t, b.AsSpan(start, len)); break;
+                    case double[] d: engine.Scan(t, d.AsSpan(start, len)); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Output bits must be +0 where the mask prunes and the input's bits elsewhere.</summary>
+    private static void AssertMasked(Array input, Array output, byte[] mask, string what)
+    {
+        for (int i = 0; i < mask.Length; i++)
+        {
+            ulong inBits = Bits(input, i), outBits = Bits(output, i);
+            ulong expected = mask[i] == 0 ? 0 : inBits;
+            if (outBits != expected) Assert.Fail($"{what}: element {i}: got bits {outBits:X}, expected {expected:X} (mask {mask[i]})");
+        }
+    }
+
+    private static ulong Bits(Array a, int i) => a switch
+    {
+        float[] f => BitConverter.SingleToUInt32Bits(f[i]),
+        Half[] h => BitConverter.HalfToUInt16Bits(h[i]),
+        ushort[] b => b[i],
+        double[] d => BitConverter.DoubleToUInt64Bits(d[i]),
+        _ => throw new ArgumentException("dtype"),
+    };
+
+    private static void CheckAll(Array[] tensors, double s, double cap, params int[] chunks)
+    {
+        byte[][] inMemory = InMemoryMasks(tensors, s, cap);
+        byte[][] naive = NaiveMasks(tensors, s, cap);
+        for (int t = 0; t < tensors.Length; t++) Assert.Equal(naive[t], inMemory[t]); // the two references agree
+        foreach (int chunk in chunks)
+        {
+            var (outputs, engine, _) = Stream(tensors, s, cap, chunk);
+            long total = 0;
+            for (int t = 0; t < tensors.Length; t++)
+            {
+                AssertMasked(tensors[t], outputs[t], inMemory[t], $"s={s} cap={cap} chunk={chunk} tensor {t}");
+                long pruned = inMemory[t].LongCount(m => m == 0);
+                Assert.Equal(pruned, engine.PrunedCount(t));
+                float[] mags = Magnitudes(tensors[t]);
+                Assert.Equal(mags.Where((x, i) => inMemory[t][i] == 0 || x == 0).LongCount(), engine.ZeroCount(t));
+                total += pruned;
+            }
+            Assert.Equal(Count(s, tensors.Sum(t => (long)t.Length)), total);
+            float[] all = tensors.SelectMany(Magnitudes).ToArray();
+            byte[] flat = inMemory.SelectMany(m => m).ToArray();
+            float expectedThreshold = total == 0 ? float.NegativeInfinity : all.Where((x, i) => flat[i] == 0).Max();
+            Assert.Equal(expectedThreshold, engine.Threshold);
+        }
+    }
+
+    private static float[] F32(int n, int seed, float std = 1f) => TestData.Normal(n, seed, std);
+
+    /// <summary>Values on a coarse grid (k/8, |k| ≤ 12): many ties and exact zeros.</summary>
+    private static float[] Grid(int n, int seed) => TestData.Uniform(n, seed).Select(x => MathF.Round(x * 12f) / 8f).ToArray();
+
+    private static ushort[] Bf16(float[] x) => x.Select(v => (ushort)(BitConverter.SingleToUInt32Bits(v) >> 16)).ToArray();
+
+    private static Half[] F16(float[] x) => x.Select(v => (Half)v).ToArray();
+
+    public static IEnumerable<object[]> Targets() =>
+        from s in new[] { 0.0, 0.3, 0.5, 0.77, 1.0 }
+        from cap in new[] { 1.0, 0.8, 0.6 }
+        where s <= cap
+        select new object[] { s, cap };
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void F32_NoTies_MatchesInMemory(double s, double cap)
+    {
+        Array[] tensors = [F32(300, 1), F32(1, 2), F32(517, 3, 0.1f), F32(64, 4, 3f)];
+        CheckAll(tensors, s, cap, 1, 7, 64, 100_000);
+    }
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void F32_ManyTies_MatchesInMemory(double s, double cap)
+    {
+        Array[] tensors = [Grid(257, 5), Grid(100, 6), Grid(33, 7)];
+        CheckAll(tensors, s, cap, 3, 1000);
+    }
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void Bf16_ManyTies_MatchesInMemory(double s, double cap)
+    {
+        // BF16 of normal weights: 8 mantissa bits, so hundreds of ties per value; plus a grid tensor with zeros.
+        Array[] tensors = [Bf16(F32(2000, 8)), Bf16(Grid(301, 9)), Bf16(F32(999, 10, 0.01f))];
+        CheckAll(tensors, s, cap, 5, 4096);
+    }
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void F16_MatchesInMemory(double s, double cap)
+    {
+        Array[] tensors = [F16(F32(700, 11)), F16(Grid(129, 12)), F16(F32(90, 13, 1e-4f))]; // the last one has subnormals
+        CheckAll(tensors, s, cap, 2, 333);
+    }
+
+    [Theory]
+    [MemberData(nameof(Targets))]
+    public void MixedDTypes_MatchInMemory(double s, double cap)
+    {
+        // F16 among wider dtypes and F64 rank by float32 keys: the two-level path for them too.
+        Array[] tensors = [Bf16(F32(400, 14)), F32(300, 15), F16(Grid(150, 16)), F32(120, 17).Select(x => (double)x).ToArray(), Bf16(Grid(77, 18))];
+        CheckAll(tensors, s, cap, 1, 50, 10_000);
+    }
+
+    [Theory]
+    [InlineData(0.5, 1.0)]
+    [InlineData(0.5, 0.55)]
+    [InlineData(0.3, 0.31)]
+    public void F32_OneFirstLevelBin_TiesSplitAcrossTensors(double s, double cap)
+    {
+        // Every value in [1, 1 + 2^-7): one first-level bin; the second level decides, with ties (values repeat mod 40).
+        static float[] Near1(int n, int offset) => Enumerable.Range(0, n).Select(i => BitConverter.UInt32BitsToSingle(0x3F800000u + (uint)((i * 7 + offset) % 40))).ToArray();
+        Array[] tensors = [Near1(100, 0), Near1(90, 3), Near1(110, 11)];
+        CheckAll(tensors, s, cap, 1, 17, 1000);
+        var (_, _, passes) = Stream(tensors, s, cap, 1000);
+        Assert.Equal(2, passes);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestData.NonEmptyLengths), MemberType = typeof(TestData))]
+    public void EveryLength_OneChunk_MatchesNaive(int n)
+    {
+        // One chunk per tensor: every vector tail of the 16- and 32-bit masking loops, with ties (grid values).
+        Array[] tensors = [Bf16(Grid(n, n)), Grid(n, n + 1), F16(Grid(n, n + 2))];
+        byte[][] naive = NaiveMasks(tensors, 0.45, 1.0);
+        var (outputs, _, _) = Stream(tensors, 0.45, 1.0, int.MaxValue);
+        for (int t = 0; t < tensors.Length; t++) AssertMasked(tensors[t], outputs[t], naive[t], $"n={n} tensor {t}");
+    }
+
+    [Fact]
+    public void CapBinds_LargeTensorsGiveTheRest()
+    {
+        // Tensor 0 holds the smallest weights; uncapped it would lose almost everything.
+        Array[] tensors = [F32(400, 19, 0.001f), F32(400, 20), F32(200, 21, 10f)];
+        CheckAll(tensors, 0.5, 0.5, 64);
+        CheckAll(tensors, 0.5, 1.0, 64);
+        var (_, engine, _) = Stream(tensors, 0.5, 0.5, 64);
+        Assert.Equal(200, engine.PrunedCount(0));
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(1.0)]
+    public void EmptyAndZeroOnlyTensors(double s)
+    {
+        Array[] tensors = [new float[0], new float[50], F32(70, 22), new ushort[0], Bf16(new float[30]), new Half[40]];
+        CheckAll(tensors, s, 1.0, 1, 8, 1000);
+        CheckAll(tensors, s, s, 9);
+        var (outputs, _, _) = Stream(tensors, s, 1.0, 8);
+        Assert.Empty((float[])outputs[0]);
+    }
+
+    [Fact]
+    public void NegativeZeroes_ArePrunedToPositiveZero_KeptOnesKeepTheirBits()
+    {
+        // 4 zeros of both signs and 4 non-zeros; prune 2: the first two zeros (index order) become +0, the others stay.
+        float[] w = [-0f, 0f, -0f, 1f, -0f, 2f, -3f, 4f];
+        var (outputs, engine, _) = Stream([w], 0.25, 1.0, 3);
+        float[] o = (float[])outputs[0];
+        Assert.Equal(0u, BitConverter.SingleToUInt32Bits(o[0]));
+        Assert.Equal(0u, BitConverter.SingleToUInt32Bits(o[1]));
+        Assert.Equal(0x80000000u, BitConverter.SingleToUInt32Bits(o[2]));
+        Assert.Equal(0x80000000u, BitConverter.SingleToUInt32Bits(o[4]));
+        Assert.Equal(4, engine.ZeroCount(0));
+        Assert.Equal(0f, engine.Threshold);
+    }
+
+    [Fact]
+    public void InPlaceApply_EqualsOutOfPlace()
+    {
+        float[] w = F32(1000, 23);
+        var (outputs, _, _) = Stream([w], 0.6, 1.0, 1000);
+        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.F32], [w.Length], 0.6);
+        engine.Scan(0, w);
+        while (!engine.Resolve()) engine.Scan(0, w);
+        float[] copy = (float[])w.Clone();
+        engine.Apply(0, copy, copy);
+        Assert.Equal((float[])outputs[0], copy);
+    }
+
+    [Fact]
+    public void InMemoryPruningGlobal_GivesTheSameWeights()
+    {
+        float[][] layers = [F32(333, 24), F32(222, 25, 0.2f), Grid(111, 26)];
+        var (outputs, engine, _) = Stream(layers, 0.45, 0.7, 50);
+        float[][] copies = layers.Select(l => (float[])l.Clone()).ToArray();
+        PruneReport r = Span.Prune.Pruning.Global(copies.Select(c => (Memory<float>)c).ToArray(), 0.45, GlobalScore.Magnitude, 0.7);
+        for (int t = 0; t < layers.Length; t++)
+            Assert.Equal(copies[t].Select(BitConverter.SingleToUInt32Bits), ((float[])outputs[t]).Select(BitConverter.SingleToUInt32Bits));
+        Assert.Equal(r.Threshold, engine.Threshold);
+        Assert.Equal(r.PrunedUnits, Enumerable.Range(0, 3).Sum(t => engine.PrunedCount(t)));
+    }
+
+    public static IEnumerable<object[]> NonFinite() =>
+        from kind in new[] { "f32", "f16", "bf16", "f64", "f16-mixed" }
+        from bad in new[] { "nan", "inf", "-inf" }
+        select new object[] { kind, bad };
+
+    [Theory]
+    [MemberData(nameof(NonFinite))]
+    public void NonFinite_Throws_NamingTheTensor(string kind, string bad)
+    {
+        double v = bad == "nan" ? double.NaN : bad == "inf" ? double.PositiveInfinity : double.NegativeInfinity;
+        float[] good = F32(100, 27);
+        float[] w = F32(100, 28);
+        w[37] = (float)v;
+        Array badTensor = kind switch
+        {
+            "f32" or "f16-mixed" => kind == "f32" ? w : F16(w),
+            "f16" => F16(w),
+            "bf16" => Bf16(w),
+            _ => w.Select((x, i) => i == 37 ? v : x).ToArray(),
+        };
+        Array goodTensor = kind == "f16" ? F16(good) : good;
+        var engine = new GlobalMagnitudeThreshold([DTypeOf(goodTensor), DTypeOf(badTensor)], [100, 100], 0.5);
+        var e = Assert.Throws<ArgumentException>(() => ScanAll(engine, [goodTensor, badTensor], 30, false));
+        Assert.Equal("chunk", e.ParamName);
+        Assert.Contains("Tensor 1", e.Message);
+        Assert.Contains("NaN", e.Message);
+    }
+
+    [Fact]
+    public void F64_BeyondFloatRange_IsRejectedAsInfinite()
+    {
+        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.F64], [3], 0.5);
+        var e = Assert.Throws<ArgumentException>(() => engine.Scan(0, new double[] { 1, 1e300, 2 }));
+        Assert.Contains("Tensor 0", e.Message);
+    }
+
+    [Fact]
+    public void BadArguments_Throw_WithParamName()
+    {
+        SafeTensorsDType[] f32 = [SafeTensorsDType.F32];
+        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold(f32, [1, 2], 0.5)).ParamName);
+        Assert.Equal("dtypes", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold([], [], 0.5)).ParamName);
+        Assert.Equal("dtypes", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold([SafeTensorsDType.I32], [4], 0.5)).ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [-1], 0.5)).ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [1L << 32], 0.5)).ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold(f32, [0], 0.5)).ParamName);
+        Assert.Equal("sparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [4], 1.5)).ParamName);
+        Assert.Equal("sparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [4], double.NaN)).ParamName);
+        Assert.Equal("maxLayerSparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [4], 0.5, -0.1)).ParamName);
+        Assert.Equal("maxLayerSparsity", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold(f32, [10], 0.5, 0.4)).ParamName);
+
+        var engine = new GlobalMagnitudeThreshold(f32, [4], 0.5);
+        Assert.Equal("chunk", Assert.Throws<ArgumentException>(() => engine.Scan(0, new Half[4])).ParamName);
+        Assert.Equal("chunk", Assert.Throws<ArgumentException>(() => engine.Scan(0, new float[5])).ParamName);
+        Assert.Equal("tensor", Assert.Throws<ArgumentOutOfRangeException>(() => engine.Scan(1, new float[1])).ParamName);
+        Assert.Throws<InvalidOperationException>(() => engine.Apply(0, new float[4], new float[4]));
+        engine.Scan(0, new float[] { 1, 2 });
+        Assert.Throws<InvalidOperationException>(() => engine.Resolve()); // two elements missing
+        engine.Scan(0, new float[] { 3, 4 });
+        Assert.False(engine.Resolve()); // F32: the threshold's bin needs the second level
+        Assert.True(engine.NeedsRefinement(0));
+        Assert.Throws<InvalidOperationException>(() => engine.Resolve());
+        engine.Scan(0, new float[] { 1, 2, 3, 4 });
+        Assert.True(engine.Resolve());
+        Assert.Equal(2f, engine.Threshold);
+        Assert.Throws<InvalidOperationException>(() => engine.Scan(0, new float[1]));
+        float[] data = [1, 2, 3, 4, 5];
+        float[] sentinel = [float.NaN, float.NaN, float.NaN];
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => engine.Apply(0, data.AsSpan(0, 4), sentinel)).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => engine.Apply(0, data.AsSpan(0, 4), data.AsSpan(1, 4))).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => engine.ApplyBFloat16(0, new ushort[1], new ushort[1])).ParamName);
+        Assert.All(sentinel, x => Assert.True(float.IsNaN(x))); // nothing written
+        engine.Apply(0, data.AsSpan(0, 4), data.AsSpan(0, 4));
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => engine.Apply(0, data.AsSpan(4, 1), data.AsSpan(4, 1))).ParamName);
+        Assert.Equal(new float[] { 0, 0, 3, 4, 5 }, data);
+    }
+
+    [Fact]
+    public void ScanAndApply_DoNotAllocate_InSteadyState()
+    {
+        const int Chunk = 4096;
+        ushort[] chunk = Bf16(F32(Chunk, 29));
+        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.BF16], [Chunk * 64L], 0.5);
+        int scans = 0;
+        AllocationAssert.None(() => { engine.ScanBFloat16(0, chunk); scans++; }, repeats: 20);
+        for (; scans < 64; scans++) engine.ScanBFloat16(0, chunk);
+        Assert.True(engine.Resolve());
+        ushort[] output = new ushort[Chunk];
+        AllocationAssert.None(() => engine.ApplyBFloat16(0, chunk, output), repeats: 20);
+    }
+}
