@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 
 namespace Span.Prune.Cli.Commands;
 
@@ -14,6 +15,9 @@ namespace Span.Prune.Cli.Commands;
 /// </summary>
 internal static partial class PruneCommand
 {
+    [GeneratedRegex(@"^Tensor \d+ ")]
+    private static partial Regex EngineTensorPrefix();
+
     /// <summary>Bytes per scanned or written chunk: large enough to amortise a call, small enough to stay in L2/L3.</summary>
     private const int ChunkBytes = 1 << 20;
 
@@ -67,7 +71,9 @@ internal static partial class PruneCommand
         });
         for (int j = 0; j < errors.Length; j++)
         {
-            if (errors[j] is ArgumentException a) throw new ArgumentException($"tensor '{targets[j].Name}': {a.Message}");
+            // The engine names a tensor by its index; here the name replaces it ("tensor 'x': holds a NaN ...").
+            if (errors[j] is ArgumentException a)
+                throw new ArgumentException($"tensor '{targets[j].Name}': {EngineTensorPrefix().Replace(a.Message, "")}");
             if (errors[j] is { } e) throw new InvalidOperationException($"tensor '{targets[j].Name}': {e.Message}", e);
         }
     }
