@@ -18,7 +18,7 @@ namespace Span.Prune;
 /// <para>Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
 /// batch size and the machine only, so repeated calls and the <c>MultiplyParallel</c> overloads give identical bits.</para>
 /// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a per-thread scratch buffer
-/// that grows once); the parallel overloads allocate only the thread pool's task bookkeeping.</para>
+/// that grows once), in the parallel overloads too (pooled thread-pool work items, the calling thread takes a share).</para>
 /// </remarks>
 public static partial class DenseMatMul
 {

@@ -26,7 +26,8 @@ namespace Span.Prune;
 /// cache lines, and a strided tile of a wide X thrashes a few L2 sets). Batch 1 runs matrix-vector kernels: AVX2
 /// gathers for CSR and 1:M / 2:M, a permute of a 32-column window for 2:4, scalar register-blocked loops for BSR and other N:M.</para>
 /// <para>Allocation: none per call in steady state (the X copy lives in a per-thread buffer that grows on first use
-/// and never shrinks); the parallel overloads also allocate the thread pool's task bookkeeping.</para>
+/// and never shrinks), and none in the parallel overloads either: they queue pooled work items to the thread pool, the
+/// calling thread takes a share of the rows, and the work items are reused across calls.</para>
 /// </remarks>
 public static partial class SparseMatMul
 {
