@@ -80,30 +80,44 @@ public static partial class DenseMatMul
         {
             Dispatch(Width.Gemv, ref w, rows, cols, ref x, ref y, 1, threads);
         }
+        else if (IsNarrow(batch)) Dispatch(Width.Narrow512, ref w, rows, cols, ref x, ref y, batch, threads);
         else if (SimdLevel.Has512 && batch >= 16) Dispatch(Width.W512, ref w, rows, cols, ref x, ref y, batch, threads);
         else if (SimdLevel.Has256 && batch >= 8) Dispatch(Width.W256, ref w, rows, cols, ref x, ref y, batch, threads);
         else if (SimdLevel.Has128) Dispatch(Width.W128, ref w, rows, cols, ref x, ref y, batch, threads);
         else Dispatch(Width.Scalar, ref w, rows, cols, ref x, ref y, batch, threads);
     }
 
-    private enum Width : byte { Gemv, W512, W256, W128, Scalar }
+    private enum Width : byte { Gemv, Narrow512, W512, W256, W128, Scalar }
 
     private static unsafe void Dispatch(Width width, ref float w, int rows, int cols, ref float x, ref float y, int batch, int threads)
     {
-        int raggedWidth = 0, start = 0;
-        if (width != Width.Gemv)
+        Span<float> packed = default;
+        if (width == Width.Narrow512)
         {
-            raggedWidth = width switch
+            // X regrouped so that one vector holds 16 / batch k-steps of every batch column, in this thread's aligned scratch.
+            if (cols > 0)
+            {
+                packed = AlignedScratch.Get(NarrowPackedLength(cols, batch));
+                PackNarrow(ref x, cols, batch, packed);
+            }
+        }
+        else if (width != Width.Gemv)
+        {
+            int start;
+            int raggedWidth = width switch
             {
                 Width.W512 => RaggedTile<Simd512, Vector512<float>>(batch, out start, out _),
                 Width.W256 => RaggedTile<Simd256, Vector256<float>>(batch, out start, out _),
                 Width.W128 => RaggedTile<Simd128, Vector128<float>>(batch, out start, out _),
                 _ => RaggedTile<SimdScalar, float>(batch, out start, out _),
             };
+            // The ragged last batch tile is packed, zero-padded to whole vectors, into this thread's aligned scratch.
+            if (raggedWidth > 0 && cols > 0)
+            {
+                packed = AlignedScratch.Get(cols * raggedWidth);
+                PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
+            }
         }
-        // The ragged last batch tile is packed, zero-padded to whole vectors, into this thread's aligned scratch.
-        Span<float> packed = raggedWidth > 0 && cols > 0 ? AlignedScratch.Get(cols * raggedWidth) : default;
-        if (!packed.IsEmpty) PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
         fixed (float* pw = &w, px = &x, py = &y, pp = packed)
         {
             var kernel = new GemmKernel(width, pw, rows, cols, px, batch, pp, py);
@@ -128,6 +142,7 @@ public static partial class DenseMatMul
                     else if (SimdLevel.Has128) GemvRows<Simd128, Vector128<float>>(ref *w, cols, ref *x, ref *y, start, end);
                     else GemvRows<SimdScalar, float>(ref *w, cols, ref *x, ref *y, start, end);
                     break;
+                case Width.Narrow512: NarrowRows(ref *w, cols, ref pk, ref *y, batch, start, end); break;
                 case Width.W512: GemmRows<Simd512, Vector512<float>>(ref *w, cols, ref *x, batch, ref pk, ref *y, start, end); break;
                 case Width.W256: GemmRows<Simd256, Vector256<float>>(ref *w, cols, ref *x, batch, ref pk, ref *y, start, end); break;
                 case Width.W128: GemmRows<Simd128, Vector128<float>>(ref *w, cols, ref *x, batch, ref pk, ref *y, start, end); break;

@@ -155,18 +155,24 @@ public class RowParallelProcessAllocationTests
         float[] w = MatMulReference.Pruned(rows, cols, 0.7, 8);
         float[] x = TestData.Uniform(cols * batch, 3), y = new float[rows * batch];
         var csr = CsrMatrix.FromDense(w, rows, cols);
-        for (int i = 0; i < 20; i++)
+        for (int i = 0; i < 50; i++)
         {
             SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
             DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
         }
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < calls; i++)
+        // As AllocationAssert: a one-off runtime event (the pool starting a worker thread, a tier-up) may land in one
+        // window; a per-call allocation lands in every window.
+        long allocated = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && allocated >= 2 * calls * 8; attempt++)
         {
-            SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
-            DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < calls; i++)
+            {
+                SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
+                DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
+            }
+            allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         }
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         Assert.True(allocated < 2 * calls * 8, $"{allocated} bytes over {2 * calls} parallel calls");
     }
 }
