@@ -3,7 +3,7 @@ namespace Span.Prune.Tests.MatMul;
 public class SparseMatMulTests
 {
     /// <summary>Formats under test; each prunes the same random matrix in its own structure.</summary>
-    public static readonly string[] Formats = ["csr", "csr16", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:2x8", "nm:2:4", "nm:1:4", "nm:3:8", "shrunk"];
+    public static readonly string[] Formats = ["csr", "csr16", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:2x8", "nm:2:4", "nm:1:4", "nm:3:8", "nm:1:8", "nm:2:8", "shrunk"];
 
     public static IEnumerable<object[]> Cases()
     {
