@@ -75,15 +75,4 @@ public class DenseNarrowBatchTests
             }
         Assert.All(y.AsSpan(rows * batch).ToArray(), v => Assert.True(float.IsNaN(v)));
     }
-
-    [Theory]
-    [InlineData(2)]
-    [InlineData(5)]
-    [InlineData(8)]
-    public void Multiply_DoesNotAllocate(int batch)
-    {
-        const int rows = 37, cols = 129;
-        float[] w = TestData.Uniform(rows * cols, 1), x = TestData.Uniform(cols * batch, 2), y = new float[rows * batch];
-        AllocationAssert.None(() => DenseMatMul.Multiply(w, rows, cols, x, y, batch), 5);
-    }
 }

@@ -61,13 +61,7 @@ public class RowParallelTests
         const int rows = 96, cols = 136;
         float[] w = MatMulReference.Pruned(rows, cols, 0.8, 5);
         float[] x = TestData.Uniform(cols * batch, 2), y = new float[rows * batch];
-        var csr = CsrMatrix.FromDense(w, rows, cols);
-        var csr16 = Csr16Matrix.FromDense(w, rows, cols);
-        var bsr = BsrMatrix.FromDense(w, rows, cols, 4, 4);
-        float[] nmDense = (float[])w.Clone();
-        for (int i = 0; i < nmDense.Length; i += 4) { nmDense[i] = 0; nmDense[i + 1] = 0; }
-        var nm = NmSparseMatrix.FromDense(nmDense, rows, cols, 2, 4);
-        var shrunk = ShrunkDense.FromDense(w, rows, cols, [], []);
+        var (csr, csr16, bsr, nm, shrunk) = SparseMatMulTests.EveryFormat(w, rows, cols);
         void All()
         {
             DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
@@ -146,12 +140,12 @@ public class RowParallelProcessAllocationTests
 {
     /// <summary>
     /// The pool threads allocate nothing either: over 200 parallel multiplies the whole process allocates less than
-    /// one small object per call (a per-call allocation anywhere, e.g. a Task, would cost ≥ 64 bytes each).
+    /// 8 bytes per call (a per-call allocation anywhere, e.g. a Task, would cost ≥ 64 bytes each).
     /// </summary>
     [Fact]
     public void MultiplyParallel_WholeProcess_AllocatesAlmostNothing()
     {
-        const int rows = 128, cols = 128, batch = 17, calls = 200;
+        const int rows = 128, cols = 128, batch = 17, calls = 100;
         float[] w = MatMulReference.Pruned(rows, cols, 0.7, 8);
         float[] x = TestData.Uniform(cols * batch, 3), y = new float[rows * batch];
         var csr = CsrMatrix.FromDense(w, rows, cols);
@@ -160,10 +154,10 @@ public class RowParallelProcessAllocationTests
             SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
             DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
         }
-        // As AllocationAssert: a one-off runtime event (the pool starting a worker thread, a tier-up) may land in one
-        // window; a per-call allocation lands in every window.
+        // As AllocationAssert, but process-wide: the test host serialises finished tests' results on its own threads
+        // and the pool may start a worker thread, so a window can be dirty; a per-call allocation dirties every window.
         long allocated = long.MaxValue;
-        for (int attempt = 0; attempt < 3 && allocated >= 2 * calls * 8; attempt++)
+        for (int attempt = 0; attempt < 10 && allocated >= 2 * calls * 8; attempt++)
         {
             long before = GC.GetTotalAllocatedBytes(precise: true);
             for (int i = 0; i < calls; i++)
@@ -173,6 +167,6 @@ public class RowParallelProcessAllocationTests
             }
             allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         }
-        Assert.True(allocated < 2 * calls * 8, $"{allocated} bytes over {2 * calls} parallel calls");
+        Assert.True(allocated < 2 * calls * 8, $"{allocated} bytes over {2 * calls} parallel calls in the cleanest of 10 windows");
     }
 }
