@@ -14,7 +14,9 @@ namespace Span.Prune;
 /// <para>Batch 1 runs a bandwidth-bound GEMV; larger batches run a register-blocked GEMM (micro-kernels of
 /// 6 rows × 4 vectors on AVX-512, 4 × 4 below it, then 6 × 2 and 8 × 1 for narrower batch tiles, all fused
 /// multiply-add, cache-tiled over k so that a 128 KiB panel of X stays in L2) on the widest SIMD width that the
-/// batch fills (Vector512 → Vector256 → Vector128 → scalar).</para>
+/// batch fills (Vector512 → Vector256 → Vector128 → scalar). Batches of 2 to 8 on AVX-512 run a grouped-k kernel
+/// instead: one 512-bit register holds 16 / B consecutive k-steps of the batch rounded up to B = 2, 4 or 8 columns, so W
+/// is read once, as by the GEMV.</para>
 /// <para>Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
 /// batch size and the machine only, so repeated calls and the <c>MultiplyParallel</c> overloads give identical bits.</para>
 /// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a per-thread scratch buffer
