@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Span.Prune.Cli.Bench;
 
 namespace Span.Prune.Benchmarks;
 

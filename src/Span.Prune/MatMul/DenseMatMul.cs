@@ -14,11 +14,13 @@ namespace Span.Prune;
 /// <para>Batch 1 runs a bandwidth-bound GEMV; larger batches run a register-blocked GEMM (micro-kernels of
 /// 6 rows × 4 vectors on AVX-512, 4 × 4 below it, then 6 × 2 and 8 × 1 for narrower batch tiles, all fused
 /// multiply-add, cache-tiled over k so that a 128 KiB panel of X stays in L2) on the widest SIMD width that the
-/// batch fills (Vector512 → Vector256 → Vector128 → scalar).</para>
+/// batch fills (Vector512 → Vector256 → Vector128 → scalar). Batches of 2 to 8 on AVX-512 run a grouped-k kernel
+/// instead: one 512-bit register holds 16 / B consecutive k-steps of the batch rounded up to B = 2, 4 or 8 columns, so W
+/// is read once, as by the GEMV.</para>
 /// <para>Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
 /// batch size and the machine only, so repeated calls and the <c>MultiplyParallel</c> overloads give identical bits.</para>
 /// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a per-thread scratch buffer
-/// that grows once); the parallel overloads allocate only the thread pool's task bookkeeping.</para>
+/// that grows once), in the parallel overloads too (pooled thread-pool work items, the calling thread takes a share).</para>
 /// </remarks>
 public static partial class DenseMatMul
 {
@@ -80,30 +82,44 @@ public static partial class DenseMatMul
         {
             Dispatch(Width.Gemv, ref w, rows, cols, ref x, ref y, 1, threads);
         }
+        else if (IsNarrow(batch)) Dispatch(Width.Narrow512, ref w, rows, cols, ref x, ref y, batch, threads);
         else if (SimdLevel.Has512 && batch >= 16) Dispatch(Width.W512, ref w, rows, cols, ref x, ref y, batch, threads);
         else if (SimdLevel.Has256 && batch >= 8) Dispatch(Width.W256, ref w, rows, cols, ref x, ref y, batch, threads);
         else if (SimdLevel.Has128) Dispatch(Width.W128, ref w, rows, cols, ref x, ref y, batch, threads);
         else Dispatch(Width.Scalar, ref w, rows, cols, ref x, ref y, batch, threads);
     }
 
-    private enum Width : byte { Gemv, W512, W256, W128, Scalar }
+    private enum Width : byte { Gemv, Narrow512, W512, W256, W128, Scalar }
 
     private static unsafe void Dispatch(Width width, ref float w, int rows, int cols, ref float x, ref float y, int batch, int threads)
     {
-        int raggedWidth = 0, start = 0;
-        if (width != Width.Gemv)
+        Span<float> packed = default;
+        if (width == Width.Narrow512)
         {
-            raggedWidth = width switch
+            // X regrouped so that one vector holds 16 / batch k-steps of every batch column, in this thread's aligned scratch.
+            if (cols > 0)
+            {
+                packed = AlignedScratch.Get(NarrowPackedLength(cols, batch));
+                PackNarrow(ref x, cols, batch, packed);
+            }
+        }
+        else if (width != Width.Gemv)
+        {
+            int start;
+            int raggedWidth = width switch
             {
                 Width.W512 => RaggedTile<Simd512, Vector512<float>>(batch, out start, out _),
                 Width.W256 => RaggedTile<Simd256, Vector256<float>>(batch, out start, out _),
                 Width.W128 => RaggedTile<Simd128, Vector128<float>>(batch, out start, out _),
                 _ => RaggedTile<SimdScalar, float>(batch, out start, out _),
             };
+            // The ragged last batch tile is packed, zero-padded to whole vectors, into this thread's aligned scratch.
+            if (raggedWidth > 0 && cols > 0)
+            {
+                packed = AlignedScratch.Get(cols * raggedWidth);
+                PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
+            }
         }
-        // The ragged last batch tile is packed, zero-padded to whole vectors, into this thread's aligned scratch.
-        Span<float> packed = raggedWidth > 0 && cols > 0 ? AlignedScratch.Get(cols * raggedWidth) : default;
-        if (!packed.IsEmpty) PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
         fixed (float* pw = &w, px = &x, py = &y, pp = packed)
         {
             var kernel = new GemmKernel(width, pw, rows, cols, px, batch, pp, py);
@@ -128,6 +144,7 @@ public static partial class DenseMatMul
                     else if (SimdLevel.Has128) GemvRows<Simd128, Vector128<float>>(ref *w, cols, ref *x, ref *y, start, end);
                     else GemvRows<SimdScalar, float>(ref *w, cols, ref *x, ref *y, start, end);
                     break;
+                case Width.Narrow512: NarrowRows(ref *w, cols, ref pk, ref *y, batch, start, end); break;
                 case Width.W512: GemmRows<Simd512, Vector512<float>>(ref *w, cols, ref *x, batch, ref pk, ref *y, start, end); break;
                 case Width.W256: GemmRows<Simd256, Vector256<float>>(ref *w, cols, ref *x, batch, ref pk, ref *y, start, end); break;
                 case Width.W128: GemmRows<Simd128, Vector128<float>>(ref *w, cols, ref *x, batch, ref pk, ref *y, start, end); break;

@@ -15,32 +15,28 @@ namespace Span.Prune;
 // SpMV (batch 1), 2:4 fast path: 16 entries cover 8 groups = 32 consecutive columns, so instead of a gather the
 // kernel loads those 32 x values as two vectors and picks the 16 it needs with one two-source permute (vpermt2ps)
 // whose lane index is 4·(lane/2) + stored position. AVX2 does the same on 8 entries with two single-source
-// permutes and a blend. Other 1:M and 2:M patterns gather x with AVX2 (columns computed in registers); N > 2 use
-// the four-chain loop.
+// permutes and a blend. Other 1:M and 2:M patterns assemble x from scalar loads 8 entries at a time (see
+// NmGatherRows); N > 2 use the four-chain loop.
 public static partial class SparseMatMul
 {
     private interface INmGroups
     {
         static abstract nint Group(nint entry, int n);
-        static abstract Vector256<int> Group(Vector256<int> entries);
     }
 
     private readonly struct OnePerGroup : INmGroups
     {
         public static nint Group(nint entry, int n) => entry;
-        public static Vector256<int> Group(Vector256<int> entries) => entries;
     }
 
     private readonly struct TwoPerGroup : INmGroups
     {
         public static nint Group(nint entry, int n) => entry >> 1;
-        public static Vector256<int> Group(Vector256<int> entries) => Vector256.ShiftRightLogical(entries, 1);
     }
 
     private readonly struct AnyPerGroup : INmGroups
     {
         public static nint Group(nint entry, int n) => entry / n;
-        public static Vector256<int> Group(Vector256<int> entries) => throw new NotSupportedException();
     }
 
     private static void NmRows(ref float vals, ref byte idx, ref uint packed, int columns, int n, int m, ref float x, int xStride, ref float y, int batch, int r0, int r1)
@@ -69,7 +65,7 @@ public static partial class SparseMatMul
                     Unsafe.Add(ref y, r) = Nm24Row256(ref Unsafe.Add(ref vals, (nint)r * kept), ref Unsafe.Add(ref idx, (nint)r * kept), ref Unsafe.Add(ref packed, r * words), kept, ref x);
                 return;
             }
-            if (n <= 2 && Avx2.IsSupported && SimdLevel.Has256)
+            if (n <= 2 && SimdLevel.Has256 && BitConverter.IsLittleEndian)
             {
                 NmGatherRows<TG>(ref vals, ref idx, kept, m, ref x, ref y, r0, r1);
                 return;
@@ -151,43 +147,54 @@ public static partial class SparseMatMul
         }
     }
 
-    // Batch 1, N ≤ 2: gather x at columns Group(e)·M + index computed 8 at a time, two accumulators; the < 8 leftover
-    // entries are added with scalar FMAs after the horizontal sum.
+    // Batch 1, N ≤ 2 (other than 2:4 on AVX-512/AVX2): x at columns Group(e)·M + index, 8 entries at a time
+    // assembled from scalar loads (the 8 in-group indices read as one 8-byte word), two accumulators; the < 8
+    // leftover entries are added with scalar FMAs after the horizontal sum. Scalar loads rather than vgatherdps for
+    // the reason given at CsrSpmv (the gather was the slower of the two, measured for CSR on the reference Zen 5).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void NmGatherRows<TG>(ref float vals, ref byte idx, int kept, int m, ref float x, ref float y, int r0, int r1)
+    private static void NmGatherRows<TG>(ref float vals, ref byte idx, int kept, int m, ref float x, ref float y, int r0, int r1)
         where TG : struct, INmGroups
     {
         int n = typeof(TG) == typeof(OnePerGroup) ? 1 : 2;
-        Vector256<int> iota = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), mv = Vector256.Create(m), step = Vector256.Create(8);
-        fixed (float* px = &x)
+        for (int r = r0; r < r1; r++)
         {
-            for (int r = r0; r < r1; r++)
+            ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
+            ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
+            Vector256<float> a = Vector256<float>.Zero, b = Vector256<float>.Zero;
+            nint e = 0;
+            for (; e + 16 <= kept; e += 16)
             {
-                ref float vr = ref Unsafe.Add(ref vals, (nint)r * kept);
-                ref byte ir = ref Unsafe.Add(ref idx, (nint)r * kept);
-                Vector256<float> a = Vector256<float>.Zero, b = Vector256<float>.Zero;
-                Vector256<int> entries = iota;
-                nint e = 0;
-                for (; e + 16 <= kept; e += 16)
-                {
-                    Vector256<int> ca = TG.Group(entries) * mv + Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e))).AsByte());
-                    entries += step;
-                    Vector256<int> cb = TG.Group(entries) * mv + Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e + 8))).AsByte());
-                    entries += step;
-                    a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), Avx2.GatherVector256(px, ca, sizeof(float)), a);
-                    b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)(e + 8)), Avx2.GatherVector256(px, cb, sizeof(float)), b);
-                }
-                if (e + 8 <= kept)
-                {
-                    Vector256<int> ca = TG.Group(entries) * mv + Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e))).AsByte());
-                    a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), Avx2.GatherVector256(px, ca, sizeof(float)), a);
-                    e += 8;
-                }
-                float s = Vector256.Sum(a + b);
-                for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vr, e), px[TG.Group(e, n) * m + Unsafe.Add(ref ir, e)], s);
-                Unsafe.Add(ref y, r) = s;
+                a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), NmLoadX8<TG>(ref x, m, ref ir, e), a);
+                b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)(e + 8)), NmLoadX8<TG>(ref x, m, ref ir, e + 8), b);
             }
+            if (e + 8 <= kept)
+            {
+                a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), NmLoadX8<TG>(ref x, m, ref ir, e), a);
+                e += 8;
+            }
+            float s = Vector256.Sum(a + b);
+            for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vr, e), Unsafe.Add(ref x, TG.Group(e, n) * m + Unsafe.Add(ref ir, e)), s);
+            Unsafe.Add(ref y, r) = s;
         }
+    }
+
+    /// <summary>x at the columns of entries e … e + 7 (e a multiple of 8), for N = 1 or 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> NmLoadX8<TG>(ref float x, nint m, ref byte ir, nint e) where TG : struct, INmGroups
+    {
+        int n = typeof(TG) == typeof(OnePerGroup) ? 1 : 2;
+        // Group(e + t) = Group(e) + Group(t) because e is a multiple of 8 (≥ N); Group(t)·M folds to a constant multiple of M.
+        ref float xe = ref Unsafe.Add(ref x, TG.Group(e, n) * m);
+        ulong q = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref ir, e)); // little-endian: byte t is entry e + t
+        return Vector256.Create(
+            Unsafe.Add(ref xe, (nint)(byte)q),
+            Unsafe.Add(ref xe, TG.Group(1, n) * m + (nint)(byte)(q >> 8)),
+            Unsafe.Add(ref xe, TG.Group(2, n) * m + (nint)(byte)(q >> 16)),
+            Unsafe.Add(ref xe, TG.Group(3, n) * m + (nint)(byte)(q >> 24)),
+            Unsafe.Add(ref xe, TG.Group(4, n) * m + (nint)(byte)(q >> 32)),
+            Unsafe.Add(ref xe, TG.Group(5, n) * m + (nint)(byte)(q >> 40)),
+            Unsafe.Add(ref xe, TG.Group(6, n) * m + (nint)(byte)(q >> 48)),
+            Unsafe.Add(ref xe, TG.Group(7, n) * m + (nint)(q >> 56)));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

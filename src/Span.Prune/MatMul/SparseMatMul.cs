@@ -23,10 +23,12 @@ namespace Span.Prune;
 /// (one or two vectors of the batch) in registers with four accumulator chains per row; BSR shares each loaded row
 /// of X between the R rows of a block; batch tiles are the outer loop, rows the inner one. For batch ≥ 4, X is first
 /// copied into 64-byte-aligned per-thread scratch, one contiguous panel per batch tile (unaligned loads straddle
-/// cache lines, and a strided tile of a wide X thrashes a few L2 sets). Batch 1 runs matrix-vector kernels: AVX2
-/// gathers for CSR and 1:M / 2:M, a permute of a 32-column window for 2:4, scalar register-blocked loops for BSR and other N:M.</para>
+/// cache lines, and a strided tile of a wide X thrashes a few L2 sets). Batch 1 runs matrix-vector kernels: for CSR
+/// and 1:M / 2:M, 8-wide vectors of x assembled from scalar loads (faster than hardware gathers, measured); a permute of
+/// a 32-column window for 2:4; scalar register-blocked loops for BSR and other N:M.</para>
 /// <para>Allocation: none per call in steady state (the X copy lives in a per-thread buffer that grows on first use
-/// and never shrinks); the parallel overloads also allocate the thread pool's task bookkeeping.</para>
+/// and never shrinks), and none in the parallel overloads either: they queue pooled work items to the thread pool, the
+/// calling thread takes a share of the rows, and the work items are reused across calls.</para>
 /// </remarks>
 public static partial class SparseMatMul
 {

@@ -68,6 +68,9 @@ public class DenseMatMulTests
 
     [Theory]
     [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(8)]
     [InlineData(33)]
     [InlineData(64)]
     public void Multiply_DoesNotAllocate(int batch)

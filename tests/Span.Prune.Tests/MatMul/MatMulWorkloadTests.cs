@@ -1,3 +1,5 @@
+using Span.Prune.Cli.Bench;
+
 namespace Span.Prune.Tests.MatMul;
 
 public class MatMulWorkloadTests

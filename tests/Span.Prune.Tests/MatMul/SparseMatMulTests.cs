@@ -3,7 +3,7 @@ namespace Span.Prune.Tests.MatMul;
 public class SparseMatMulTests
 {
     /// <summary>Formats under test; each prunes the same random matrix in its own structure.</summary>
-    public static readonly string[] Formats = ["csr", "csr16", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:2x8", "nm:2:4", "nm:1:4", "nm:3:8", "shrunk"];
+    public static readonly string[] Formats = ["csr", "csr16", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:2x8", "nm:2:4", "nm:1:4", "nm:3:8", "nm:1:8", "nm:2:8", "shrunk"];
 
     public static IEnumerable<object[]> Cases()
     {
@@ -152,6 +152,15 @@ public class SparseMatMulTests
         }),
     };
 
+    /// <summary>W in every sparse format (BSR 4×4 keeps all blocks; N:M is 2:4 with the first two of each group dropped).</summary>
+    internal static (CsrMatrix Csr, Csr16Matrix Csr16, BsrMatrix Bsr, NmSparseMatrix Nm, ShrunkDense Shrunk) EveryFormat(float[] w, int rows, int cols)
+    {
+        float[] nmDense = (float[])w.Clone();
+        for (int i = 0; i < nmDense.Length; i += 4) { nmDense[i] = 0; nmDense[i + 1] = 0; }
+        return (CsrMatrix.FromDense(w, rows, cols), Csr16Matrix.FromDense(w, rows, cols), BsrMatrix.FromDense(w, rows, cols, 4, 4),
+            NmSparseMatrix.FromDense(nmDense, rows, cols, 2, 4), ShrunkDense.FromDense(w, rows, cols, [], []));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(32)]
@@ -161,13 +170,7 @@ public class SparseMatMulTests
         const int rows = 64, cols = 256;
         float[] w = MatMulReference.Pruned(rows, cols, 0.8, 3);
         float[] x = TestData.Uniform(cols * batch, 2), y = new float[rows * batch];
-        var csr = CsrMatrix.FromDense(w, rows, cols);
-        var csr16 = Csr16Matrix.FromDense(w, rows, cols);
-        var bsr = BsrMatrix.FromDense(w, rows, cols, 4, 4);
-        var shrunk = ShrunkDense.FromDense(w, rows, cols, [], []);
-        float[] nmDense = (float[])w.Clone();
-        for (int i = 0; i < nmDense.Length; i += 4) { nmDense[i] = 0; nmDense[i + 1] = 0; }
-        var nm = NmSparseMatrix.FromDense(nmDense, rows, cols, 2, 4);
+        var (csr, csr16, bsr, nm, shrunk) = EveryFormat(w, rows, cols);
         void All()
         {
             SparseMatMul.Multiply(csr, x, y, batch);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Cli.Bench;
 
 /// <summary>Formats a <see cref="MatMulWorkload"/> can run.</summary>
 internal enum MatMulFormat
@@ -14,7 +15,8 @@ internal enum MatMulFormat
 }
 
 /// <summary>
-/// One matrix-multiply comparison for benchmarks and the perf report: a random W <c>[rows × cols]</c> pruned at the
+/// One matrix-multiply comparison for the perf report (<see cref="MatMulSection"/>) and the BenchmarkDotNet suite
+/// (perf/, which references this CLI); it lives here rather than in the library because only they use it: a random W <c>[rows × cols]</c> pruned at the
 /// same target sparsity in the structure of each format, the operands, and a single-threaded <see cref="Run"/> per format.
 /// </summary>
 /// <remarks>
@@ -222,13 +224,13 @@ internal sealed class MatMulWorkload
         return times[times.Length / 2];
     }
 
-    /// <summary>Seeded stream over the library's one generator, <see cref="Internal.SplitMix64"/>, so building a 4096²
+    /// <summary>Seeded stream over the library's one generator, <see cref="SplitMix64"/>, so building a 4096²
     /// workload takes well under a second.</summary>
     private struct SeededStream(ulong state)
     {
         private ulong _s = state;
 
-        public double NextDouble() => (Internal.SplitMix64.Mix(_s += Internal.SplitMix64.Gamma) >> 11) * (1.0 / (1UL << 53));
+        public double NextDouble() => (SplitMix64.Mix(_s += SplitMix64.Gamma) >> 11) * (1.0 / (1UL << 53));
 
         // Box–Muller; one of the pair is enough here.
         public float Normal() => (float)(Math.Sqrt(-2 * Math.Log(1 - NextDouble())) * Math.Cos(2 * Math.PI * NextDouble()));
