@@ -52,12 +52,15 @@ internal static class Program
     {
         var quick = new Option<bool>("--quick") { Description = "Fewer sizes and runs (under a minute on 2 cores)." };
         var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file.", HelpName = "FILE" };
+        var smoke = new Option<bool>("--smoke") { Description = "Tiny shapes, seconds: exercises the report, not the machine.", Hidden = true };
         var check = new Option<string?>("--check") { Description = "Exit 1 when a speedup falls below its floor in this file.", HelpName = "FLOORS.json" };
         var bench = new Command("bench", "Side-by-side speed report: selection, end-to-end prune, every sparse format against dense.")
         {
-            quick, json, check,
+            quick, json, check, smoke,
         };
-        bench.SetAction(parse => QuickReport.Run(parse.GetValue(quick), parse.GetValue(json), parse.GetValue(check)));
+        bench.SetAction(parse => QuickReport.Run(
+            parse.GetValue(smoke) ? BenchSize.Smoke : parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full,
+            parse.GetValue(json), parse.GetValue(check)));
         return bench;
     }
 }

@@ -6,24 +6,28 @@ namespace Span.Prune.Cli.Bench;
 /// </summary>
 internal sealed class MatMulSection : IReportSection
 {
-    private const int Side = 4096;
-
     private static readonly MatMulFormat[] SparseFormats =
         [MatMulFormat.Csr, MatMulFormat.Csr16, MatMulFormat.Bsr, MatMulFormat.Nm, MatMulFormat.Shrunk];
 
     public string Name => "sparse and dense matmul (4096×4096)";
 
-    public IEnumerable<ReportRow> Measure(bool quick)
+    public IEnumerable<ReportRow> Measure(BenchSize size)
     {
-        double[] sparsities = quick ? [0.5, 0.9, 0.95] : [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98];
-        int[] batches = [1, 8, 32, 128];
-        int runs = quick ? 7 : 15;
+        double[] sparsities = size switch
+        {
+            BenchSize.Full => [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98],
+            BenchSize.Quick => [0.5, 0.9, 0.95],
+            _ => [0.5, 0.9],
+        };
+        int[] batches = size == BenchSize.Smoke ? [1, 8] : [1, 8, 32, 128];
+        int runs = size switch { BenchSize.Full => 15, BenchSize.Quick => 7, _ => 3 };
+        int side = size == BenchSize.Smoke ? 256 : 4096;
         foreach (int batch in batches)
         {
             bool denseRowDone = false;
             foreach (double sparsity in sparsities)
             {
-                var workload = MatMulWorkload.Create(Side, Side, batch, sparsity, seed: 7);
+                var workload = MatMulWorkload.Create(side, side, batch, sparsity, seed: 7);
                 int reps = Repetitions(() => workload.Run(MatMulFormat.Dense));
                 double denseMs = 0;
                 foreach (MatMulFormat format in SparseFormats)
@@ -36,13 +40,13 @@ internal sealed class MatMulSection : IReportSection
                     ours /= reps;
                     dense /= reps;
                     denseMs = dense;
-                    yield return new ReportRow("matmul", workload.Name(format), 0, Side, Side, batch, sparsity,
+                    yield return new ReportRow("matmul", workload.Name(format), 0, side, side, batch, sparsity,
                         ours, dense, "dense (ours)", workload.DenseFlops / (ours * 1e6), Math.Round(workload.ActualSparsity(format), 4));
                 }
                 if (!denseRowDone)
                 {
                     denseRowDone = true;
-                    yield return new ReportRow("matmul", "dense", 0, Side, Side, batch, 0, denseMs, denseMs, "dense (ours)", workload.DenseFlops / (denseMs * 1e6));
+                    yield return new ReportRow("matmul", "dense", 0, side, side, batch, 0, denseMs, denseMs, "dense (ours)", workload.DenseFlops / (denseMs * 1e6));
                 }
             }
         }

@@ -14,7 +14,7 @@ internal static class QuickReport
 {
     /// <summary>Measures, prints the table, writes <paramref name="json"/> if given, checks <paramref name="floors"/> if given.</summary>
     /// <returns>0 on success, 1 when a floor fails, 2 when the floors file cannot be read.</returns>
-    public static int Run(bool quick, string? json, string? floors)
+    public static int Run(BenchSize size, string? json, string? floors)
     {
         Dictionary<string, double>? floorTable = null;
         if (floors is not null)
@@ -38,7 +38,7 @@ internal static class QuickReport
         foreach (var section in ReportSections.All)
         {
             Console.Error.WriteLine($"report: measuring {section.Name} ...");
-            rows.AddRange(section.Measure(quick));
+            rows.AddRange(section.Measure(size));
         }
 
         Console.WriteLine(ToMarkdown(rows));
@@ -101,10 +101,10 @@ internal static class QuickReport
                 else w.WriteNumber("n", r.N);
                 w.WriteNumber("sparsity", r.Sparsity);
                 if (r.ActualSparsity is double actual) w.WriteNumber("actual_sparsity", actual);
-                w.WriteNumber("ms", Math.Round(r.Ms, 4));
+                w.WriteNumber("ms", Math.Round(r.Ms, 6)); // to the nanosecond: the smoke run has sub-microsecond rows
                 if (r.Gflops is double g) w.WriteNumber("gflops", Math.Round(g, 2));
                 w.WriteString("baseline", r.Baseline);
-                w.WriteNumber("baseline_ms", Math.Round(r.BaselineMs, 4));
+                w.WriteNumber("baseline_ms", Math.Round(r.BaselineMs, 6));
                 w.WriteNumber("speedup", Math.Round(r.Speedup, 3));
                 w.WriteString("key", r.Key);
                 w.WriteEndObject();

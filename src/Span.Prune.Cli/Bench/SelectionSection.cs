@@ -9,10 +9,10 @@ internal sealed class SelectionSection : IReportSection
 {
     public string Name => "selection and end-to-end magnitude prune";
 
-    public IEnumerable<ReportRow> Measure(bool quick)
+    public IEnumerable<ReportRow> Measure(BenchSize size)
     {
-        int runs = quick ? 7 : 21;
-        foreach (int n in new[] { 1 << 20, 1 << 24 })
+        int runs = size switch { BenchSize.Full => 21, BenchSize.Quick => 7, _ => 3 };
+        foreach (int n in size == BenchSize.Smoke ? new[] { 1 << 12, 1 << 16 } : [1 << 20, 1 << 24])
         {
             float[] scores = Normal(n, 1);
             for (int i = 0; i < n; i++) scores[i] = MathF.Abs(scores[i]);
@@ -27,7 +27,7 @@ internal sealed class SelectionSection : IReportSection
             yield return new ReportRow("select", "dense", n, 0, 0, 0, 0.9, ours, baseline, "scalar quickselect");
         }
 
-        const int side = 4096;
+        int side = size == BenchSize.Smoke ? 256 : 4096;
         float[] original = Normal(side * side, 2);
         float[] weights = new float[original.Length];
         float[] work = new float[original.Length], work2 = new float[original.Length];
@@ -35,7 +35,7 @@ internal sealed class SelectionSection : IReportSection
         var (e2e, e2eBaseline) = Stopwatches.Compare(
             () => Selection.PruneSmallestMagnitudeInPlace(weights, prune),
             () => ScalarQuickselect.PruneSmallestMagnitude(weights, prune, work, work2),
-            quick ? 5 : 15,
+            size switch { BenchSize.Full => 15, BenchSize.Quick => 5, _ => 3 },
             reset: () => original.CopyTo(weights));
         yield return new ReportRow("prune_layer", "dense", weights.Length, side, side, 0, 0.9, e2e, e2eBaseline, "scalar |w| + quickselect + mask");
     }
