@@ -78,23 +78,8 @@ internal static partial class PruneCommand
         }
     }
 
-    private static void ScanTensor(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
-        try
-        {
-            for (long offset = 0; offset < t.ByteLength; offset += ChunkBytes)
-            {
-                Span<byte> bytes = buffer.AsSpan(0, (int)Math.Min(ChunkBytes, t.ByteLength - offset));
-                file.ReadByteRange(t.Index, offset, bytes);
-                ScanChunk(engine, j, t.DType, bytes);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    private static void ScanTensor(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine) =>
+        ForEachChunk(file, t, chunk => ScanChunk(engine, j, t.DType, chunk));
 
     private static void ScanChunk(GlobalMagnitudeThreshold engine, int j, SafeTensorsDType dtype, ReadOnlySpan<byte> bytes)
     {
@@ -108,40 +93,31 @@ internal static partial class PruneCommand
     }
 
     /// <summary>Reads a target a chunk at a time, masks the chunk in place in its own dtype, and writes it.</summary>
-    private static void WriteMasked(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine, Stream destination)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
-        try
+    private static void WriteMasked(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine, Stream destination) =>
+        ForEachChunk(file, t, chunk =>
         {
-            for (long offset = 0; offset < t.ByteLength; offset += ChunkBytes)
-                destination.Write(buffer, 0, ReadMasked(file, t, j, engine, offset, buffer));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+            switch (t.DType)
+            {
+                case SafeTensorsDType.BF16: engine.ApplyBFloat16(j, MemoryMarshal.Cast<byte, ushort>(chunk), MemoryMarshal.Cast<byte, ushort>(chunk)); break;
+                case SafeTensorsDType.F16: engine.Apply(j, MemoryMarshal.Cast<byte, Half>(chunk), MemoryMarshal.Cast<byte, Half>(chunk)); break;
+                case SafeTensorsDType.F32: engine.Apply(j, MemoryMarshal.Cast<byte, float>(chunk), MemoryMarshal.Cast<byte, float>(chunk)); break;
+                default: engine.Apply(j, MemoryMarshal.Cast<byte, double>(chunk), MemoryMarshal.Cast<byte, double>(chunk)); break;
+            }
+            destination.Write(chunk);
+        });
 
-    /// <summary>Reads the chunk of <paramref name="t"/> at <paramref name="offset"/> into <paramref name="buffer"/> and masks it in place.</summary>
-    private static int ReadMasked(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine, long offset, byte[] buffer)
-    {
-        Span<byte> chunk = buffer.AsSpan(0, (int)Math.Min(ChunkBytes, t.ByteLength - offset));
-        file.ReadByteRange(t.Index, offset, chunk);
-        switch (t.DType)
-        {
-            case SafeTensorsDType.BF16: engine.ApplyBFloat16(j, MemoryMarshal.Cast<byte, ushort>(chunk), MemoryMarshal.Cast<byte, ushort>(chunk)); break;
-            case SafeTensorsDType.F16: engine.Apply(j, MemoryMarshal.Cast<byte, Half>(chunk), MemoryMarshal.Cast<byte, Half>(chunk)); break;
-            case SafeTensorsDType.F32: engine.Apply(j, MemoryMarshal.Cast<byte, float>(chunk), MemoryMarshal.Cast<byte, float>(chunk)); break;
-            default: engine.Apply(j, MemoryMarshal.Cast<byte, double>(chunk), MemoryMarshal.Cast<byte, double>(chunk)); break;
-        }
-        return chunk.Length;
-    }
+    /// <summary>A tensor copied unchanged, a chunk at a time.</summary>
+    private static void CopyTensor(SafeTensorsFile file, SafeTensorInfo t, Stream destination) =>
+        ForEachChunk(file, t, chunk => destination.Write(chunk));
+
+    private delegate void ChunkAction(Span<byte> chunk);
 
     /// <summary>
-    /// A tensor copied unchanged, in chunks through positioned reads: one copy from the page cache, where reading the
-    /// mapping would fault every page in and keep the whole file resident.
+    /// Reads <paramref name="t"/> in <see cref="ChunkBytes"/> chunks into one pooled buffer with positioned reads and hands
+    /// each to <paramref name="action"/>: one copy from the page cache, where reading the mapping would fault every page
+    /// in and keep the whole file resident.
     /// </summary>
-    private static void CopyTensor(SafeTensorsFile file, SafeTensorInfo t, Stream destination)
+    private static void ForEachChunk(SafeTensorsFile file, SafeTensorInfo t, ChunkAction action)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
@@ -150,7 +126,7 @@ internal static partial class PruneCommand
             {
                 Span<byte> chunk = buffer.AsSpan(0, (int)Math.Min(ChunkBytes, t.ByteLength - offset));
                 file.ReadByteRange(t.Index, offset, chunk);
-                destination.Write(chunk);
+                action(chunk);
             }
         }
         finally
