@@ -5,7 +5,7 @@ using Span.Prune.Internal;
 namespace Span.Prune.Cli.Commands;
 
 /// <summary>
-/// <c>sprune generate OUT [--dtype bf16] [--tensors 32] [--rows 4096] [--cols 8192] [--seed 1]</c> (hidden, for
+/// <c>sprune generate OUT [--dtype bf16] [--tensors 32] [--rows 4096] [--cols 8192] [--seed 1]</c> (for
 /// benchmarks and tests): writes a deterministic synthetic model of <c>tensors</c> weights <c>layers.{i}.weight</c> of
 /// shape <c>[rows, cols]</c>, streamed so that a model larger than memory can be made.
 /// </summary>
@@ -31,7 +31,6 @@ internal static class GenerateCommand
         {
             output, dtype, tensors, rows, cols, seed,
         };
-        command.Hidden = true;
         command.SetAction(p => Run(p.GetValue(output)!, p.GetValue(dtype)!, p.GetValue(tensors), p.GetValue(rows), p.GetValue(cols), p.GetValue(seed)));
         return command;
     }
