@@ -244,7 +244,7 @@ internal static class MagnitudeRadix
                 else
                 {
                     // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
-                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
+                    ulong pruned = less.ExtractMostSignificantBits() | TieQuota.SpendLowest(equalBits, ref ties);
                     zeroLanes += BitOperations.PopCount(pruned | zeroBits);
                     StoreSelected(ref dst, ref src, i, Vector512<T>.Count, pruned);
                 }
@@ -277,7 +277,7 @@ internal static class MagnitudeRadix
                 else
                 {
                     // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
-                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
+                    ulong pruned = less.ExtractMostSignificantBits() | TieQuota.SpendLowest(equalBits, ref ties);
                     zeroLanes += BitOperations.PopCount(pruned | zeroBits);
                     StoreSelected(ref dst, ref src, i, Vector256<T>.Count, pruned);
                 }
@@ -310,7 +310,7 @@ internal static class MagnitudeRadix
                 else
                 {
                     // The quota ends inside this vector: its lowest equal lanes, stored lane by lane (once per tensor).
-                    ulong pruned = less.ExtractMostSignificantBits() | SpendTies(equalBits, ref ties);
+                    ulong pruned = less.ExtractMostSignificantBits() | TieQuota.SpendLowest(equalBits, ref ties);
                     zeroLanes += BitOperations.PopCount(pruned | zeroBits);
                     StoreSelected(ref dst, ref src, i, Vector128<T>.Count, pruned);
                 }
@@ -403,25 +403,6 @@ internal static class MagnitudeRadix
         if (ties <= 0) return false;
         ties--;
         return true;
-    }
-
-    /// <summary>The lowest <paramref name="ties"/> set bits of <paramref name="equal"/> (all of them if the quota allows); spends them.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong SpendTies(ulong equal, ref long ties)
-    {
-        int count = BitOperations.PopCount(equal);
-        if (count <= ties)
-        {
-            ties -= count;
-            return equal;
-        }
-        ulong taken = 0;
-        for (; ties > 0; ties--)
-        {
-            taken |= equal & (0 - equal);
-            equal &= equal - 1;
-        }
-        return taken;
     }
 
     /// <summary>Stores <c>lanes</c> elements from <paramref name="src"/> at <paramref name="i"/>, zero where <paramref name="pruned"/> has a bit.</summary>

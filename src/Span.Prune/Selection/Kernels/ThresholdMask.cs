@@ -254,31 +254,13 @@ internal static class ThresholdMask
     private static Vector512<uint> LaneBits512 =>
         Vector512.Create(1u, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768);
 
-    /// <summary>The lowest set bits of <paramref name="lanes"/> that the quota still covers; spends them.</summary>
+    /// <summary>The lowest set bits of <paramref name="lanes"/> that the quota still covers; spends them (<see cref="TieQuota"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint SpendTies(uint lanes, ref int ties)
     {
-        int count = BitOperations.PopCount(lanes);
-        if (count <= ties)
-        {
-            ties -= count;
-            return lanes;
-        }
-        uint kept;
-        if (Bmi2.IsSupported)
-        {
-            kept = Bmi2.ParallelBitDeposit((1u << ties) - 1, lanes);
-        }
-        else
-        {
-            kept = 0;
-            for (int j = 0; j < ties; j++)
-            {
-                kept |= lanes & (0u - lanes);
-                lanes &= lanes - 1;
-            }
-        }
-        ties = 0;
+        long quota = ties;
+        uint kept = (uint)TieQuota.SpendLowest(lanes, ref quota);
+        ties = (int)quota;
         return kept;
     }
 }
