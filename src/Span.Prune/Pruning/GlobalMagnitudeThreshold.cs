@@ -28,10 +28,16 @@ namespace Span.Prune;
 /// make the capped count exact. F16 mixed with wider dtypes is ranked by its exact float32 widening, F64 by
 /// <c>|(float)w|</c> (as float32 scoring would), so both take the two-pass path.</para>
 /// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk): 128 KiB of first-level
-/// counts per tensor, 256 KiB of second-level counts per refined tensor, and 512 KiB of sub-histograms per thread
-/// that calls <c>Scan</c> (allocated on its first call). Independent of the element counts.</para>
-/// <para><b>Threads.</b> <c>Scan</c> and <c>Apply</c> only touch the state of the tensor they are given, so different
-/// tensors may be processed concurrently; calls for one tensor must not overlap. The result does not depend on the
+/// counts per histogram, 256 KiB of second-level counts per refined histogram, and 512 KiB of sub-histograms per thread
+/// that calls <c>Scan</c> (allocated on its first call). Each tensor has its own histogram up to
+/// <see cref="MaxHistograms"/> tensors (256 MB). Beyond that, without a cap, consecutive tensors of one dtype share a
+/// histogram: uncapped, the rule orders by <c>(|w|, tensor, index)</c>, which within such a run is the order of the
+/// run's concatenation, so a shared histogram selects exactly the same weights. (With a cap every tensor keeps its own:
+/// each tensor's count is capped separately.) Tensors that share a histogram must be applied in tensor order, each
+/// completely before the next, because the ties at the threshold are handed out in that order.</para>
+/// <para><b>Threads.</b> <c>Scan</c> and <c>Apply</c> only touch the state of the tensor they are given (and its shared
+/// histogram, under a lock), so different tensors may be scanned concurrently, and applied concurrently when they do
+/// not share a histogram; calls for one tensor must not overlap. The result does not depend on the
 /// chunking or the order tensors are scanned in.</para>
 /// <para><b>NaN policy.</b> A NaN or ±∞ weight makes <c>Scan</c> throw an <see cref="ArgumentException"/> naming the
 /// tensor index (after counting the chunk, before anything can be written).</para>
@@ -44,22 +50,31 @@ public sealed class GlobalMagnitudeThreshold
     private const int SubHistogramLength = MagnitudeRadix.SubHistograms * MagnitudeRadix.Bins;
     private const int KeyChunk = 512; // converted keys (F16 among wider dtypes, F64) per stack buffer
 
+    /// <summary>Tensors with a histogram each (128 KiB apiece, 256 MB in all); more share histograms when uncapped.</summary>
+    public const int MaxHistograms = 2048;
+
+    // Per tensor.
     private readonly SafeTensorsDType[] _dtypes;
     private readonly long[] _lengths;
-    private readonly long[] _caps;
-    private readonly uint[][] _histograms;     // first level, per tensor
-    private readonly long[] _seen;             // elements given in the current pass, per tensor
+    private readonly long[] _seen;             // elements given in the current pass
+    private readonly long[] _zeros;            // zero outputs written by Apply
+    private readonly long[] _tiesTaken;        // ties at the cut spent in this tensor's Apply calls
+    private readonly int[] _slot;              // the histogram ("slot") the tensor counts into
     private readonly bool _halfKeys;           // every tensor is F16: keys are the 15-bit F16 magnitudes, one level
 
-    // Resolution. Full keys are 31-bit: first-level bin << 16 | low 16 bits (low 0 for 15-bit keys).
-    private readonly uint[]?[] _low;           // second-level counts of the tensors being refined
-    private readonly uint[] _lowBin;           // the first-level bin refined, per tensor
-    private readonly long[] _lowBase;          // the tensor's elements below that bin
-    private readonly long[] _below;            // elements below the global bin B, per tensor
+    // Per slot: one tensor, or (uncapped, more than MaxHistograms tensors) a run of consecutive tensors of one dtype,
+    // selected as their concatenation. Full keys are 31-bit: first-level bin << 16 | low 16 bits (low 0 for 15-bit keys).
+    private readonly int[] _slotFirst;         // first tensor of the slot; the next slot's first ends it
+    private readonly long[] _caps;
+    private readonly uint[][] _histograms;     // first level
+    private readonly uint[]?[] _low;           // second-level counts of the slots being refined
+    private readonly uint[] _lowBin;           // the first-level bin refined
+    private readonly long[] _lowBase;          // the slot's elements below that bin
+    private readonly long[] _below;            // elements below the global bin B
     private readonly uint[] _cut;              // prune key < cut ...
-    private readonly long[] _ties;             // ... and the first _ties[j] with key == cut
+    private readonly long[] _ties;             // ... and the first _ties[s] with key == cut
     private readonly long[] _pruned;
-    private readonly long[] _tiesLeft, _zeros; // apply state
+    private readonly long[] _tiesLeft;         // apply state
     private uint _globalBin;
     private long _prunedBelowGlobalBin;
     private float _threshold = float.NegativeInfinity;
@@ -75,6 +90,12 @@ public sealed class GlobalMagnitudeThreshold
     /// lengths are zero, or the caps cannot reach the target (<paramref name="maxLayerSparsity"/>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">A length is negative or too large, or a sparsity is outside [0, 1].</exception>
     public GlobalMagnitudeThreshold(ReadOnlySpan<SafeTensorsDType> dtypes, ReadOnlySpan<long> lengths, double sparsity, double maxLayerSparsity = 1.0)
+        : this(dtypes, lengths, sparsity, maxLayerSparsity, MaxHistograms)
+    {
+    }
+
+    /// <summary>As the public constructor, with the histogram budget as a parameter (tests use small ones).</summary>
+    internal GlobalMagnitudeThreshold(ReadOnlySpan<SafeTensorsDType> dtypes, ReadOnlySpan<long> lengths, double sparsity, double maxLayerSparsity, int maxHistograms)
     {
         if (lengths.Length != dtypes.Length) ThrowHelper.ThrowLengthMismatch(nameof(lengths), lengths.Length, dtypes.Length);
         if (dtypes.IsEmpty) ThrowHelper.ThrowEmpty(nameof(dtypes));
@@ -99,29 +120,69 @@ public sealed class GlobalMagnitudeThreshold
         int count = dtypes.Length;
         _dtypes = dtypes.ToArray();
         _lengths = lengths.ToArray();
-        _caps = new long[count];
         long capacity = 0;
         decimal cap = (decimal)maxLayerSparsity; // 15 significant digits: 0.29·100 floors to 29, as Selection does
+        var tensorCaps = new long[count];
         for (int j = 0; j < count; j++)
         {
-            _caps[j] = (long)decimal.Floor(cap * _lengths[j]);
-            capacity += _caps[j];
+            tensorCaps[j] = (long)decimal.Floor(cap * _lengths[j]);
+            capacity += tensorCaps[j];
         }
         if (capacity < PruneCount) ThrowHelper.ThrowGlobalCapsInfeasible(nameof(maxLayerSparsity), capacity, PruneCount);
 
         _halfKeys = allHalf;
-        _histograms = new uint[count][];
-        for (int j = 0; j < count; j++) _histograms[j] = new uint[MagnitudeRadix.Bins];
         _seen = new long[count];
-        _low = new uint[count][];
-        _lowBin = new uint[count];
-        _lowBase = new long[count];
-        _below = new long[count];
-        _cut = new uint[count];
-        _ties = new long[count];
-        _pruned = new long[count];
-        _tiesLeft = new long[count];
         _zeros = new long[count];
+        _tiesTaken = new long[count];
+        _slot = new int[count];
+        _slotFirst = AssignSlots(_dtypes, _lengths, total, maxLayerSparsity >= 1.0 ? maxHistograms : int.MaxValue, _slot);
+        int slots = _slotFirst.Length;
+        _caps = new long[slots];
+        for (int j = 0; j < count; j++) _caps[_slot[j]] += tensorCaps[j]; // uncapped when shared: c = Σ n_j
+        _histograms = new uint[slots][];
+        for (int s = 0; s < slots; s++) _histograms[s] = new uint[MagnitudeRadix.Bins];
+        _low = new uint[slots][];
+        _lowBin = new uint[slots];
+        _lowBase = new long[slots];
+        _below = new long[slots];
+        _cut = new uint[slots];
+        _ties = new long[slots];
+        _pruned = new long[slots];
+        _tiesLeft = new long[slots];
+    }
+
+    /// <summary>
+    /// One slot per tensor when they fit the budget; otherwise runs of consecutive tensors of one dtype of at least
+    /// <c>⌈total / budget⌉</c> elements. Returns each slot's first tensor.
+    /// </summary>
+    private static int[] AssignSlots(SafeTensorsDType[] dtypes, long[] lengths, long total, int budget, int[] slotOf)
+    {
+        int count = dtypes.Length;
+        var first = new List<int>();
+        long target = count <= budget ? 0 : Math.Min(uint.MaxValue, Math.Max(1, (total + budget - 1) / budget));
+        long filled = 0;
+        for (int j = 0; j < count; j++)
+        {
+            // A slot closes once it holds the target (so there are at most ⌈total / target⌉ of them, plus dtype changes),
+            // and never grows past 2³² − 1 elements, so that a bin count cannot overflow.
+            bool start = j == 0 || target == 0 || dtypes[j] != dtypes[j - 1] || filled >= target || filled + lengths[j] > uint.MaxValue;
+            if (start)
+            {
+                first.Add(j);
+                filled = 0;
+            }
+            filled += lengths[j];
+            slotOf[j] = first.Count - 1;
+        }
+        return first.ToArray();
+    }
+
+    /// <summary>Whether tensor <paramref name="tensor"/> shares its histogram with other tensors.</summary>
+    private bool Shared(int tensor)
+    {
+        int s = _slot[tensor];
+        int end = s + 1 < _slotFirst.Length ? _slotFirst[s + 1] : _dtypes.Length;
+        return end - _slotFirst[s] > 1;
     }
 
     /// <summary>Number of tensors.</summary>
@@ -146,14 +207,20 @@ public sealed class GlobalMagnitudeThreshold
         }
     }
 
-    /// <summary>Weights of tensor <paramref name="tensor"/> that are pruned (valid once resolved).</summary>
+    /// <summary>Weights of tensor <paramref name="tensor"/> that are pruned (valid once resolved; for a tensor that shares
+    /// a histogram, once it has been applied completely).</summary>
     /// <param name="tensor">Tensor index.</param>
     /// <returns>The count; the counts of all tensors sum to <see cref="PruneCount"/>.</returns>
+    /// <exception cref="InvalidOperationException">Not resolved, or a tensor sharing a histogram not yet applied.</exception>
     public long PrunedCount(int tensor)
     {
         CheckIndex(tensor);
         RequireResolved();
-        return _pruned[tensor];
+        if (!Shared(tensor)) return _pruned[_slot[tensor]];
+        if (_seen[tensor] != _lengths[tensor]) ThrowHelper.ThrowGlobalPhase("PrunedCount of a tensor that shares a histogram", "before it has been applied");
+        // Cut above 0: kept weights have |w| ≥ cut > 0, so the zeros written are exactly the pruned weights. Cut 0: only
+        // zeros can be pruned, as ties, so the ties spent here are the pruned weights.
+        return _cut[_slot[tensor]] > 0 ? _zeros[tensor] : _tiesTaken[tensor];
     }
 
     /// <summary>Elements of magnitude 0 (pruned, or zero and kept) among those <c>Apply</c> wrote for <paramref name="tensor"/> so far.</summary>
@@ -172,7 +239,7 @@ public sealed class GlobalMagnitudeThreshold
     public bool NeedsRefinement(int tensor)
     {
         CheckIndex(tensor);
-        return _phase == Phase.Refining && _low[tensor] is not null;
+        return _phase == Phase.Refining && _low[_slot[tensor]] is not null;
     }
 
     /// <summary>Counts a chunk of F32 tensor <paramref name="tensor"/> (the next elements of this pass).</summary>
@@ -185,7 +252,11 @@ public sealed class GlobalMagnitudeThreshold
     {
         uint[]? low = BeginScan(tensor, SafeTensorsDType.F32, "float32", chunk.Length);
         if (_phase == Phase.Counting) Count(tensor, chunk, static (c, h) => MagnitudeRadix.Count(c, h));
-        else if (low is not null) MagnitudeRadix.CountLow(chunk, _lowBin[tensor], low);
+        else if (low is not null)
+        {
+            if (!Shared(tensor)) MagnitudeRadix.CountLow(chunk, _lowBin[_slot[tensor]], low);
+            else lock (low) MagnitudeRadix.CountLow(chunk, _lowBin[_slot[tensor]], low);
+        }
     }
 
     /// <summary>Counts a chunk of BF16 tensor <paramref name="tensor"/>, given as its raw bits.</summary>
@@ -239,7 +310,7 @@ public sealed class GlobalMagnitudeThreshold
         if (_phase == Phase.Applying) return true;
         for (int j = 0; j < _seen.Length; j++)
         {
-            bool expected = _phase == Phase.Counting || _low[j] is not null;
+            bool expected = _phase == Phase.Counting || _low[_slot[j]] is not null;
             if (expected && _seen[j] != _lengths[j]) ThrowHelper.ThrowGlobalIncomplete(j, _seen[j], _lengths[j]);
         }
         if (_phase == Phase.Counting)
@@ -272,8 +343,8 @@ public sealed class GlobalMagnitudeThreshold
     /// <exception cref="InvalidOperationException">Not resolved yet.</exception>
     public void Apply(int tensor, ReadOnlySpan<float> source, Span<float> destination)
     {
-        BeginApply(tensor, SafeTensorsDType.F32, "float32", source, destination);
-        _tiesLeft[tensor] = MagnitudeRadix.Apply(source, destination, _cut[tensor], _tiesLeft[tensor], ref _zeros[tensor]);
+        int s = BeginApply(tensor, SafeTensorsDType.F32, "float32", source, destination);
+        SpendTies(tensor, s, MagnitudeRadix.Apply(source, destination, _cut[s], _tiesLeft[s], ref _zeros[tensor]));
     }
 
     /// <summary>Masks the next chunk of BF16 tensor <paramref name="tensor"/> (raw bits) into <paramref name="destination"/>.</summary>
@@ -284,11 +355,11 @@ public sealed class GlobalMagnitudeThreshold
     /// <exception cref="InvalidOperationException">Not resolved yet.</exception>
     public void ApplyBFloat16(int tensor, ReadOnlySpan<ushort> source, Span<ushort> destination)
     {
-        BeginApply(tensor, SafeTensorsDType.BF16, "bfloat16", source, destination);
+        int s = BeginApply(tensor, SafeTensorsDType.BF16, "bfloat16", source, destination);
         // A cut with non-zero low bits lies strictly between two BF16 values (and has no ties): round it up.
-        uint cut = _cut[tensor];
+        uint cut = _cut[s];
         ushort cut16 = (ushort)((cut >> 16) + ((cut & 0xFFFF) != 0 ? 1u : 0u));
-        _tiesLeft[tensor] = MagnitudeRadix.Apply16(source, destination, cut16, _tiesLeft[tensor], ref _zeros[tensor]);
+        SpendTies(tensor, s, MagnitudeRadix.Apply16(source, destination, cut16, _tiesLeft[s], ref _zeros[tensor]));
     }
 
     /// <summary>Masks the next chunk of F16 tensor <paramref name="tensor"/> into <paramref name="destination"/>.</summary>
@@ -299,9 +370,9 @@ public sealed class GlobalMagnitudeThreshold
     /// <exception cref="InvalidOperationException">Not resolved yet.</exception>
     public void Apply(int tensor, ReadOnlySpan<Half> source, Span<Half> destination)
     {
-        BeginApply(tensor, SafeTensorsDType.F16, "Half", source, destination);
+        int s = BeginApply(tensor, SafeTensorsDType.F16, "Half", source, destination);
         if (_halfKeys)
-            _tiesLeft[tensor] = MagnitudeRadix.Apply(source, destination, (ushort)(_cut[tensor] >> 16), _tiesLeft[tensor], ref _zeros[tensor]);
+            SpendTies(tensor, s, MagnitudeRadix.Apply(source, destination, (ushort)(_cut[s] >> 16), _tiesLeft[s], ref _zeros[tensor]));
         else
             ApplyByKeys(tensor, source, destination, static (c, k) => MagnitudeRadix.FloatKeys(c, k));
     }
@@ -335,7 +406,7 @@ public sealed class GlobalMagnitudeThreshold
         CheckIndex(tensor);
         if (_dtypes[tensor] != dtype) ThrowHelper.ThrowGlobalDType("chunk", tensor, _dtypes[tensor], given);
         if (_phase == Phase.Applying) ThrowHelper.ThrowGlobalPhase("Scan", "after Resolve() returned true");
-        uint[]? low = _phase == Phase.Refining ? _low[tensor] : null;
+        uint[]? low = _phase == Phase.Refining ? _low[_slot[tensor]] : null;
         if (_phase == Phase.Refining && low is null) return null; // not refined: nothing to count
         if (length > _lengths[tensor] - _seen[tensor]) ThrowHelper.ThrowGlobalTooMany("chunk", tensor, _seen[tensor], _lengths[tensor]);
         _seen[tensor] += length;
@@ -366,8 +437,11 @@ public sealed class GlobalMagnitudeThreshold
     private void Merge(int tensor, Span<uint> sub)
     {
         // The keys of ∞ and NaN fill the bins from the ∞ pattern up (F16 0x7C00, float32 bins 0x7F80).
-        if (MagnitudeRadix.MergeAndClear(sub, _histograms[tensor], _halfKeys ? 0x7C00 : 0x7F80) != 0)
-            ThrowHelper.ThrowGlobalNonFinite("chunk", tensor);
+        uint[] histogram = _histograms[_slot[tensor]];
+        uint nonFinite;
+        if (!Shared(tensor)) nonFinite = MagnitudeRadix.MergeAndClear(sub, histogram, _halfKeys ? 0x7C00 : 0x7F80);
+        else lock (histogram) nonFinite = MagnitudeRadix.MergeAndClear(sub, histogram, _halfKeys ? 0x7C00 : 0x7F80);
+        if (nonFinite != 0) ThrowHelper.ThrowGlobalNonFinite("chunk", tensor);
     }
 
     /// <summary>Dtypes ranked by converted float32 keys: convert a stack buffer at a time, then count either level.</summary>
@@ -381,12 +455,14 @@ public sealed class GlobalMagnitudeThreshold
             int n = Math.Min(KeyChunk, chunk.Length - start);
             keyMaker(chunk.Slice(start, n), keys);
             if (low is null) MagnitudeRadix.Count32(keys[..n], sub);
-            else MagnitudeRadix.CountLow(keys[..n], _lowBin[tensor], low);
+            else if (!Shared(tensor)) MagnitudeRadix.CountLow(keys[..n], _lowBin[_slot[tensor]], low);
+            else lock (low) MagnitudeRadix.CountLow(keys[..n], _lowBin[_slot[tensor]], low);
         }
         if (low is null) Merge(tensor, sub);
     }
 
-    private void BeginApply<T>(int tensor, SafeTensorsDType dtype, string given, ReadOnlySpan<T> source, Span<T> destination)
+    /// <summary>Validates an apply call and books its elements; returns the tensor's slot.</summary>
+    private int BeginApply<T>(int tensor, SafeTensorsDType dtype, string given, ReadOnlySpan<T> source, Span<T> destination)
     {
         CheckIndex(tensor);
         if (_dtypes[tensor] != dtype) ThrowHelper.ThrowGlobalDType(nameof(source), tensor, _dtypes[tensor], given);
@@ -394,24 +470,39 @@ public sealed class GlobalMagnitudeThreshold
         if (source.Overlaps(destination, out int offset) && offset != 0) ThrowHelper.ThrowOverlap(nameof(destination));
         if (_phase != Phase.Applying) ThrowHelper.ThrowGlobalPhase("Apply", "before Resolve() returned true");
         if (source.Length > _lengths[tensor] - _seen[tensor]) ThrowHelper.ThrowGlobalTooMany(nameof(source), tensor, _seen[tensor], _lengths[tensor]);
+        int s = _slot[tensor];
+        // A shared slot hands its ties out in tensor order: the tensors before this one must be complete.
+        for (int j = _slotFirst[s]; j < tensor; j++)
+        {
+            if (_seen[j] != _lengths[j]) ThrowHelper.ThrowGlobalPhase($"Apply of tensor {tensor}", $"before tensor {j}, which shares its histogram, has been applied completely");
+        }
         _seen[tensor] += source.Length;
+        return s;
+    }
+
+    /// <summary>Books the slot's tie quota left after an apply call, and the ties this tensor spent.</summary>
+    private void SpendTies(int tensor, int s, long tiesLeft)
+    {
+        _tiesTaken[tensor] += _tiesLeft[s] - tiesLeft;
+        _tiesLeft[s] = tiesLeft;
     }
 
     private void ApplyByKeys<T>(int tensor, ReadOnlySpan<T> source, Span<T> destination, KeyMaker<T> keyMaker)
         where T : unmanaged, System.Numerics.INumberBase<T>
     {
+        int s = _slot[tensor];
         Span<uint> keys = stackalloc uint[KeyChunk];
         for (int start = 0; start < source.Length; start += KeyChunk)
         {
             int n = Math.Min(KeyChunk, source.Length - start);
             keyMaker(source.Slice(start, n), keys);
-            _tiesLeft[tensor] = MagnitudeRadix.ApplyByKeys(keys[..n], source.Slice(start, n), destination.Slice(start, n),
-                _cut[tensor], _tiesLeft[tensor], ref _zeros[tensor]);
+            SpendTies(tensor, s, MagnitudeRadix.ApplyByKeys(keys[..n], source.Slice(start, n), destination.Slice(start, n),
+                _cut[s], _tiesLeft[s], ref _zeros[tensor]));
         }
     }
 
-    /// <summary>Whether tensor <paramref name="j"/>'s first-level bins hold one key each (BF16, or F16 in an all-F16 model).</summary>
-    private bool ExactBins(int j) => _halfKeys || _dtypes[j] == SafeTensorsDType.BF16;
+    /// <summary>Whether slot <paramref name="s"/>'s first-level bins hold one key each (BF16, or F16 in an all-F16 model).</summary>
+    private bool ExactBins(int s) => _halfKeys || _dtypes[_slotFirst[s]] == SafeTensorsDType.BF16;
 
     /// <summary>
     /// First level. Finds the global bin B: the smallest with <c>F(end of B) ≥ k</c>, where
@@ -421,7 +512,7 @@ public sealed class GlobalMagnitudeThreshold
     /// </summary>
     private bool LocateGlobalBin()
     {
-        int count = _dtypes.Length;
+        int count = _slotFirst.Length; // slots: in this and Finish, j is a slot
         long k = PruneCount, pruned = 0;
         Array.Clear(_below);
         uint bin = 0;
@@ -493,7 +584,7 @@ public sealed class GlobalMagnitudeThreshold
     /// </summary>
     private void Finish()
     {
-        int count = _dtypes.Length;
+        int count = _slotFirst.Length;
         uint bin = _globalBin;
         long k = PruneCount;
         long needed = k - _prunedBelowGlobalBin; // > 0 inside B

@@ -66,10 +66,14 @@ public class StreamingGlobalTests
         return result;
     }
 
-    /// <summary>Runs the streaming selection with the given chunk length; outputs are pre-filled with NaN sentinels.</summary>
-    private static (Array[] Outputs, GlobalMagnitudeThreshold Engine, int Passes) Stream(Array[] tensors, double s, double cap, int chunk)
+    /// <summary>
+    /// Runs the streaming selection with the given chunk length; outputs are pre-filled with NaN sentinels. A small
+    /// <paramref name="maxHistograms"/> makes consecutive same-dtype tensors share histograms (uncapped only).
+    /// </summary>
+    private static (Array[] Outputs, GlobalMagnitudeThreshold Engine, int Passes) Stream(Array[] tensors, double s, double cap, int chunk,
+        int maxHistograms = GlobalMagnitudeThreshold.MaxHistograms)
     {
-        var engine = new GlobalMagnitudeThreshold(tensors.Select(DTypeOf).ToArray(), tensors.Select(t => (long)t.Length).ToArray(), s, cap);
+        var engine = new GlobalMagnitudeThreshold(tensors.Select(DTypeOf).ToArray(), tensors.Select(t => (long)t.Length).ToArray(), s, cap, maxHistograms);
         int passes = 1;
         ScanAll(engine, tensors, chunk, onlyRefined: false);
         while (!engine.Resolve())
@@ -152,13 +156,16 @@ public class StreamingGlobalTests
         byte[][] inMemory = InMemoryMasks(tensors, s, cap);
         byte[][] naive = NaiveMasks(tensors, s, cap);
         for (int t = 0; t < tensors.Length; t++) Assert.Equal(naive[t], inMemory[t]); // the two references agree
+        // Uncapped, also with every run of same-dtype tensors sharing one histogram (budget 1) or a few (budget 2).
+        int[] budgets = cap >= 1.0 ? [GlobalMagnitudeThreshold.MaxHistograms, 1, 2] : [GlobalMagnitudeThreshold.MaxHistograms];
+        foreach (int budget in budgets)
         foreach (int chunk in chunks)
         {
-            var (outputs, engine, _) = Stream(tensors, s, cap, chunk);
+            var (outputs, engine, _) = Stream(tensors, s, cap, chunk, budget);
             long total = 0;
             for (int t = 0; t < tensors.Length; t++)
             {
-                AssertMasked(tensors[t], outputs[t], inMemory[t], $"s={s} cap={cap} chunk={chunk} tensor {t}");
+                AssertMasked(tensors[t], outputs[t], inMemory[t], $"s={s} cap={cap} chunk={chunk} budget={budget} tensor {t}");
                 long pruned = inMemory[t].LongCount(m => m == 0);
                 Assert.Equal(pruned, engine.PrunedCount(t));
                 float[] mags = Magnitudes(tensors[t]);
@@ -276,6 +283,46 @@ public class StreamingGlobalTests
         CheckAll(tensors, s, s, 9);
         var (outputs, _, _) = Stream(tensors, s, 1.0, 8);
         Assert.Empty((float[])outputs[0]);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.93)]
+    public void MoreTensorsThanHistograms_ShareThem_AndSelectTheSame(double s)
+    {
+        // 3,000 small tensors (above MaxHistograms): uncapped, runs of them share a histogram; BF16 then F32 (ties in both).
+        Array[] tensors = Enumerable.Range(0, 3000)
+            .Select(i => i < 1800 ? (Array)Bf16(Grid(1 + i % 13, 100 + i)) : Grid(1 + i % 11, 100 + i)).ToArray();
+        Assert.True(tensors.Length > GlobalMagnitudeThreshold.MaxHistograms);
+        byte[][] expected = InMemoryMasks(tensors, s, 1.0);
+        var (outputs, engine, _) = Stream(tensors, s, 1.0, 5);
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            AssertMasked(tensors[t], outputs[t], expected[t], $"tensor {t}");
+            Assert.Equal(expected[t].LongCount(m => m == 0), engine.PrunedCount(t));
+        }
+    }
+
+    [Fact]
+    public void SharedHistogram_AppliedOutOfOrder_Throws_AndPrunedCountWaitsForTheApply()
+    {
+        float[] a = Grid(40, 1), b = Grid(40, 2);
+        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.F32, SafeTensorsDType.F32], [40, 40], 0.5, 1.0, maxHistograms: 1);
+        engine.Scan(0, a);
+        engine.Scan(1, b);
+        while (!engine.Resolve())
+        {
+            engine.Scan(0, a);
+            engine.Scan(1, b);
+        }
+        var output = new float[40];
+        Assert.Throws<InvalidOperationException>(() => engine.Apply(1, b, output)); // tensor 0 first: ties go in tensor order
+        Assert.Throws<InvalidOperationException>(() => engine.PrunedCount(0));
+        engine.Apply(0, a.AsSpan(0, 20), output.AsSpan(0, 20));
+        Assert.Throws<InvalidOperationException>(() => engine.Apply(1, b, output)); // tensor 0 is not complete yet
+        engine.Apply(0, a.AsSpan(20), output.AsSpan(20));
+        engine.Apply(1, b, output);
+        Assert.Equal(40, engine.PrunedCount(0) + engine.PrunedCount(1));
     }
 
     [Fact]
