@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Benchmarks;
 

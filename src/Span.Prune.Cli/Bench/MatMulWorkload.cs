@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Span.Prune.Internal;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Cli.Bench;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Span.Prune.Internal;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 

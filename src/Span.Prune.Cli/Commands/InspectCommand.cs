@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 

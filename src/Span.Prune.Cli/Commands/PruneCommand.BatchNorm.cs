@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Span.Prune.Internal;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 

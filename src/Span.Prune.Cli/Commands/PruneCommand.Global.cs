@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 

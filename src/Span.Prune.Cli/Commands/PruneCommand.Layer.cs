@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using System.Text.RegularExpressions;
+using Span.Prune.SafeTensors;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Span.Prune.Internal;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 

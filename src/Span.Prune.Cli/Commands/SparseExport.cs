@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Span.Prune.Internal;
+using Span.Prune.SafeTensors;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Internal;
 

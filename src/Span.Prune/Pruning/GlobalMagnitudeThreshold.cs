@@ -1,5 +1,6 @@
 using Span.Prune.Internal;
 using Span.Prune.SelectionKernels;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune;
 

@@ -1,5 +1,5 @@
 using Span.Prune.Internal;
-using Span.Prune.Regression;
+using Span.Prune.RegressionKernels;
 
 namespace Span.Prune;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using Span.Prune.Internal;
-using Span.Prune.Regression;
+using Span.Prune.RegressionKernels;
 
 namespace Span.Prune;
 

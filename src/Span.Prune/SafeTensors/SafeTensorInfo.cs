@@ -1,4 +1,4 @@
-namespace Span.Prune;
+namespace Span.Prune.SafeTensors;
 
 /// <summary>One tensor entry of a safetensors header, validated.</summary>
 /// <remarks>

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.SafeTensors;
 
 /// <summary>
 /// Conversions between the floating safetensors dtypes (F16, BF16, F32, F64) stored as little-endian bytes and float32,

@@ -1,4 +1,4 @@
-namespace Span.Prune;
+namespace Span.Prune.SafeTensors;
 
 /// <summary>Element types of the safetensors format, spelled as in the header (<c>"F32"</c>, <c>"BF16"</c>, ...).</summary>
 public enum SafeTensorsDType

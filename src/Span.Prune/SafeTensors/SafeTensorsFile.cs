@@ -2,7 +2,7 @@ using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.SafeTensors;
 
 /// <summary>
 /// A read-only safetensors file: the header parsed and validated once, tensor bytes served zero-copy from a read-only

@@ -1,4 +1,4 @@
-namespace Span.Prune;
+namespace Span.Prune.SafeTensors;
 
 /// <summary>
 /// A safetensors file (or byte buffer) violates the format: bad header length, invalid UTF-8 or JSON, unknown dtype,

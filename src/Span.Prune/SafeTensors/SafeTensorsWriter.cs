@@ -5,7 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.SafeTensors;
 
 /// <summary>Writes the data of one tensor to <paramref name="destination"/>; must write exactly the tensor's byte length.</summary>
 /// <param name="destination">The output stream, positioned at the tensor's first byte.</param>

@@ -1,6 +1,6 @@
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>
 /// The per-channel parameters of a BatchNorm layer, <c>y = γ·(x − mean)/√(var + ε) + β</c>: what must shrink together

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>
 /// A block-sparse matrix (BSR): dense R×C blocks in CSR order, the format for block-structured pruning

@@ -1,4 +1,5 @@
-namespace Span.Prune;
+using Span.Prune.Internal;
+namespace Span.Prune.Sparse;
 
 /// <summary>
 /// A sparse matrix in compressed sparse row (CSR) form with 32-bit column indices: the format for unstructured

@@ -1,7 +1,7 @@
 using System.Buffers;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>
 /// An N:M semi-structured sparse matrix (e.g. 2:4): every run of M consecutive elements of a row keeps at most N,

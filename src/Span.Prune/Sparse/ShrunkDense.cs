@@ -1,6 +1,6 @@
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>
 /// A dense matrix with pruned rows and columns physically removed, plus the maps back to the original indices:

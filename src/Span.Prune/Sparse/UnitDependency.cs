@@ -1,6 +1,6 @@
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>The layers after removing units: see <see cref="UnitDependency.RemoveUnits"/>.</summary>
 /// <param name="Producer">The producing layer with the removed rows gone.</param>

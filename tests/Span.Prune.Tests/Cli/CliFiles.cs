@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.Cli;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.Cli;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Span.Prune.Tests.SafeTensors;
 using static Span.Prune.Tests.Cli.Expect;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.Cli;
 

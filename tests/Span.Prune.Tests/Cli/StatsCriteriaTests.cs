@@ -1,5 +1,6 @@
 using System.Text.Json;
 using static Span.Prune.Tests.Cli.Expect;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.Cli;
 

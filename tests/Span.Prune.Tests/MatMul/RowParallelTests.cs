@@ -1,4 +1,5 @@
 using Span.Prune.Internal;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Tests.MatMul;
 

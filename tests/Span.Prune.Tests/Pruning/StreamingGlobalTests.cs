@@ -1,3 +1,4 @@
+using Span.Prune.SafeTensors;
 namespace Span.Prune.Tests.Pruning;
 
 /// <summary>

@@ -1,4 +1,4 @@
-using Span.Prune.Regression;
+using Span.Prune.RegressionKernels;
 using static Span.Prune.Tests.Regression.RegressionReference;
 
 namespace Span.Prune.Tests.Regression;

@@ -1,4 +1,4 @@
-using Span.Prune.Regression;
+using Span.Prune.RegressionKernels;
 
 namespace Span.Prune.Tests.Regression;
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.SafeTensors;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using static Span.Prune.Tests.SafeTensors.SafeTensorsFixture;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.SafeTensors;
 

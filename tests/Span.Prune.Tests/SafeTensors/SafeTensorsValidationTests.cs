@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using static Span.Prune.Tests.SafeTensors.SafeTensorsFixture;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.SafeTensors;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using static Span.Prune.Tests.SafeTensors.SafeTensorsFixture;
+using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Tests.SafeTensors;
 

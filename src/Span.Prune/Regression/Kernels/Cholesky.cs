@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>
 /// Dense Cholesky factorisation <c>A = L·Lᵀ</c> and the two triangular solves, in double, for the small

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // CSR kernels (int32 and 16-bit indices through one generic body; the index widening is a movsxd / movzx).
 //

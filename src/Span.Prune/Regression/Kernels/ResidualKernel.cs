@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>
 /// <c>Σ_{n,o} (Y[n, o] − Σ_i X[n, i]·V[i, o])²</c> for <c>X [rows, depth]</c>, <c>V [depth, outputs]</c>,

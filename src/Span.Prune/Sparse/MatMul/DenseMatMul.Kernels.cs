@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // Register-blocked micro-kernels of the dense GEMM Y[MR × P] (+)= W[MR × k] · X[k × P], P = NR vectors.
 // Each step of k broadcasts one weight per row against NR contiguous vectors of the same X row, so every X

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>Storage formats a <see cref="SparseLayer"/> can pick.</summary>
 public enum SparseFormat

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Unicode;
+using Span.Prune.SafeTensors;
 
-namespace Span.Prune;
+namespace Span.Prune.Internal;
 
 /// <summary>
 /// The parsed, validated header of a safetensors file. Each tensor entry is deserialised by the System.Text.Json

@@ -1,7 +1,8 @@
 using System.Numerics;
 using Span.Prune.Internal;
+using Span.Prune.Sparse;
 
-namespace Span.Prune;
+namespace Span.Prune.Internal;
 
 /// <summary>Conversion and validation shared by <see cref="CsrMatrix"/> (int32 indices) and <see cref="Csr16Matrix"/> (16-bit indices).</summary>
 internal static class CsrCore

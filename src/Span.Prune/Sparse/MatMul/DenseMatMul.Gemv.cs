@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // Dense GEMV y = W·x (batch 1). W is read exactly once, so the kernel is bound by memory bandwidth; it walks
 // four rows at a time (four sequential streams the prefetcher follows) with two accumulators per row so the

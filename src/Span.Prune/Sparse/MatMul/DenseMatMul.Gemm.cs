@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // Cache tiling of the dense GEMM. Loop nest: k-block (KC) → batch tile (P columns) → row block (MR rows).
 // The X panel of one k-block and one batch tile (KC × P floats = 128 KiB) stays in L2 while all row blocks

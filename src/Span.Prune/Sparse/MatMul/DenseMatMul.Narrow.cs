@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // Narrow batches (2 … 8) on AVX-512. The GEMM micro-kernels fill a vector with batch lanes, so at batch 8 a
 // 512-bit register would be half empty and the 256-bit 8-row kernel (one broadcast load per FMA) ran at 67 GFLOPS.

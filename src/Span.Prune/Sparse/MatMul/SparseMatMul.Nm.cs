@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // N:M kernels. A row holds exactly KeptPerRow entries; entry e of a row belongs to group e / N and sits at column
 // (e / N)·M + index, so there are no row pointers. The group of an entry is computed by a pattern struct

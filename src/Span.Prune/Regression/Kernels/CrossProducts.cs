@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>Receives one finished cross product <c>s(i, j) = Σ_n a[i, n]·b[j, n]</c>.</summary>
 internal interface ICrossProductSink

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace Span.Prune;
+namespace Span.Prune.Internal;
 
 /// <summary>
 /// One tensor entry of a safetensors header, <c>{"dtype": "F32", "shape": [4096, 4096], "data_offsets": [b, e]}</c>,

@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>
 /// Cyclic coordinate descent for the channel LASSO

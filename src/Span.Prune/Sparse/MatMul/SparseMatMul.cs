@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 /// <summary>
 /// Sparse matrix multiply <c>Y = W·X</c> with W in a sparse format: <see cref="CsrMatrix"/>, <see cref="Csr16Matrix"/>,

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>
 /// The channel-level normal equations of He et al. (2017): the Gram matrix <c>G_ab = ⟨Z_a, Z_b⟩_F</c> and the

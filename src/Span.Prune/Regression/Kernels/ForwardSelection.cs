@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>
 /// Forward stepwise (orthogonal least squares) channel selection on the channel Gram matrix: each step adds the

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Span.Prune.Internal;
 
-namespace Span.Prune;
+namespace Span.Prune.Sparse;
 
 // BSR kernels. For an R×C block, each column c of the block loads the X row X[col0 + c, tile] once and feeds it to
 // R accumulators (one per block row), so a load serves R FMAs instead of one as in CSR: the reason blocks win at

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Span.Prune;
+namespace Span.Prune.Internal;
 
 /// <summary>
 /// Small kernels shared by the accumulators and <see cref="BatchNormScaling"/>: the double-sum → float-mean

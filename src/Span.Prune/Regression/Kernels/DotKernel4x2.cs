@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Span.Prune.Regression;
+namespace Span.Prune.RegressionKernels;
 
 /// <summary>
 /// Register-blocked micro-kernel of the cross products: eight dot products <c>a_r · b_c</c> (4 rows of a, 2 rows of b)
