@@ -1,31 +1,13 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
 using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
 
-/// <summary>Storage formats a <see cref="SparseLayer"/> can pick.</summary>
-public enum SparseFormat
-{
-    /// <summary>Dense row-major (<see cref="DenseMatMul"/>).</summary>
-    Dense,
-    /// <summary><see cref="CsrMatrix"/> (32-bit column indices).</summary>
-    Csr,
-    /// <summary><see cref="Csr16Matrix"/> (16-bit column indices).</summary>
-    Csr16,
-    /// <summary><see cref="BsrMatrix"/>.</summary>
-    Bsr,
-    /// <summary><see cref="NmSparseMatrix"/>.</summary>
-    NM,
-    /// <summary><see cref="ShrunkDense"/> (all-zero rows and columns removed).</summary>
-    Shrunk,
-}
-
 /// <summary>One candidate timed by <see cref="SparseLayer.Prepare"/>.</summary>
-/// <param name="Format">Format name: <c>dense</c>, <c>csr</c>, <c>csr16</c>, <c>bsr:RxC</c>, <c>nm:N:M</c> or <c>shrunk</c>.</param>
+/// <param name="Layout">The candidate's layout.</param>
 /// <param name="Milliseconds">Median time of one single-threaded multiply at the batch hint.</param>
-public readonly record struct SparseCandidateTiming(string Format, double Milliseconds);
+public readonly record struct SparseCandidateTiming(SparseLayout Layout, double Milliseconds);
 
 /// <summary>
 /// A pruned linear layer stored in whichever format multiplies fastest on this machine: <see cref="Prepare"/> builds
@@ -38,16 +20,14 @@ public readonly record struct SparseCandidateTiming(string Format, double Millis
 /// entirely zero. Zero is <c>value == 0f</c> (+0 and −0).</para>
 /// <para>Selection: the fastest median wins, except that dense is kept unless a format is more than
 /// <c>denseMargin</c> (10% by default) faster: a near-tie is not worth the indirection, and timings are noisy.
-/// Setting the environment variable <c>SPAN_PRUNE_SPARSE_FORMAT</c> (e.g. <c>csr</c>, <c>bsr:4x4</c>) forces a format.</para>
+/// To force a format, call <see cref="Create"/> with that <see cref="SparseLayout"/>; nothing else (no environment
+/// variable, no global setting) changes what <see cref="Prepare"/> picks.</para>
 /// <para><see cref="Prepare"/> allocates and takes time (a few multiplies per candidate); <see cref="Multiply"/> and
 /// <see cref="MultiplyParallel"/> then behave as the chosen kernel: same layout as <see cref="DenseMatMul"/>, no
 /// allocation once warm (a shrunk layer rents its gather/scatter scratch from <see cref="ArrayPool{T}.Shared"/>).</para>
 /// </remarks>
 public sealed class SparseLayer
 {
-    /// <summary>The environment variable that forces a format in <see cref="Prepare"/>.</summary>
-    public const string FormatEnvironmentVariable = "SPAN_PRUNE_SPARSE_FORMAT";
-
     private readonly float[]? _dense;
     private readonly CsrMatrix? _csr;
     private readonly Csr16Matrix? _csr16;
@@ -55,12 +35,11 @@ public sealed class SparseLayer
     private readonly NmSparseMatrix? _nm;
     private readonly ShrunkDense? _shrunk;
 
-    private SparseLayer(int rows, int columns, string description, SparseFormat format, object storage, SparseCandidateTiming[] timings)
+    private SparseLayer(int rows, int columns, SparseLayout layout, object storage, SparseCandidateTiming[] timings)
     {
         Rows = rows;
         Columns = columns;
-        Description = description;
-        Format = format;
+        Layout = layout;
         Candidates = timings;
         switch (storage)
         {
@@ -79,40 +58,50 @@ public sealed class SparseLayer
     /// <summary>Columns of W (input features).</summary>
     public int Columns { get; }
 
-    /// <summary>The chosen format.</summary>
-    public SparseFormat Format { get; }
-
     /// <summary>The chosen format with its parameters, e.g. <c>bsr:8x1</c>.</summary>
-    public string Description { get; }
+    public SparseLayout Layout { get; }
 
     /// <summary>Every candidate timed by <see cref="Prepare"/>, in the order tried (empty when the format was forced).</summary>
     public IReadOnlyList<SparseCandidateTiming> Candidates { get; }
 
-    /// <summary>Stores a pruned weight in a given format (no timing).</summary>
+    /// <summary>Stores a pruned weight in a given layout (no timing): the explicit way to force a format.</summary>
     /// <param name="weights">W, <c>[rows × columns]</c> row-major; zeros are pruned weights.</param>
     /// <param name="rows">Rows of W.</param>
     /// <param name="columns">Columns of W.</param>
-    /// <param name="format"><c>dense</c>, <c>csr</c>, <c>csr16</c>, <c>bsr:RxC</c>, <c>nm:N:M</c> or <c>shrunk</c>.</param>
-    /// <exception cref="ArgumentException">The format is unknown or does not fit the weights (ragged blocks, too many non-zeros in an N:M group, too many columns for 16-bit indices).</exception>
-    public static SparseLayer Create(ReadOnlySpan<float> weights, int rows, int columns, string format)
+    /// <param name="layout">The format and its parameters.</param>
+    /// <returns>The layer.</returns>
+    /// <exception cref="ArgumentException">The length does not match the shape (<paramref name="weights"/>), or the layout
+    /// does not fit the weights (<paramref name="layout"/>): blocks or groups that do not tile the shape, more than N
+    /// non-zeros in an N:M group, more than <see cref="Csr16Matrix.MaxColumns"/> columns for 16-bit indices.</exception>
+    public static SparseLayer Create(ReadOnlySpan<float> weights, int rows, int columns, SparseLayout layout)
     {
-        ArgumentNullException.ThrowIfNull(format);
         CsrCore.CheckShape(weights, rows, columns, nameof(weights));
-        object storage;
-        SparseFormat kind;
-        string description;
-        try
+        // Fit is checked here, against the argument the caller chose, so the format constructors below cannot fail.
+        switch (layout.Format)
         {
-            storage = Build(weights, rows, columns, format, out kind, out description);
+            case SparseFormat.Csr16 when columns > Csr16Matrix.MaxColumns:
+                ThrowHelper.ThrowArgument(nameof(layout), $"{columns} columns exceed the {Csr16Matrix.MaxColumns} that 16-bit indices address.");
+                break;
+            case SparseFormat.Bsr when rows % layout.BlockRows != 0 || columns % layout.BlockColumns != 0:
+                ThrowHelper.ThrowArgument(nameof(layout), $"{layout.BlockRows}×{layout.BlockColumns} blocks do not tile {rows}×{columns}.");
+                break;
+            case SparseFormat.NM when columns % layout.M != 0:
+                ThrowHelper.ThrowArgument(nameof(layout), $"Groups of {layout.M} do not tile rows of {columns}.");
+                break;
+            case SparseFormat.NM when MaxPerGroup(weights, rows, columns, layout.M) > layout.N:
+                ThrowHelper.ThrowArgument(nameof(layout), $"A group of {layout.M} holds more than {layout.N} non-zeros.");
+                break;
         }
-        catch (ArgumentException e) when (e.ParamName != nameof(format))
+        object storage = layout.Format switch
         {
-            // The format does not fit these weights (ragged blocks, a full N:M group, too many columns): report it
-            // against the argument the caller chose, keeping the specific reason.
-            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            throw new ArgumentException($"Format '{format}' does not fit the weights: {reason}", nameof(format), e);
-        }
-        return new SparseLayer(rows, columns, description, kind, storage, []);
+            SparseFormat.Dense => weights.ToArray(),
+            SparseFormat.Csr => CsrMatrix.FromDense(weights, rows, columns),
+            SparseFormat.Csr16 => Csr16Matrix.FromDense(weights, rows, columns),
+            SparseFormat.Bsr => BsrMatrix.FromDense(weights, rows, columns, layout.BlockRows, layout.BlockColumns),
+            SparseFormat.NM => NmSparseMatrix.FromDense(weights, rows, columns, layout.N, layout.M),
+            _ => ShrunkDense.FromDense(weights, rows, columns),
+        };
+        return new SparseLayer(rows, columns, layout, storage, []);
     }
 
     /// <summary>
@@ -125,7 +114,8 @@ public sealed class SparseLayer
     /// <param name="batchHint">The batch size the layer will mostly see.</param>
     /// <param name="denseMargin">Dense is kept unless a format is faster by more than this fraction (default 0.1).</param>
     /// <param name="rounds">Timing rounds per candidate; the median is used.</param>
-    /// <exception cref="ArgumentException">The length does not match the shape, or the forcing environment variable names an unusable format.</exception>
+    /// <returns>The layer, with every candidate's timing in <see cref="Candidates"/>.</returns>
+    /// <exception cref="ArgumentException">The length does not match the shape.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A dimension is not positive, or <paramref name="denseMargin"/> is negative.</exception>
     public static SparseLayer Prepare(ReadOnlySpan<float> weights, int rows, int columns, int batchHint, double denseMargin = 0.1, int rounds = 5)
     {
@@ -134,21 +124,18 @@ public sealed class SparseLayer
         if (!(denseMargin >= 0)) ThrowHelper.ThrowArgumentOutOfRange(nameof(denseMargin), "The margin must be a non-negative number.");
         rounds = Math.Max(1, rounds);
 
-        string? forced = Environment.GetEnvironmentVariable(FormatEnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(forced)) return Create(weights, rows, columns, forced.Trim());
-
-        var names = new List<string> { "dense", columns <= Csr16Matrix.MaxColumns ? "csr16" : "csr" };
+        var names = new List<SparseLayout> { SparseLayout.Dense, columns <= Csr16Matrix.MaxColumns ? SparseLayout.Csr16 : SparseLayout.Csr };
         long nnz = NonZeroScan.Count(weights);
         foreach (var (r, c) in new[] { (8, 1), (4, 4), (4, 1), (1, 4) })
             if (rows % r == 0 && columns % c == 0 && (long)BsrMatrix.CountBlocks(weights, rows, columns, r, c) * r * c <= 2 * Math.Max(nnz, 1))
-                names.Add($"bsr:{r}x{c}");
+                names.Add(SparseLayout.Bsr(r, c));
         foreach (int m in new[] { 4, 8 })
         {
             int n = columns % m == 0 ? MaxPerGroup(weights, rows, columns, m) : int.MaxValue;
-            if (n <= m / 2) names.Add($"nm:{Math.Max(n, 1)}:{m}");
+            if (n <= m / 2) names.Add(SparseLayout.NM(Math.Max(n, 1), m));
         }
         var probe = ShrunkDense.FromDense(weights, rows, columns);
-        if (probe.Rows <= 0.9 * rows || probe.Columns <= 0.9 * columns) names.Add("shrunk");
+        if (probe.Rows <= 0.9 * rows || probe.Columns <= 0.9 * columns) names.Add(SparseLayout.Shrunk);
 
         // Operands for timing: deterministic values, the real shape and batch.
         float[] x = new float[columns * batchHint];
@@ -162,12 +149,12 @@ public sealed class SparseLayer
         {
             var layer = Create(weights, rows, columns, names[i]);
             double ms = layer.Time(x, y, batchHint, rounds);
-            timings[i] = new SparseCandidateTiming(layer.Description, ms);
-            if (layer.Format == SparseFormat.Dense) { dense = layer; denseMs = ms; }
+            timings[i] = new SparseCandidateTiming(layer.Layout, ms);
+            if (layer.Layout.Format == SparseFormat.Dense) { dense = layer; denseMs = ms; }
             if (ms < bestMs) { best = layer; bestMs = ms; }
         }
         SparseLayer chosen = dense is not null && denseMs <= bestMs * (1 + denseMargin) ? dense : best!;
-        return new SparseLayer(rows, columns, chosen.Description, chosen.Format, chosen.Storage, timings);
+        return new SparseLayer(rows, columns, chosen.Layout, chosen.Storage, timings);
     }
 
     private object Storage => (object?)_dense ?? (object?)_csr ?? (object?)_csr16 ?? (object?)_bsr ?? (object?)_nm ?? _shrunk!;
@@ -203,36 +190,6 @@ public sealed class SparseLayer
         return max;
     }
 
-    private static object Build(ReadOnlySpan<float> w, int rows, int columns, string format, out SparseFormat kind, out string description)
-    {
-        string f = format.Trim().ToLowerInvariant();
-        description = f;
-        switch (f)
-        {
-            case "dense": kind = SparseFormat.Dense; return w.ToArray();
-            case "csr": kind = SparseFormat.Csr; return CsrMatrix.FromDense(w, rows, columns);
-            case "csr16": kind = SparseFormat.Csr16; return Csr16Matrix.FromDense(w, rows, columns);
-            case "shrunk": kind = SparseFormat.Shrunk; return ShrunkDense.FromDense(w, rows, columns);
-        }
-        string[] parts = f.Split(':', 'x');
-        if (parts.Length == 3 && parts[0] == "bsr" && TryPositive(parts[1], out int r) && TryPositive(parts[2], out int c))
-        {
-            kind = SparseFormat.Bsr;
-            return BsrMatrix.FromDense(w, rows, columns, r, c);
-        }
-        if (parts.Length == 3 && parts[0] == "nm" && TryPositive(parts[1], out int n) && TryPositive(parts[2], out int m))
-        {
-            kind = SparseFormat.NM;
-            return NmSparseMatrix.FromDense(w, rows, columns, n, m);
-        }
-        ThrowHelper.ThrowArgument(nameof(format), $"Unknown format '{format}'; expected dense, csr, csr16, bsr:RxC, nm:N:M or shrunk.");
-        kind = default;
-        return null!;
-    }
-
-    private static bool TryPositive(string s, out int value) =>
-        int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value > 0;
-
     /// <summary>Computes <c>Y = W·X</c> with the chosen format (full-size operands whatever the format).</summary>
     /// <param name="x">X, exactly <c>Columns·batch</c> floats, row-major.</param>
     /// <param name="y">Y, at least <c>Rows·batch</c> floats; the first <c>Rows·batch</c> are overwritten.</param>
@@ -252,7 +209,7 @@ public sealed class SparseLayer
     private void Run(ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
     {
         bool parallel = threads > 1;
-        switch (Format)
+        switch (Layout.Format)
         {
             case SparseFormat.Dense:
                 if (parallel) DenseMatMul.MultiplyParallel(_dense, Rows, Columns, x, y, batch, threads); else DenseMatMul.Multiply(_dense, Rows, Columns, x, y, batch);
@@ -303,5 +260,5 @@ public sealed class SparseLayer
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"SparseLayer {Rows}×{Columns} as {Description}";
+    public override string ToString() => $"SparseLayer {Rows}×{Columns} as {Layout}";
 }
