@@ -33,7 +33,7 @@ internal sealed class SelectionSection : IReportSection
         float[] work = new float[original.Length], work2 = new float[original.Length];
         int prune = Selection.PruneCount(weights.Length, 0.9);
         var (e2e, e2eBaseline) = Stopwatches.Compare(
-            () => Selection.PruneSmallestMagnitudeInPlace(weights, prune),
+            () => Pruning.Magnitude(weights, 0.9),
             () => ScalarQuickselect.PruneSmallestMagnitude(weights, prune, work, work2),
             size switch { BenchSize.Full => 15, BenchSize.Quick => 5, _ => 3 },
             reset: () => original.CopyTo(weights));

@@ -8,7 +8,7 @@ public static partial class ChannelRegression
     /// The relative reconstruction error <c>‖Y − X·Wᵀ‖_F / ‖Y‖_F</c> of a layer weight on sampled inputs and targets.
     /// </summary>
     /// <param name="inputs">X, <c>[N, C·K]</c> sampled layer inputs (see <see cref="ChannelRegression"/> for the layout).</param>
-    /// <param name="weights">W, <c>[O, C·K]</c> weight (e.g. masked, or refitted by <see cref="Refit"/>).</param>
+    /// <param name="weights">W, <c>[O, C·K]</c> weight (e.g. masked, or refitted by <see cref="Refit(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, ReadOnlySpan{byte}, Span{float}, Span{float}, double)"/>).</param>
     /// <param name="targets">Y, <c>[N, O]</c> outputs to reconstruct.</param>
     /// <param name="shape">The weight shape.</param>
     /// <param name="samples">N ≥ 1.</param>

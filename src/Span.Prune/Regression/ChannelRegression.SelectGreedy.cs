@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance.Buffers;
 using Span.Prune.Internal;
 using Span.Prune.RegressionKernels;
 
@@ -6,7 +7,7 @@ namespace Span.Prune;
 public static partial class ChannelRegression
 {
     /// <summary>
-    /// Doubles of scratch <see cref="SelectGreedy"/> needs:
+    /// Doubles of scratch <see cref="SelectGreedy(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double})"/> needs:
     /// <c>C² + C + max((D·N + O·N + D·O)/2 + 1024, C·keep + 2C + 2·keep)</c>.
     /// </summary>
     /// <param name="shape">The layer weight shape.</param>
@@ -37,7 +38,6 @@ public static partial class ChannelRegression
     /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
     /// <param name="keepMask">Length C; receives 1 for the kept channels, 0 for the others.</param>
     /// <param name="coefficients">Length C; receives the least-squares β of the kept channels (0 for pruned ones).</param>
-    /// <param name="scratch">Empty (use the shared pool) or at least <see cref="GreedyScratchLength"/> doubles.</param>
     /// <returns>The kept count and the relative residual of the β-scaled model.</returns>
     /// <remarks>
     /// <para>Forward selection (orthogonal least squares) on <c>Y ≈ Σ_{c∈S} β_c Z_c</c>: with S chosen so far and β_S
@@ -57,7 +57,33 @@ public static partial class ChannelRegression
     public static GreedySelection SelectGreedy(
         ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
         WeightShape shape, int samples, int keep,
-        Span<byte> keepMask, Span<double> coefficients, Span<double> scratch = default)
+        Span<byte> keepMask, Span<double> coefficients) =>
+        SelectGreedyCore(inputs, weights, targets, shape, samples, keep, keepMask, coefficients, default, pooled: true);
+
+    /// <summary>As <see cref="SelectGreedy(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double})"/>, with caller-owned working memory.</summary>
+    /// <param name="inputs">X, <c>[N, C·K]</c> sampled layer inputs (see <see cref="ChannelRegression"/> for the layout).</param>
+    /// <param name="weights">W, <c>[O, C·K]</c> layer weight.</param>
+    /// <param name="targets">Y, <c>[N, O]</c> outputs to reconstruct.</param>
+    /// <param name="shape">The weight shape: C = <c>In</c>, K = <c>KernelHeight·KernelWidth</c>, O = <c>Out</c>.</param>
+    /// <param name="samples">N ≥ 1.</param>
+    /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
+    /// <param name="keepMask">Length C; receives 1 for the kept channels, 0 for the others.</param>
+    /// <param name="coefficients">Length C; receives the least-squares β of the kept channels (0 for pruned ones).</param>
+    /// <param name="scratch">At least <see cref="GreedyScratchLength"/> doubles, not overlapping any other argument.</param>
+    /// <returns>The kept count and the relative residual of the β-scaled model.</returns>
+    /// <exception cref="ArgumentException">A length does not match, an output or the scratch overlaps an input, or X, W, Y
+    /// hold NaN/±∞ (ParamName names the span), or <paramref name="shape"/> is default.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> &lt; 1 or <paramref name="keep"/> outside <c>[1, C]</c>.</exception>
+    public static GreedySelection SelectGreedy(
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
+        WeightShape shape, int samples, int keep,
+        Span<byte> keepMask, Span<double> coefficients, Span<double> scratch) =>
+        SelectGreedyCore(inputs, weights, targets, shape, samples, keep, keepMask, coefficients, scratch, pooled: false);
+
+    private static GreedySelection SelectGreedyCore(
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
+        WeightShape shape, int samples, int keep,
+        Span<byte> keepMask, Span<double> coefficients, Span<double> scratch, bool pooled)
     {
         ValidateProblem(inputs, weights, targets, shape, samples);
         int channels = shape.In;
@@ -65,7 +91,7 @@ public static partial class ChannelRegression
         if (keepMask.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(keepMask), keepMask.Length, channels);
         if (coefficients.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(coefficients), coefficients.Length, channels);
         int required = CheckedScratchLength(GreedyScratch(shape, samples, keep));
-        ValidateScratch(scratch, required);
+        if (!pooled) ValidateScratch(scratch, required);
         ThrowIfOverlapsInputs<byte>(keepMask, nameof(keepMask), inputs, weights, targets);
         ThrowIfOverlapsInputs<double>(coefficients, nameof(coefficients), inputs, weights, targets);
         ThrowIfOverlapsInputs<double>(scratch, nameof(scratch), inputs, weights, targets);
@@ -73,19 +99,13 @@ public static partial class ChannelRegression
         if (Overlaps<double, byte>(scratch, keepMask) || Overlaps<double, double>(scratch, coefficients)) ThrowHelper.ThrowOverlap(nameof(scratch));
         ValidateFinite(inputs, weights, targets);
 
-        Span<double> work = ScratchOrRent(scratch, required, out double[]? rented);
-        try
-        {
-            Span<double> gram = work.Slice(0, channels * channels);
-            Span<double> response = work.Slice(channels * channels, channels);
-            Span<double> rest = work.Slice(channels * channels + channels);
-            double total = ChannelGram.Compute(inputs, weights, targets, samples, channels, shape.KernelSize, shape.Out, gram, response, rest);
-            double explained = ForwardSelection.Select(gram, response, channels, keep, keepMask, coefficients, rest);
-            return new GreedySelection(keep, RelativeNorm(total - explained, total));
-        }
-        finally
-        {
-            Return(rented);
-        }
+        using SpanOwner<double> owner = pooled ? SpanOwner<double>.Allocate(required) : SpanOwner<double>.Empty;
+        Span<double> work = pooled ? owner.Span : scratch.Slice(0, required);
+        Span<double> gram = work.Slice(0, channels * channels);
+        Span<double> response = work.Slice(channels * channels, channels);
+        Span<double> rest = work.Slice(channels * channels + channels);
+        double total = ChannelGram.Compute(inputs, weights, targets, samples, channels, shape.KernelSize, shape.Out, gram, response, rest);
+        double explained = ForwardSelection.Select(gram, response, channels, keep, keepMask, coefficients, rest);
+        return new GreedySelection(keep, RelativeNorm(total - explained, total));
     }
 }

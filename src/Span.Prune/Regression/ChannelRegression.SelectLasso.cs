@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance.Buffers;
 using Span.Prune.Internal;
 using Span.Prune.RegressionKernels;
 
@@ -5,7 +6,7 @@ namespace Span.Prune;
 
 public static partial class ChannelRegression
 {
-    /// <summary>Doubles of scratch <see cref="SelectLasso"/> needs: <c>C² + 3C + (D·N + O·N + D·O)/2 + 1024</c>.</summary>
+    /// <summary>Doubles of scratch <see cref="SelectLasso(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double}, LassoOptions)"/> needs: <c>C² + 3C + (D·N + O·N + D·O)/2 + 1024</c>.</summary>
     /// <param name="shape">The layer weight shape (C = <c>In</c>, K = <c>KernelSize</c>, O = <c>Out</c>).</param>
     /// <param name="samples">Number of samples N.</param>
     /// <exception cref="ArgumentException"><paramref name="shape"/> is default.</exception>
@@ -32,7 +33,6 @@ public static partial class ChannelRegression
     /// <param name="keepMask">Length C; receives 1 for the <paramref name="keep"/> kept channels, 0 for the others.</param>
     /// <param name="coefficients">Length C; receives the LASSO coefficients β at the returned λ (0 for channels not in the LASSO support, including filled ones).</param>
     /// <param name="options">Tolerance, path and bisection settings; <c>default</c> uses the documented defaults.</param>
-    /// <param name="scratch">Empty (use the shared pool) or at least <see cref="LassoScratchLength"/> doubles.</param>
     /// <returns>The λ used, λ_max, sweeps, path points, and how many kept channels came from the LASSO support.</returns>
     /// <remarks>
     /// <para><b>Objective.</b> <c>min_β (1/2N)‖Y − Σ_c β_c Z_c‖_F² + λ‖β‖₁</c> with <c>Z_c = X_c·W_cᵀ</c>, solved by cyclic
@@ -62,8 +62,36 @@ public static partial class ChannelRegression
     public static LassoSelection SelectLasso(
         ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
         WeightShape shape, int samples, int keep,
+        Span<byte> keepMask, Span<double> coefficients, LassoOptions options = default) =>
+        SelectLassoCore(inputs, weights, targets, shape, samples, keep, keepMask, coefficients, options, default, pooled: true);
+
+    /// <summary>As <see cref="SelectLasso(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double}, LassoOptions)"/>, with caller-owned working memory.</summary>
+    /// <param name="inputs">X, <c>[N, C·K]</c> sampled layer inputs (see <see cref="ChannelRegression"/> for the layout).</param>
+    /// <param name="weights">W, <c>[O, C·K]</c> layer weight.</param>
+    /// <param name="targets">Y, <c>[N, O]</c> outputs to reconstruct.</param>
+    /// <param name="shape">The weight shape: C = <c>In</c>, K = <c>KernelHeight·KernelWidth</c>, O = <c>Out</c>.</param>
+    /// <param name="samples">N ≥ 1.</param>
+    /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
+    /// <param name="keepMask">Length C; receives 1 for the <paramref name="keep"/> kept channels, 0 for the others.</param>
+    /// <param name="coefficients">Length C; receives the LASSO coefficients β at the returned λ (0 for channels not in the LASSO support, including filled ones).</param>
+    /// <param name="options">Tolerance, path and bisection settings; <c>default</c> uses the documented defaults.</param>
+    /// <param name="scratch">At least <see cref="LassoScratchLength"/> doubles, not overlapping any other argument.</param>
+    /// <returns>The λ used, λ_max, sweeps, path points, and how many kept channels came from the LASSO support.</returns>
+    /// <exception cref="ArgumentException">A length does not match, an output or the scratch overlaps an input, or X, W, Y
+    /// hold NaN/±∞ (ParamName names the span), or <paramref name="shape"/> is default.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> &lt; 1, <paramref name="keep"/> outside
+    /// <c>[1, C]</c>, or an invalid <paramref name="options"/> value.</exception>
+    public static LassoSelection SelectLasso(
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
+        WeightShape shape, int samples, int keep,
+        Span<byte> keepMask, Span<double> coefficients, LassoOptions options, Span<double> scratch) =>
+        SelectLassoCore(inputs, weights, targets, shape, samples, keep, keepMask, coefficients, options, scratch, pooled: false);
+
+    private static LassoSelection SelectLassoCore(
+        ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
+        WeightShape shape, int samples, int keep,
         Span<byte> keepMask, Span<double> coefficients,
-        LassoOptions options = default, Span<double> scratch = default)
+        LassoOptions options, Span<double> scratch, bool pooled)
     {
         ValidateProblem(inputs, weights, targets, shape, samples);
         int channels = shape.In;
@@ -72,7 +100,7 @@ public static partial class ChannelRegression
         if (coefficients.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(coefficients), coefficients.Length, channels);
         ValidateLassoOptions(options);
         int required = CheckedScratchLength(LassoScratch(shape, samples));
-        ValidateScratch(scratch, required);
+        if (!pooled) ValidateScratch(scratch, required);
         ThrowIfOverlapsInputs<byte>(keepMask, nameof(keepMask), inputs, weights, targets);
         ThrowIfOverlapsInputs<double>(coefficients, nameof(coefficients), inputs, weights, targets);
         ThrowIfOverlapsInputs<double>(scratch, nameof(scratch), inputs, weights, targets);
@@ -80,21 +108,15 @@ public static partial class ChannelRegression
         if (Overlaps<double, byte>(scratch, keepMask) || Overlaps<double, double>(scratch, coefficients)) ThrowHelper.ThrowOverlap(nameof(scratch));
         ValidateFinite(inputs, weights, targets);
 
-        Span<double> work = ScratchOrRent(scratch, required, out double[]? rented);
-        try
-        {
-            int offset = 0;
-            Span<double> gram = work.Slice(offset, channels * channels); offset += channels * channels;
-            Span<double> response = work.Slice(offset, channels); offset += channels;
-            Span<double> correlation = work.Slice(offset, channels); offset += channels;
-            Span<double> bestBeta = work.Slice(offset, channels); offset += channels;
-            ChannelGram.Compute(inputs, weights, targets, samples, channels, shape.KernelSize, shape.Out, gram, response, work.Slice(offset));
-            return LassoPath(gram, response, channels, samples, keep, options, keepMask, coefficients, correlation, bestBeta);
-        }
-        finally
-        {
-            Return(rented);
-        }
+        using SpanOwner<double> owner = pooled ? SpanOwner<double>.Allocate(required) : SpanOwner<double>.Empty;
+        Span<double> work = pooled ? owner.Span : scratch.Slice(0, required);
+        int offset = 0;
+        Span<double> gram = work.Slice(offset, channels * channels); offset += channels * channels;
+        Span<double> response = work.Slice(offset, channels); offset += channels;
+        Span<double> correlation = work.Slice(offset, channels); offset += channels;
+        Span<double> bestBeta = work.Slice(offset, channels); offset += channels;
+        ChannelGram.Compute(inputs, weights, targets, samples, channels, shape.KernelSize, shape.Out, gram, response, work.Slice(offset));
+        return LassoPath(gram, response, channels, samples, keep, options, keepMask, coefficients, correlation, bestBeta);
     }
 
     private static void ValidateLassoOptions(LassoOptions options)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.InteropServices;
 using Span.Prune.Internal;
 using Span.Prune.RegressionKernels;
@@ -35,13 +34,13 @@ namespace Span.Prune;
 /// <see cref="ArgumentOutOfRangeException"/> naming the parameter), then overlaps (outputs and scratch must not
 /// overlap the inputs or each other; only <c>refitted</c> may be exactly <c>weights</c>), then NaN/±∞ in X, W, Y
 /// (<see cref="ArgumentException"/> naming the span) — all before anything is written.</para>
-/// <para><b>Scratch.</b> Each operation takes an optional <c>Span&lt;double&gt; scratch</c> of at least the length its
-/// <c>…ScratchLength</c> method returns. An empty span rents from <see cref="ArrayPool{T}.Shared"/>, which allocates on
-/// first use of a size and not afterwards, so steady-state calls allocate nothing either way.</para>
+/// <para><b>Scratch</b> (the library's one rule): each operation comes as a pair of overloads, one taking a
+/// <c>Span&lt;double&gt; scratch</c> of at least the length its <c>…ScratchLength</c> method returns, one without, which
+/// rents from the shared pool (no allocation in steady state either way).</para>
 /// </remarks>
 public static partial class ChannelRegression
 {
-    /// <summary>Default ridge of <see cref="Refit"/>: ρ = 1e-6 × mean diagonal of <c>X_keptᵀX_kept</c>.</summary>
+    /// <summary>Default ridge of <see cref="Refit(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, ReadOnlySpan{byte}, Span{float}, Span{float}, double)"/>: ρ = 1e-6 × mean diagonal of <c>X_keptᵀX_kept</c>.</summary>
     public const double DefaultRelativeRidge = 1e-6;
 
     /// <summary>Checks the shape, the sample count and the three input lengths; returns <c>D = C·K</c>.</summary>
@@ -76,7 +75,7 @@ public static partial class ChannelRegression
 
     private static void ValidateScratch(Span<double> scratch, int required)
     {
-        if (!scratch.IsEmpty && scratch.Length < required) ThrowHelper.ThrowScratchTooShort(nameof(scratch), scratch.Length, required);
+        if (scratch.Length < required) ThrowHelper.ThrowScratchTooShort(nameof(scratch), scratch.Length, required);
     }
 
     /// <summary>Outputs must not share memory with any input (compared as bytes, so spans of different types are caught).</summary>
@@ -101,23 +100,6 @@ public static partial class ChannelRegression
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(weights), bad);
         bad = FiniteScan.IndexOfNonFinite(targets);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(targets), bad);
-    }
-
-    /// <summary>The caller's scratch, or a pooled array (returned by the caller through <paramref name="rented"/>).</summary>
-    private static Span<double> ScratchOrRent(Span<double> scratch, int required, out double[]? rented)
-    {
-        if (!scratch.IsEmpty)
-        {
-            rented = null;
-            return scratch.Slice(0, required);
-        }
-        rented = ArrayPool<double>.Shared.Rent(required);
-        return rented.AsSpan(0, required);
-    }
-
-    private static void Return(double[]? rented)
-    {
-        if (rented is not null) ArrayPool<double>.Shared.Return(rented);
     }
 
     /// <summary><c>√(residual / total)</c>, with 0/0 = 0 and x/0 = +∞.</summary>

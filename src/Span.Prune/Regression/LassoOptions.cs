@@ -1,7 +1,7 @@
 namespace Span.Prune;
 
 /// <summary>
-/// Settings of the LASSO channel selection (<see cref="ChannelRegression.SelectLasso"/>). A property left at 0
+/// Settings of the LASSO channel selection (<see cref="ChannelRegression.SelectLasso(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double}, LassoOptions)"/>). A property left at 0
 /// (including every property of <c>default(LassoOptions)</c>) means its documented default.
 /// </summary>
 public readonly record struct LassoOptions

@@ -1,6 +1,6 @@
 namespace Span.Prune;
 
-/// <summary>What <see cref="ChannelRegression.SelectLasso"/> did to choose its channels.</summary>
+/// <summary>What <see cref="ChannelRegression.SelectLasso(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double}, LassoOptions)"/> did to choose its channels.</summary>
 public readonly record struct LassoSelection
 {
     internal LassoSelection(double lambda, double lambdaMax, int sweeps, int pathPoints, int lassoCount, int keptCount, bool converged)

@@ -1,6 +1,6 @@
 namespace Span.Prune;
 
-/// <summary>Reconstruction quality of a least-squares refit (<see cref="ChannelRegression.Refit"/>).</summary>
+/// <summary>Reconstruction quality of a least-squares refit (<see cref="ChannelRegression.Refit(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, ReadOnlySpan{byte}, Span{float}, Span{float}, double)"/>).</summary>
 public readonly record struct RefitResult
 {
     internal RefitResult(double relativeErrorBefore, double relativeErrorAfter, double ridge, int keptChannels)

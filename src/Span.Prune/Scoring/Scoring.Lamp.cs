@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using Span.Prune.Internal;
 using Span.Prune.SelectionKernels;
 
@@ -62,15 +62,8 @@ public static partial class Scoring
     {
         ValidateLamp(weights, scores);
         int need = LampScratchLength(weights.Length);
-        ulong[] keys = ArrayPool<ulong>.Shared.Rent(need);
-        try
-        {
-            LampCore(weights, scores, keys.AsSpan(0, need));
-        }
-        finally
-        {
-            ArrayPool<ulong>.Shared.Return(keys);
-        }
+        using SpanOwner<ulong> keys = SpanOwner<ulong>.Allocate(need);
+        LampCore(weights, scores, keys.Span.Slice(0, need));
     }
 
     private static void ValidateLamp(ReadOnlySpan<float> weights, Span<float> scores)

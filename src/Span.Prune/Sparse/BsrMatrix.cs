@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
@@ -217,47 +217,40 @@ public sealed class BsrMatrix
     {
         bool write = !blockRowPointers.IsEmpty;
         int blockCols = columns / blockColumns, blockSize = blockRows * blockColumns, blocks = 0;
-        int[] rented = ArrayPool<int>.Shared.Rent(Math.Max(1, blockCols));
-        Span<int> counts = rented.AsSpan(0, blockCols);
-        try
+        using SpanOwner<int> rented = SpanOwner<int>.Allocate(blockCols);
+        Span<int> counts = rented.Span;
+        if (write) blockRowPointers[0] = 0;
+        for (int br = 0; br < rows / blockRows; br++)
         {
-            if (write) blockRowPointers[0] = 0;
-            for (int br = 0; br < rows / blockRows; br++)
+            counts.Clear();
+            for (int i = 0; i < blockRows; i++)
             {
-                counts.Clear();
-                for (int i = 0; i < blockRows; i++)
+                int start = (br * blockRows + i) * columns;
+                if (useMask) NonZeroScan.AddGroupCounts(mask.Slice(start, columns), blockColumns, counts);
+                else NonZeroScan.AddGroupCounts(dense.Slice(start, columns), blockColumns, counts);
+            }
+            for (int bc = 0; bc < blockCols; bc++)
+            {
+                if (counts[bc] == 0) continue;
+                if (write)
                 {
-                    int start = (br * blockRows + i) * columns;
-                    if (useMask) NonZeroScan.AddGroupCounts(mask.Slice(start, columns), blockColumns, counts);
-                    else NonZeroScan.AddGroupCounts(dense.Slice(start, columns), blockColumns, counts);
-                }
-                for (int bc = 0; bc < blockCols; bc++)
-                {
-                    if (counts[bc] == 0) continue;
-                    if (write)
+                    blockColumnIndices[blocks] = bc;
+                    Span<float> block = values.Slice(blocks * blockSize, blockSize);
+                    for (int i = 0; i < blockRows; i++)
                     {
-                        blockColumnIndices[blocks] = bc;
-                        Span<float> block = values.Slice(blocks * blockSize, blockSize);
-                        for (int i = 0; i < blockRows; i++)
+                        int start = (br * blockRows + i) * columns + bc * blockColumns;
+                        Span<float> dst = block.Slice(i * blockColumns, blockColumns);
+                        dense.Slice(start, blockColumns).CopyTo(dst);
+                        if (useMask)
                         {
-                            int start = (br * blockRows + i) * columns + bc * blockColumns;
-                            Span<float> dst = block.Slice(i * blockColumns, blockColumns);
-                            dense.Slice(start, blockColumns).CopyTo(dst);
-                            if (useMask)
-                            {
-                                ReadOnlySpan<byte> m = mask.Slice(start, blockColumns);
-                                for (int j = 0; j < blockColumns; j++) if (m[j] == 0) dst[j] = 0f;
-                            }
+                            ReadOnlySpan<byte> m = mask.Slice(start, blockColumns);
+                            for (int j = 0; j < blockColumns; j++) if (m[j] == 0) dst[j] = 0f;
                         }
                     }
-                    blocks++;
                 }
-                if (write) blockRowPointers[br + 1] = blocks;
+                blocks++;
             }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(rented);
+            if (write) blockRowPointers[br + 1] = blocks;
         }
         return blocks;
     }

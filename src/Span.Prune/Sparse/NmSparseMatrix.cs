@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
@@ -200,22 +200,15 @@ public sealed class NmSparseMatrix
         if ((long)rows * columns != dense.Length) ThrowHelper.ThrowShape(nameof(dense), dense.Length, rows, columns);
         if (useMask) CsrCore.CheckMask(dense, mask);
         int groups = columns / m;
-        int[] rented = ArrayPool<int>.Shared.Rent(Math.Max(1, groups));
-        try
+        using SpanOwner<int> rented = SpanOwner<int>.Allocate(Math.Max(1, groups));
+        Span<int> counts = rented.Span.Slice(0, groups);
+        for (int r = 0; r < rows; r++)
         {
-            Span<int> counts = rented.AsSpan(0, groups);
-            for (int r = 0; r < rows; r++)
-            {
-                counts.Clear();
-                if (useMask) NonZeroScan.AddGroupCounts(mask.Slice(r * columns, columns), m, counts);
-                else NonZeroScan.AddGroupCounts(dense.Slice(r * columns, columns), m, counts);
-                for (int g = 0; g < groups; g++)
-                    if (counts[g] > n) ThrowHelper.ThrowTooManyInGroup(useMask ? nameof(mask) : nameof(dense), r, g, counts[g], n, m);
-            }
-        }
-        finally
-        {
-            ArrayPool<int>.Shared.Return(rented);
+            counts.Clear();
+            if (useMask) NonZeroScan.AddGroupCounts(mask.Slice(r * columns, columns), m, counts);
+            else NonZeroScan.AddGroupCounts(dense.Slice(r * columns, columns), m, counts);
+            for (int g = 0; g < groups; g++)
+                if (counts[g] > n) ThrowHelper.ThrowTooManyInGroup(useMask ? nameof(mask) : nameof(dense), r, g, counts[g], n, m);
         }
         return length;
     }

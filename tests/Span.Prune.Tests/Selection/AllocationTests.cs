@@ -1,3 +1,4 @@
+using PruningApi = Span.Prune.Pruning;
 using Sel = Span.Prune.Selection;
 
 namespace Span.Prune.Tests.Selection;
@@ -29,9 +30,8 @@ public class AllocationTests
         int k = Sel.PruneCount(n, 0.9);
         AssertNoAllocation(() => Sel.LowestMask(scores, k, mask, scratch));
         AssertNoAllocation(() => Sel.LowestMask(scores, k, mask));
-        AssertNoAllocation(() => Sel.PruneLowestInPlace(weights, scores, k));
-        AssertNoAllocation(() => Sel.PruneSmallestMagnitudeInPlace(weights, k));
-        AssertNoAllocation(() => Sel.PruneSmallestMagnitudeInPlace(weights, k, scratch));
+        AssertNoAllocation(() => PruningApi.Magnitude(weights, 0.9));
+        AssertNoAllocation(() => PruningApi.Magnitude(weights, 0.9, scratch));
     }
 
     [Fact]

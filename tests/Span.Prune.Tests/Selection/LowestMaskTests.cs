@@ -1,3 +1,4 @@
+using PruningApi = Span.Prune.Pruning;
 using Span.Prune.SelectionKernels;
 using Sel = Span.Prune.Selection;
 
@@ -99,43 +100,15 @@ public class LowestMaskTests
         }
     }
 
-    [Theory]
-    [MemberData(nameof(Lengths))]
-    public void PruneLowestInPlace_MatchesMask(int n)
-    {
-        var rng = new Random(n);
-        float[] weights = TestData.Normal(n, n + 3);
-        float[] scores = TestData.Uniform(n, n).Select(x => MathF.Round(x * 4) / 4).ToArray();
-        foreach (int k in Counts(n, rng))
-        {
-            byte[] expected = SelectionReference.Mask(scores, k);
-            float[] w = (float[])weights.Clone();
-            SelectionResult r = Sel.PruneLowestInPlace(w, scores, k, new float[n]);
-            Assert.Equal(k, r.Pruned);
-            AssertBits(Applied(weights, expected), w, $"k={k}");
-            float[] pooled = (float[])weights.Clone();
-            Sel.PruneLowestInPlace(pooled, scores, k);
-            Assert.Equal(w, pooled);
-        }
-    }
-
-    [Fact]
-    public void PruneLowestInPlace_ExactAliasing_PrunesLowestSignedWeights()
-    {
-        float[] w = [3f, -2f, 1f, -5f];
-        Sel.PruneLowestInPlace(w, w, 2);
-        Assert.Equal(new[] { 3f, 0f, 1f, 0f }, w);
-    }
-
     [Fact]
     public void Magnitude_WorkedExample()
     {
         // |w| = 3, 2, 1, 5; prune 50% = 2 → the 1 and the −2.
         float[] w = [3f, -2f, 1f, -5f];
-        SelectionResult r = Sel.PruneSmallestMagnitudeInPlace(w, Sel.PruneCount(w.Length, 0.5));
+        PruneReport r = PruningApi.Magnitude(w, 0.5);
         Assert.Equal(new[] { 3f, 0f, 0f, -5f }, w);
         Assert.Equal(2f, r.Threshold);
-        Assert.Equal(2, r.Pruned);
+        Assert.Equal(2, r.PrunedUnits);
     }
 
     [Theory]
@@ -151,11 +124,11 @@ public class LowestMaskTests
             foreach (var path in new[] { SelectionPath.Auto, SelectionPath.Introselect, SelectionPath.Radix, SelectionPath.SampleWindow })
             {
                 float[] w = (float[])weights.Clone();
-                SelectionResult r = SelectionReference.With(path, PartitionVariant.Auto, () => Sel.PruneSmallestMagnitudeInPlace(w, k));
+                PruneReport r = SelectionReference.With(path, PartitionVariant.Auto, () => PruningApi.MagnitudeCore(w, k, default));
                 AssertBits(Applied(weights, expected), w, $"{path} k={k}");
                 Assert.Equal(ExpectedThreshold(abs, k), r.Threshold);
                 float[] w2 = (float[])weights.Clone();
-                SelectionReference.With(path, PartitionVariant.Auto, () => Sel.PruneSmallestMagnitudeInPlace(w2, k, TestData.NaNs(n)));
+                SelectionReference.With(path, PartitionVariant.Auto, () => PruningApi.MagnitudeCore(w2, k, TestData.NaNs(n)));
                 Assert.Equal(w, w2);
             }
         }
@@ -173,7 +146,7 @@ public class LowestMaskTests
         {
             byte[] expected = SelectionReference.Mask(abs, k);
             float[] w = (float[])weights.Clone();
-            Sel.PruneSmallestMagnitudeInPlace(w, k);
+            PruningApi.MagnitudeCore(w, k, default);
             AssertBits(Applied(weights, expected), w, $"k={k}");
         }
     }
@@ -187,13 +160,11 @@ public class LowestMaskTests
         Assert.Equal("mask", Assert.Throws<ArgumentException>(() => Sel.LowestMask(s, 1, new byte[2])).ParamName);
         Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Sel.LowestMask(s, 1, new byte[3], new float[2])).ParamName);
         Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Sel.LowestMask(s, 1, new byte[3], s)).ParamName);
-        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Sel.PruneLowestInPlace(new float[3], new float[2], 1)).ParamName);
-        Assert.Equal("pruneCount", Assert.Throws<ArgumentOutOfRangeException>(() => Sel.PruneLowestInPlace(new float[3], s, 4)).ParamName);
-        var shared = new float[4];
-        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => Sel.PruneLowestInPlace(shared.AsSpan(0, 3), shared.AsSpan(1, 3), 1)).ParamName);
-        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Sel.PruneLowestInPlace(new float[3], s, 1, new float[1])).ParamName);
-        Assert.Equal("pruneCount", Assert.Throws<ArgumentOutOfRangeException>(() => Sel.PruneSmallestMagnitudeInPlace(new float[3], 4)).ParamName);
-        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => Sel.PruneSmallestMagnitudeInPlace(new float[3], 1, new float[2])).ParamName);
+        Assert.Equal("pruneCount", Assert.Throws<ArgumentOutOfRangeException>(() => PruningApi.MagnitudeCore(new float[3], 4, default)).ParamName);
+        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => PruningApi.Magnitude(new float[3], 0.5, new float[2])).ParamName);
+        float[] overlapping = new float[6];
+        Assert.Equal("scratch", Assert.Throws<ArgumentException>(() => PruningApi.Magnitude(overlapping.AsSpan(0, 3), 0.5, overlapping.AsSpan(2, 4))).ParamName);
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => PruningApi.Magnitude([], 0.5)).ParamName);
     }
 
     [Theory]
@@ -217,15 +188,10 @@ public class LowestMaskTests
                 Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Sel.LowestMask(scores, k, mask, new float[n])).ParamName);
                 Assert.Equal(-1, mask.AsSpan().IndexOfAnyExcept((byte)0xAB));
 
-                float[] weights = TestData.Normal(n, 2);
-                float[] before = (float[])weights.Clone();
-                Assert.Equal("scores", Assert.Throws<ArgumentException>(() => Sel.PruneLowestInPlace(weights, scores, k)).ParamName);
-                AssertBits(before, weights, "weights written");
-
                 float[] badWeights = TestData.Normal(n, 3);
                 badWeights[at] = bad;
                 float[] badBefore = (float[])badWeights.Clone();
-                var ex = Assert.Throws<ArgumentException>(() => Sel.PruneSmallestMagnitudeInPlace(badWeights, k));
+                var ex = Assert.Throws<ArgumentException>(() => PruningApi.MagnitudeCore(badWeights, k, default));
                 Assert.Equal("weights", ex.ParamName);
                 Assert.Contains($"Element {at} ", ex.Message, StringComparison.Ordinal);
                 Assert.True(Bits(badBefore).SequenceEqual(Bits(badWeights)), "weights written");

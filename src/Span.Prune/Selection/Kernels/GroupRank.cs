@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -35,9 +35,8 @@ internal static class GroupRank
         }
         else
         {
-            ulong[] keys = ArrayPool<ulong>.Shared.Rent(m);
-            for (nint g = 0; g < length; g += m) MaskSorted(ref Unsafe.Add(ref scores, g), m, m - n, ref Unsafe.Add(ref mask, g), keys.AsSpan(0, m));
-            ArrayPool<ulong>.Shared.Return(keys);
+            using SpanOwner<ulong> keys = SpanOwner<ulong>.Allocate(m);
+            for (nint g = 0; g < length; g += m) MaskSorted(ref Unsafe.Add(ref scores, g), m, m - n, ref Unsafe.Add(ref mask, g), keys.Span);
         }
     }
 

@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Diagnostics;
 using Span.Prune.Internal;
 
@@ -24,7 +24,7 @@ public readonly record struct SparseCandidateTiming(SparseLayout Layout, double 
 /// variable, no global setting) changes what <see cref="Prepare"/> picks.</para>
 /// <para><see cref="Prepare"/> allocates and takes time (a few multiplies per candidate); <see cref="Multiply"/> and
 /// <see cref="MultiplyParallel"/> then behave as the chosen kernel: same layout as <see cref="DenseMatMul"/>, no
-/// allocation once warm (a shrunk layer rents its gather/scatter scratch from <see cref="ArrayPool{T}.Shared"/>).</para>
+/// allocation once warm (a shrunk layer rents its gather/scatter scratch from the shared pool).</para>
 /// </remarks>
 public sealed class SparseLayer
 {
@@ -238,25 +238,16 @@ public sealed class SparseLayer
         if (batch < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must not be negative.");
         DenseMatMul.ValidateOperands(x, y, Columns, Rows, batch);
         bool gather = s.Columns != Columns;
-        float[]? xs = gather ? ArrayPool<float>.Shared.Rent(Math.Max(1, s.Columns * batch)) : null;
-        float[] ys = ArrayPool<float>.Shared.Rent(Math.Max(1, s.Rows * batch));
-        try
+        using SpanOwner<float> xs = gather ? SpanOwner<float>.Allocate(s.Columns * batch) : SpanOwner<float>.Empty;
+        using SpanOwner<float> ys = SpanOwner<float>.Allocate(s.Rows * batch);
+        ReadOnlySpan<float> xin = x;
+        if (gather)
         {
-            ReadOnlySpan<float> xin = x;
-            if (gather)
-            {
-                s.GatherInput(x, xs, batch);
-                xin = xs.AsSpan(0, s.Columns * batch);
-            }
-            Span<float> yout = ys.AsSpan(0, s.Rows * batch);
-            if (threads > 1) SparseMatMul.MultiplyParallel(s, xin, yout, batch, threads); else SparseMatMul.Multiply(s, xin, yout, batch);
-            s.ScatterOutput(yout, y, batch);
+            s.GatherInput(x, xs.Span, batch);
+            xin = xs.Span;
         }
-        finally
-        {
-            if (xs is not null) ArrayPool<float>.Shared.Return(xs);
-            ArrayPool<float>.Shared.Return(ys);
-        }
+        if (threads > 1) SparseMatMul.MultiplyParallel(s, xin, ys.Span, batch, threads); else SparseMatMul.Multiply(s, xin, ys.Span, batch);
+        s.ScatterOutput(ys.Span, y, batch);
     }
 
     /// <inheritdoc/>
