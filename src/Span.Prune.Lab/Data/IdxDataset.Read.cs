@@ -21,6 +21,15 @@ public static partial class IdxDataset
     private const int InitialGrowthChunk = 1 << 20;
 
     /// <summary>
+    /// Deflate's largest expansion: a 258-byte match coded in as few as 2 bits gives 4·258 = 1032 output bytes per input byte, so a gzip
+    /// file of n bytes cannot decompress to more than 1032·n (zlib's technical notes state the same bound).
+    /// </summary>
+    private const int DeflateMaxRatio = 1032;
+
+    /// <summary>How far past the promised data a gzip stream is decoded to find out whether it is corrupt.</summary>
+    private const long TrailingDrainLimit = 64L << 20;
+
+    /// <summary>
     /// Reads one IDX file (header and data) from <paramref name="source"/> and returns its data bytes, after checking
     /// every rule; <paramref name="expectedCount"/> ≥ 0 is the labels' count an images file must match.
     /// </summary>
@@ -29,7 +38,7 @@ public static partial class IdxDataset
         Stream? decoded = null;
         try
         {
-            decoded = OpenDecoded(source, out long? rawLength, out uint? gzipSizeHint);
+            decoded = OpenDecoded(source, out long? rawLength, out long? gzipLength, out uint? gzipSizeHint);
             int headerSize = kind == IdxKind.Images ? ImagesHeaderSize : LabelsHeaderSize;
             Span<byte> header = stackalloc byte[ImagesHeaderSize];
             header = header[..headerSize];
@@ -58,6 +67,14 @@ public static partial class IdxDataset
                     throw new IdxFormatException(name, IdxProblem.TrailingBytes,
                         $"{available - promised} bytes follow the {promised} {what} bytes the header promises ({count} items)");
                 }
+            }
+
+            // A gzip file of known length caps what it can hold; a header beyond that cap is refused unread, and no
+            // size hint from such a file is trusted for the allocation below.
+            if (gzipLength is long compressed && headerSize + promised > compressed * DeflateMaxRatio)
+            {
+                throw new IdxFormatException(name, IdxProblem.Truncated,
+                    $"the header promises {promised} {what} bytes ({count} items) but {compressed} gzipped bytes hold at most {compressed * DeflateMaxRatio}");
             }
 
             // The gzip trailer's ISIZE is the decompressed size mod 2^32; when it agrees with the header the exact
@@ -99,11 +116,13 @@ public static partial class IdxDataset
     /// <summary>
     /// Returns a stream of the IDX bytes: <paramref name="source"/> itself (rewound) for a raw seekable stream, a
     /// <see cref="GZipStream"/> when the content starts with the gzip magic 1f 8b. <paramref name="rawLength"/> is
-    /// the raw IDX length when known; <paramref name="gzipSizeHint"/> the gzip trailer's ISIZE when readable.
+    /// the raw IDX length when known; <paramref name="gzipLength"/> the compressed length and
+    /// <paramref name="gzipSizeHint"/> the gzip trailer's ISIZE when the stream can seek.
     /// </summary>
-    private static Stream OpenDecoded(Stream source, out long? rawLength, out uint? gzipSizeHint)
+    private static Stream OpenDecoded(Stream source, out long? rawLength, out long? gzipLength, out uint? gzipSizeHint)
     {
         rawLength = null;
+        gzipLength = null;
         gzipSizeHint = null;
         bool seekable = source.CanSeek;
         long start = seekable ? source.Position : 0;
@@ -131,6 +150,11 @@ public static partial class IdxDataset
             }
 
             return rewound;
+        }
+
+        if (seekable)
+        {
+            gzipLength = source.Length - start;
         }
 
         // A gzip member is at least 18 bytes (10 header, 8 trailer); the last 4 are ISIZE, little-endian.
@@ -226,10 +250,33 @@ public static partial class IdxDataset
         Span<byte> probe = stackalloc byte[1];
         if (decoded.Read(probe) != 0)
         {
+            // Corrupt deflate data can decode to too many bytes before the CRC check fails at the end; the corrupt
+            // stream, not the count, is then the real fault. Decoding on (bounded, into a small buffer) lets the
+            // decompressor say so: it throws InvalidDataException, which the caller reports as CorruptGzip.
+            if (decoded is GZipStream)
+            {
+                DrainAtMost(decoded, TrailingDrainLimit);
+            }
+
             throw new IdxFormatException(name, IdxProblem.TrailingBytes,
                 $"bytes follow the {promised} {what} bytes the header promises ({count} items)");
         }
 
         return data;
+    }
+
+    private static void DrainAtMost(Stream stream, long limit)
+    {
+        byte[] sink = new byte[64 * 1024];
+        for (long total = 0; total < limit;)
+        {
+            int read = stream.Read(sink);
+            if (read == 0)
+            {
+                return;
+            }
+
+            total += read;
+        }
     }
 }

@@ -13,9 +13,10 @@ namespace Span.Prune.Lab.Data;
 /// pixels fit one array; exactly as many data bytes as the header promises (fewer is a truncated file, more is
 /// trailing bytes); equal image and label counts; labels &lt; <see cref="ClassCount"/>; an intact gzip stream.</para>
 /// <para>Memory: the readers never allocate more than the header promises, and never trust the promise further than
-/// the data goes. A raw file of known length is checked against the header before anything is allocated. A gzip
-/// stream whose trailer states the promised size is read straight into one exact array; otherwise the buffer grows
-/// by doubling as data arrives, so a 16-byte file that claims gigabytes allocates kilobytes before it is refused.</para>
+/// the data goes. A raw file of known length is checked against the header before anything is allocated, and a gzip
+/// file of known length cannot promise more than deflate's 1032:1 maximum ratio allows. A gzip stream whose trailer
+/// states the promised size is read straight into one exact array; otherwise the buffer grows by doubling as data
+/// arrives, so a small file that claims gigabytes allocates at most a megabyte before it is refused.</para>
 /// <para>The gzip trailer is verified by the decompressor when it is present, but .NET's <see cref="System.IO.Compression.GZipStream"/>
 /// does not report a trailer that is missing entirely, nor bytes after the gzip member; such a file is accepted when
 /// its decompressed data pass every rule above.</para>
