@@ -97,7 +97,9 @@ public static partial class IdxDataset
         }
         catch (InvalidDataException e)
         {
-            throw new IdxFormatException(name, IdxProblem.CorruptGzip, $"corrupt gzip stream ({e.Message.TrimEnd('.')})", innerException: e);
+            // The decompressor's own text is kept as the inner exception only: for a CRC mismatch it says
+            // "unsupported compression method", which would mislead a reader of the one-line message.
+            throw new IdxFormatException(name, IdxProblem.CorruptGzip, "corrupt gzip stream (bad header, deflate data or checksum)", innerException: e);
         }
         catch (EndOfStreamException e)
         {
