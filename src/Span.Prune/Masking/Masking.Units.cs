@@ -15,7 +15,8 @@ public static partial class Masking
     {
         int units = granularity.UnitCount(shape);
         if (unitMask.Length != units) ThrowHelper.ThrowLengthMismatch(nameof(unitMask), unitMask.Length, units);
-        if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        elementMask = elementMask[..shape.ElementCount];
 
         int rowLength = shape.RowLength;
         switch (granularity.Kind)

@@ -30,7 +30,8 @@ public static partial class Pruning
         if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         int units = granularity.UnitCount(shape);
-        if (unitMask.Length != units) ThrowHelper.ThrowLengthMismatch(nameof(unitMask), unitMask.Length, units);
+        if (unitMask.Length < units) ThrowHelper.ThrowDestinationTooShort(nameof(unitMask), unitMask.Length, units);
+        unitMask = unitMask[..units];
         int prune = Selection.PruneCount(units, sparsity);
 
         using SpanOwner<float> rented = SpanOwner<float>.Allocate(units);

@@ -23,7 +23,8 @@ public static partial class Pruning
         granularity.Validate(shape);
         if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        elementMask = elementMask[..shape.ElementCount];
 
         using SpanOwner<float> rented = SpanOwner<float>.Allocate(weights.Length);
         Span<float> scores = rented.Span.Slice(0, weights.Length);

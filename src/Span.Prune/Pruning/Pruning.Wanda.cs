@@ -20,7 +20,8 @@ public static partial class Pruning
     {
         if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        if (elementMask.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        elementMask = elementMask[..shape.ElementCount];
         int rowLength = shape.RowLength;
         int perRow = Selection.PruneCount(rowLength, sparsity);
 

@@ -118,8 +118,10 @@ public static partial class ChannelRegression
         }
         if (kept == 0) ThrowHelper.ThrowEmptyKeepMask(nameof(keepMask));
         int p = kept * channelSize;
-        if (refitted.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(refitted), refitted.Length, shape.ElementCount);
-        if (!compact.IsEmpty && compact.Length != outputs * p) ThrowHelper.ThrowLengthMismatch(nameof(compact), compact.Length, outputs * p);
+        if (refitted.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(refitted), refitted.Length, shape.ElementCount);
+        refitted = refitted[..shape.ElementCount];
+        if (!compact.IsEmpty && compact.Length < outputs * p) ThrowHelper.ThrowDestinationTooShort(nameof(compact), compact.Length, outputs * p);
+        if (!compact.IsEmpty) compact = compact[..(outputs * p)];
         if (!(relativeRidge >= 0) || !double.IsFinite(relativeRidge))
             ThrowHelper.ThrowArgumentOutOfRange(nameof(relativeRidge), "The relative ridge must be a finite number ≥ 0.");
         int required = CheckedScratchLength(RefitScratch(shape, samples, kept));

@@ -36,8 +36,8 @@ public static partial class ChannelRegression
     /// <param name="shape">The weight shape: C = <c>In</c>, K = <c>KernelHeight·KernelWidth</c>, O = <c>Out</c>.</param>
     /// <param name="samples">N ≥ 1.</param>
     /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
-    /// <param name="keepMask">Length C; receives 1 for the kept channels, 0 for the others.</param>
-    /// <param name="coefficients">Length C; receives the least-squares β of the kept channels (0 for pruned ones).</param>
+    /// <param name="keepMask">At least C bytes; the first C receive 1 for the kept channels, 0 for the others.</param>
+    /// <param name="coefficients">At least C; the first C receive the least-squares β of the kept channels (0 for pruned ones).</param>
     /// <returns>The kept count and the relative residual of the β-scaled model.</returns>
     /// <remarks>
     /// <para>Forward selection (orthogonal least squares) on <c>Y ≈ Σ_{c∈S} β_c Z_c</c>: with S chosen so far and β_S
@@ -67,8 +67,8 @@ public static partial class ChannelRegression
     /// <param name="shape">The weight shape: C = <c>In</c>, K = <c>KernelHeight·KernelWidth</c>, O = <c>Out</c>.</param>
     /// <param name="samples">N ≥ 1.</param>
     /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
-    /// <param name="keepMask">Length C; receives 1 for the kept channels, 0 for the others.</param>
-    /// <param name="coefficients">Length C; receives the least-squares β of the kept channels (0 for pruned ones).</param>
+    /// <param name="keepMask">At least C bytes; the first C receive 1 for the kept channels, 0 for the others.</param>
+    /// <param name="coefficients">At least C; the first C receive the least-squares β of the kept channels (0 for pruned ones).</param>
     /// <param name="scratch">At least <see cref="GreedyScratchLength"/> doubles, not overlapping any other argument.</param>
     /// <returns>The kept count and the relative residual of the β-scaled model.</returns>
     /// <exception cref="ArgumentException">A length does not match, an output or the scratch overlaps an input, or X, W, Y
@@ -88,8 +88,10 @@ public static partial class ChannelRegression
         ValidateProblem(inputs, weights, targets, shape, samples);
         int channels = shape.In;
         ValidateKeep(keep, channels);
-        if (keepMask.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(keepMask), keepMask.Length, channels);
-        if (coefficients.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(coefficients), coefficients.Length, channels);
+        if (keepMask.Length < channels) ThrowHelper.ThrowDestinationTooShort(nameof(keepMask), keepMask.Length, channels);
+        keepMask = keepMask[..channels];
+        if (coefficients.Length < channels) ThrowHelper.ThrowDestinationTooShort(nameof(coefficients), coefficients.Length, channels);
+        coefficients = coefficients[..channels];
         int required = CheckedScratchLength(GreedyScratch(shape, samples, keep));
         if (!pooled) ValidateScratch(scratch, required);
         ThrowIfOverlapsInputs<byte>(keepMask, nameof(keepMask), inputs, weights, targets);

@@ -30,8 +30,8 @@ public static partial class ChannelRegression
     /// <param name="shape">The weight shape: C = <c>In</c>, K = <c>KernelHeight·KernelWidth</c>, O = <c>Out</c>.</param>
     /// <param name="samples">N ≥ 1.</param>
     /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
-    /// <param name="keepMask">Length C; receives 1 for the <paramref name="keep"/> kept channels, 0 for the others.</param>
-    /// <param name="coefficients">Length C; receives the LASSO coefficients β at the returned λ (0 for channels not in the LASSO support, including filled ones).</param>
+    /// <param name="keepMask">At least C bytes; the first C receive 1 for the <paramref name="keep"/> kept channels, 0 for the others.</param>
+    /// <param name="coefficients">At least C; the first C receive the LASSO coefficients β at the returned λ (0 for channels not in the LASSO support, including filled ones).</param>
     /// <param name="options">Tolerance, path and bisection settings; <c>default</c> uses the documented defaults.</param>
     /// <returns>The λ used, λ_max, sweeps, path points, and how many kept channels came from the LASSO support.</returns>
     /// <remarks>
@@ -72,8 +72,8 @@ public static partial class ChannelRegression
     /// <param name="shape">The weight shape: C = <c>In</c>, K = <c>KernelHeight·KernelWidth</c>, O = <c>Out</c>.</param>
     /// <param name="samples">N ≥ 1.</param>
     /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
-    /// <param name="keepMask">Length C; receives 1 for the <paramref name="keep"/> kept channels, 0 for the others.</param>
-    /// <param name="coefficients">Length C; receives the LASSO coefficients β at the returned λ (0 for channels not in the LASSO support, including filled ones).</param>
+    /// <param name="keepMask">At least C bytes; the first C receive 1 for the <paramref name="keep"/> kept channels, 0 for the others.</param>
+    /// <param name="coefficients">At least C; the first C receive the LASSO coefficients β at the returned λ (0 for channels not in the LASSO support, including filled ones).</param>
     /// <param name="options">Tolerance, path and bisection settings; <c>default</c> uses the documented defaults.</param>
     /// <param name="scratch">At least <see cref="LassoScratchLength"/> doubles, not overlapping any other argument.</param>
     /// <returns>The λ used, λ_max, sweeps, path points, and how many kept channels came from the LASSO support.</returns>
@@ -96,8 +96,10 @@ public static partial class ChannelRegression
         ValidateProblem(inputs, weights, targets, shape, samples);
         int channels = shape.In;
         ValidateKeep(keep, channels);
-        if (keepMask.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(keepMask), keepMask.Length, channels);
-        if (coefficients.Length != channels) ThrowHelper.ThrowLengthMismatch(nameof(coefficients), coefficients.Length, channels);
+        if (keepMask.Length < channels) ThrowHelper.ThrowDestinationTooShort(nameof(keepMask), keepMask.Length, channels);
+        keepMask = keepMask[..channels];
+        if (coefficients.Length < channels) ThrowHelper.ThrowDestinationTooShort(nameof(coefficients), coefficients.Length, channels);
+        coefficients = coefficients[..channels];
         ValidateLassoOptions(options);
         int required = CheckedScratchLength(LassoScratch(shape, samples));
         if (!pooled) ValidateScratch(scratch, required);

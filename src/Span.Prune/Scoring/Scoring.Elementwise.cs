@@ -21,7 +21,7 @@ public static partial class Scoring
     /// <param name="weights">The weights, any layout (the score is element-wise).</param>
     /// <param name="statistic">One statistic per weight when <c>TCriterion.UsesStatistic</c>; otherwise empty
     /// (or of the weights' length, and then ignored).</param>
-    /// <param name="scores">Destination, same length as <paramref name="weights"/>. It may be <paramref name="weights"/>
+    /// <param name="scores">Destination, at least as long as <paramref name="weights"/> (only that prefix is written). It may be <paramref name="weights"/>
     /// or <paramref name="statistic"/> itself (exact in-place use); any other overlap is rejected.</param>
     /// <remarks>
     /// <para>Vectorised with the widest available vectors (512, 256, 128 bits) and an overlapping last vector that is
@@ -36,7 +36,7 @@ public static partial class Scoring
 
     /// <summary>Magnitude scores, <c>scores[i] = |w_i|</c>.</summary>
     /// <param name="weights">The weights.</param>
-    /// <param name="scores">Destination, same length; may be <paramref name="weights"/> itself.</param>
+    /// <param name="scores">Destination, at least as long; may be <paramref name="weights"/> itself.</param>
     /// <remarks>Same as <see cref="Elementwise{TCriterion}"/> with <see cref="MagnitudeCriterion"/>.</remarks>
     /// <exception cref="ArgumentException">The lengths differ, the spans partially overlap, or a weight is NaN or ±∞.</exception>
     public static void Magnitude(ReadOnlySpan<float> weights, Span<float> scores) =>
@@ -45,7 +45,7 @@ public static partial class Scoring
     /// <summary>First-order Taylor scores, <c>scores[i] = |g_i·w_i|</c> (Molchanov et al. 2017/2019).</summary>
     /// <param name="weights">The weights.</param>
     /// <param name="gradients">The loss gradient per weight (usually averaged over calibration batches).</param>
-    /// <param name="scores">Destination, same length; may be <paramref name="weights"/> or <paramref name="gradients"/> itself.</param>
+    /// <param name="scores">Destination, at least as long; may be <paramref name="weights"/> or <paramref name="gradients"/> itself.</param>
     /// <remarks>Same as <see cref="Elementwise{TCriterion}"/> with <see cref="TaylorCriterion"/>.</remarks>
     /// <exception cref="ArgumentException">A length differs, the destination partially overlaps an input, or an input holds NaN or ±∞.</exception>
     public static void Taylor(ReadOnlySpan<float> weights, ReadOnlySpan<float> gradients, Span<float> scores) =>
@@ -54,7 +54,7 @@ public static partial class Scoring
     /// <summary>Optimal Brain Damage saliencies, <c>scores[i] = ½·h_ii·w_i²</c> (LeCun et al. 1990).</summary>
     /// <param name="weights">The weights.</param>
     /// <param name="hessianDiagonal">The Hessian diagonal per weight, or the empirical Fisher diagonal (mean of <c>g²</c>).</param>
-    /// <param name="scores">Destination, same length; may be <paramref name="weights"/> or <paramref name="hessianDiagonal"/> itself.</param>
+    /// <param name="scores">Destination, at least as long; may be <paramref name="weights"/> or <paramref name="hessianDiagonal"/> itself.</param>
     /// <remarks>Same as <see cref="Elementwise{TCriterion}"/> with <see cref="ObdCriterion"/>. Unlike magnitude, OBD
     /// ranks <c>w = 0.5, h = 0.1</c> (saliency 0.0125) below <c>w = 0.3, h = 2</c> (saliency 0.09).</remarks>
     /// <exception cref="ArgumentException">A length differs, the destination partially overlaps an input, or an input holds NaN or ±∞.</exception>
@@ -64,7 +64,8 @@ public static partial class Scoring
     private static void ElementwiseCore<TCriterion>(ReadOnlySpan<float> weights, ReadOnlySpan<float> statistic, Span<float> scores, string statisticName)
         where TCriterion : struct, IElementCriterion
     {
-        if (scores.Length != weights.Length) ThrowHelper.ThrowLengthMismatch(nameof(scores), scores.Length, weights.Length);
+        if (scores.Length < weights.Length) ThrowHelper.ThrowDestinationTooShort(nameof(scores), scores.Length, weights.Length);
+        scores = scores[..weights.Length];
         CheckStatisticLength<TCriterion>(weights.Length, statistic.Length, statisticName);
         CheckInPlace(weights, scores, nameof(scores));
         if (TCriterion.UsesStatistic) CheckInPlace(statistic, scores, nameof(scores));

@@ -15,7 +15,7 @@ public static partial class Scoring
     /// (or of the weights' length, and then ignored).</param>
     /// <param name="shape">The weight's shape.</param>
     /// <param name="granularity">Which elements form a unit.</param>
-    /// <param name="unitScores">Destination, exactly <c>granularity.UnitCount(shape)</c> floats, numbered as in
+    /// <param name="unitScores">Destination, at least <c>granularity.UnitCount(shape)</c> floats, numbered as in
     /// <see cref="Granularity"/>. Must not overlap the inputs.</param>
     /// <remarks>
     /// <para>Units on the 2-D view <c>[Out, RowLength]</c>, <c>RowLength = In·kh·kw</c>:</para>
@@ -112,7 +112,8 @@ public static partial class Scoring
         granularity.Validate(shape);
         (int tileRows, int tileCols) = Tile(shape, granularity);
         int unitCount = shape.Out / tileRows * (shape.RowLength / tileCols);
-        if (unitScores.Length != unitCount) ThrowHelper.ThrowLengthMismatch(nameof(unitScores), unitScores.Length, unitCount);
+        if (unitScores.Length < unitCount) ThrowHelper.ThrowDestinationTooShort(nameof(unitScores), unitScores.Length, unitCount);
+        unitScores = unitScores[..unitCount];
         CheckDisjoint(weights, unitScores, nameof(unitScores));
         if (TCriterion.UsesStatistic) CheckDisjoint(statistic, unitScores, nameof(unitScores));
         CheckFinite(weights, nameof(weights));

@@ -32,7 +32,8 @@ public static partial class Scoring
         if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
         if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
         if (inputNorms.Length != shape.RowLength) ThrowHelper.ThrowLengthMismatch(nameof(inputNorms), inputNorms.Length, shape.RowLength);
-        if (scores.Length != weights.Length) ThrowHelper.ThrowLengthMismatch(nameof(scores), scores.Length, weights.Length);
+        if (scores.Length < weights.Length) ThrowHelper.ThrowDestinationTooShort(nameof(scores), scores.Length, weights.Length);
+        scores = scores[..weights.Length];
         CheckInPlace(weights, scores, nameof(scores));
         CheckDisjoint(inputNorms, scores, nameof(scores));
         CheckFinite(weights, nameof(weights));
@@ -71,7 +72,8 @@ public static partial class Scoring
     {
         if (features <= 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(features), "The feature count must be positive.");
         if (activations.Length % features != 0) ThrowHelper.ThrowNotMultiple(nameof(activations), activations.Length, features);
-        if (norms.Length != features) ThrowHelper.ThrowLengthMismatch(nameof(norms), norms.Length, features);
+        if (norms.Length < features) ThrowHelper.ThrowDestinationTooShort(nameof(norms), norms.Length, features);
+        norms = norms[..features];
         CheckDisjoint(activations, norms, nameof(norms));
         CheckFinite(activations, nameof(activations));
 

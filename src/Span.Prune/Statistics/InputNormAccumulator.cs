@@ -26,13 +26,13 @@ public sealed class InputNormAccumulator
     /// <summary>Features per token.</summary>
     public int Features => _sumsOfSquares.Length;
 
-    /// <summary>Tokens accumulated since construction or the last <see cref="Reset"/>.</summary>
-    public long Tokens { get; private set; }
+    /// <summary>Tokens (rows) added since construction or the last <see cref="Reset"/>.</summary>
+    public long Count { get; private set; }
 
     /// <summary>Adds the rows of a <c>[tokens, Features]</c> row-major activation batch.</summary>
     /// <exception cref="ArgumentException"><paramref name="activations"/> is not a whole number of rows or holds NaN
     /// or ±∞; the accumulator is unchanged then.</exception>
-    public void Accumulate(ReadOnlySpan<float> activations)
+    public void Add(ReadOnlySpan<float> activations)
     {
         int features = _sumsOfSquares.Length;
         if (activations.Length % features != 0) ThrowHelper.ThrowNotMultiple(nameof(activations), activations.Length, features);
@@ -40,17 +40,19 @@ public sealed class InputNormAccumulator
         if (index >= 0) ThrowHelper.ThrowNotFinite(nameof(activations), index);
 
         SquareSumLoop.AccumulateRows(activations, _sumsOfSquares);
-        Tokens += activations.Length / features;
+        Count += activations.Length / features;
     }
 
     /// <summary>Writes <c>‖X_j‖₂</c> over all accumulated tokens (zeros when none).</summary>
-    /// <exception cref="ArgumentException"><paramref name="norms"/> is not <see cref="Features"/> long.</exception>
-    public void GetNorms(Span<float> norms)
+    /// <param name="destination">At least <see cref="Features"/> elements; only the first <see cref="Features"/> are written.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="Features"/>.</exception>
+    public void CopyNormsTo(Span<float> destination)
     {
-        if (norms.Length != _sumsOfSquares.Length) ThrowHelper.ThrowLengthMismatch(nameof(norms), norms.Length, _sumsOfSquares.Length);
-        for (int j = 0; j < norms.Length; j++)
+        if (destination.Length < _sumsOfSquares.Length) ThrowHelper.ThrowDestinationTooShort(nameof(destination), destination.Length, _sumsOfSquares.Length);
+        destination = destination[.._sumsOfSquares.Length];
+        for (int j = 0; j < destination.Length; j++)
         {
-            norms[j] = (float)Math.Sqrt(_sumsOfSquares[j]);
+            destination[j] = (float)Math.Sqrt(_sumsOfSquares[j]);
         }
     }
 
@@ -58,6 +60,6 @@ public sealed class InputNormAccumulator
     public void Reset()
     {
         Array.Clear(_sumsOfSquares);
-        Tokens = 0;
+        Count = 0;
     }
 }

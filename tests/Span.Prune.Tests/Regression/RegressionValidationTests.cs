@@ -104,7 +104,7 @@ public class RegressionValidationTests
     public void SelectionOutputs_WrongLengthOrOverlap_Throw(Op op)
     {
         AssertThrows<ArgumentException>("keepMask", op, (p, o) => () => { o.Mask = o.Mask[..^1]; Run(op, p.X, p.W, p.Y, p.Shape, N, 2, o); });
-        AssertThrows<ArgumentException>("coefficients", op, (p, o) => () => { o.Beta = [.. o.Beta, double.NaN]; Run(op, p.X, p.W, p.Y, p.Shape, N, 2, o); });
+        AssertThrows<ArgumentException>("coefficients", op, (p, o) => () => { o.Beta = o.Beta[..^1]; Run(op, p.X, p.W, p.Y, p.Shape, N, 2, o); });
 
         // Scratch too short, and scratch sharing memory with the coefficients.
         Problem q = Valid();
@@ -155,7 +155,7 @@ public class RegressionValidationTests
     [Fact]
     public void RefitOutputs_Invalid_Throw()
     {
-        AssertThrows<ArgumentException>("refitted", Op.Refit, (p, o) => () => { o.Refitted = TestData.NaNs(o.Refitted.Length + 1); Run(Op.Refit, p.X, p.W, p.Y, p.Shape, N, 0, o); });
+        AssertThrows<ArgumentException>("refitted", Op.Refit, (p, o) => () => { o.Refitted = TestData.NaNs(o.Refitted.Length - 1); Run(Op.Refit, p.X, p.W, p.Y, p.Shape, N, 0, o); });
         AssertThrows<ArgumentException>("compact", Op.Refit, (p, o) => () => { o.Compact = TestData.NaNs(o.Compact.Length - 1); Run(Op.Refit, p.X, p.W, p.Y, p.Shape, N, 0, o); });
         foreach (double ridge in new[] { -1e-9, double.NaN, double.PositiveInfinity })
             AssertThrows<ArgumentOutOfRangeException>("relativeRidge", Op.Refit, (p, o) => () => Run(Op.Refit, p.X, p.W, p.Y, p.Shape, N, 0, o, relativeRidge: ridge));

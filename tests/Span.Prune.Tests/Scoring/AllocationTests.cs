@@ -43,8 +43,8 @@ public class AllocationTests
         AssertNoAllocation(() => PruneScoring.InputNorms(W, Conv.RowLength, norms));
         AssertNoAllocation(() => PruneScoring.Wanda(W, Conv, norms, Scores));
         var acc = new InputNormAccumulator(Conv.RowLength);
-        AssertNoAllocation(() => acc.Accumulate(W));
-        AssertNoAllocation(() => acc.GetNorms(norms));
+        AssertNoAllocation(() => acc.Add(W));
+        AssertNoAllocation(() => acc.CopyNormsTo(norms));
     }
 
     [Fact]

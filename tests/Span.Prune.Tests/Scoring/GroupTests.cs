@@ -213,7 +213,7 @@ public class GroupTests
         var shape = WeightShape.Linear(4, 6);
         float[] w = new float[24], units = new float[4];
         Assert.Equal("weights", Assert.Throws<ArgumentException>(() => PruneScoring.L1Norm(new float[23], shape, Granularity.Row, units)).ParamName);
-        Assert.Equal("unitScores", Assert.Throws<ArgumentException>(() => PruneScoring.L1Norm(w, shape, Granularity.Row, new float[5])).ParamName);
+        Assert.Equal("unitScores", Assert.Throws<ArgumentException>(() => PruneScoring.L1Norm(w, shape, Granularity.Row, new float[3])).ParamName);
         Assert.Equal("unitScores", Assert.Throws<ArgumentException>(() => PruneScoring.L1Norm(w, shape, Granularity.Column, units)).ParamName);
         Assert.Equal("gradients", Assert.Throws<ArgumentException>(() => PruneScoring.GroupTaylor(w, new float[5], shape, Granularity.Row, units, false)).ParamName);
         Assert.Equal("hessianDiagonal", Assert.Throws<ArgumentException>(() => PruneScoring.GroupObd(w, [], shape, Granularity.Row, units)).ParamName);

@@ -52,7 +52,7 @@ public class WandaTests
         float[] w = TestData.Normal(12, 3), norms = [1f, 2f, 3f, 4f], scores = TestData.NaNs(12);
         Assert.Equal("weights", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(new float[11], shape, norms, scores)).ParamName);
         Assert.Equal("inputNorms", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, new float[3], scores)).ParamName);
-        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, norms, new float[13])).ParamName);
+        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, norms, new float[11])).ParamName);
         Assert.Equal("inputNorms", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, [1f, -2f, 3f, 4f], scores)).ParamName);
         Assert.Equal("inputNorms", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda(w, shape, [1f, float.NaN, 3f, 4f], scores)).ParamName);
         Assert.Equal("shape", Assert.Throws<ArgumentException>(() => PruneScoring.Wanda([], default, [], [])).ParamName);
@@ -101,18 +101,18 @@ public class WandaTests
         PruneScoring.InputNorms(x, features, oneShot);
 
         var acc = new InputNormAccumulator(features);
-        acc.Accumulate(x.AsSpan(0, 30 * features));
-        acc.Accumulate(ReadOnlySpan<float>.Empty);
-        acc.Accumulate(x.AsSpan(30 * features));
-        Assert.Equal(100, acc.Tokens);
+        acc.Add(x.AsSpan(0, 30 * features));
+        acc.Add(ReadOnlySpan<float>.Empty);
+        acc.Add(x.AsSpan(30 * features));
+        Assert.Equal(100, acc.Count);
         Assert.Equal(features, acc.Features);
-        acc.GetNorms(streamed);
+        acc.CopyNormsTo(streamed);
         // Per feature, both sum the same doubles in the same token order: identical.
         Assert.Equal(oneShot, streamed);
 
         acc.Reset();
-        Assert.Equal(0, acc.Tokens);
-        acc.GetNorms(streamed);
+        Assert.Equal(0, acc.Count);
+        acc.CopyNormsTo(streamed);
         Assert.All(streamed, v => Assert.Equal(0f, v));
     }
 
@@ -132,12 +132,12 @@ public class WandaTests
 
         Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(() => new InputNormAccumulator(0)).ParamName);
         var acc = new InputNormAccumulator(4);
-        acc.Accumulate([1f, 2f, 3f, 4f]);
-        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Accumulate(bad)).ParamName);
-        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Accumulate(new float[5])).ParamName);
-        Assert.Equal("norms", Assert.Throws<ArgumentException>(() => acc.GetNorms(new float[5])).ParamName);
-        Assert.Equal(1, acc.Tokens);
-        acc.GetNorms(norms);
+        acc.Add([1f, 2f, 3f, 4f]);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Add(bad)).ParamName);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Add(new float[5])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => acc.CopyNormsTo(new float[3])).ParamName);
+        Assert.Equal(1, acc.Count);
+        acc.CopyNormsTo(norms);
         Assert.Equal([1f, 2f, 3f, 4f], norms);
     }
 }
