@@ -100,7 +100,7 @@ internal static partial class PruneCommand
         int bad = FiniteScan.IndexOfNonFinite(g);
         if (bad >= 0) throw new ArgumentException($"bn-scale: BatchNorm '{gamma.Name}' holds {Describe(g[bad])} at index {bad}");
         var scores = new float[channels];
-        BatchNormScaling.Scores(g, scores);
+        Scoring.Magnitude(g, scores);
         var mask = new byte[channels];
         SelectionResult r = Selection.LowestMask(scores, Selection.PruneCount(channels, sparsity), mask);
         return new BnPlan(gamma, beta, mask, r);

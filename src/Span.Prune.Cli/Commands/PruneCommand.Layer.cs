@@ -22,7 +22,6 @@ internal static partial class PruneCommand
         List<LayerJob> jobs = [];
         var weights = new GrowBuffer<float>();
         var statistic = new GrowBuffer<float>();
-        var scratch = new GrowBuffer<float>();
         var norms = new Dictionary<int, (string Weight, BnPlan Plan)>();
         using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
         if (o.Criterion == BnScale)
@@ -60,7 +59,7 @@ internal static partial class PruneCommand
                     Span<float> w = weights.Take(t.ElementCount);
                     file.ReadAsFloat32(t.Index, w);
                     ReportEntry entry;
-                    try { entry = PruneTensor(job, w, stats, statistic, scratch, o, granularity); }
+                    try { entry = PruneTensor(job, w, stats, statistic, o, granularity); }
                     catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Name}': {e.Message}"); }
                     entry.Zeros = w.Count(0f);
                     entries.Add(entry);
@@ -102,7 +101,7 @@ internal static partial class PruneCommand
     }
 
     /// <summary>Prunes one tensor in place with the library's operation for the criterion and granularity.</summary>
-    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, GrowBuffer<float> scratch, Options o, Granularity g)
+    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, Options o, Granularity g)
     {
         var entry = new ReportEntry(job.Info);
         WeightShape shape = job.Shape;
@@ -122,10 +121,10 @@ internal static partial class PruneCommand
                 entry.Result = WithStatistic<ObdCriterion>(w, stat, shape, g, o.Sparsity);
                 break;
             case "wanda":
-                entry.Result = Wanda(w, stat, shape, g, o.Sparsity, scratch);
+                entry.Result = Wanda(w, stat, shape, g, o.Sparsity);
                 break;
             case "apoz":
-                entry.Result = Apoz(w, stat, shape, o.Sparsity);
+                entry.Result = Pruning.Apoz(w, shape, stat, o.Sparsity, new byte[shape.Out]);
                 break;
             case "regression":
                 entry.Result = Regression(w, stat, stats!, job, o.Sparsity, entry);
@@ -153,65 +152,27 @@ internal static partial class PruneCommand
             ? Pruning.NM<TCriterion>(w, stat, shape, g, new byte[w.Length])
             : Pruning.Layer<TCriterion, SumReduction>(w, stat, shape, g, sparsity, new byte[g.UnitCount(shape)]);
 
-    /// <summary>
-    /// Wanda: per output row at element granularity. At N:M its score <c>|w|·‖X_j‖₂</c> is <see cref="ProductCriterion"/>
-    /// with the norms broadcast over the rows, selected within each M-group (norms were checked ≥ 0 up front).
-    /// </summary>
-    private static PruneReport Wanda(Span<float> w, ReadOnlySpan<float> inputNorms, WeightShape shape, Granularity g, double sparsity, GrowBuffer<float> scratch)
-    {
-        var mask = new byte[w.Length];
-        if (g.Kind != GranularityKind.NM) return Pruning.Wanda(w, shape, inputNorms, sparsity, mask);
-        Span<float> broadcast = scratch.Take(w.Length);
-        for (int o = 0; o < shape.Out; o++) inputNorms.CopyTo(broadcast.Slice(o * shape.RowLength, shape.RowLength));
-        return Pruning.NM<ProductCriterion>(w, broadcast, shape, g, mask);
-    }
+    /// <summary>Wanda: per output row at element granularity, within each M-group at N:M (norms were checked ≥ 0 up front).</summary>
+    private static PruneReport Wanda(Span<float> w, ReadOnlySpan<float> inputNorms, WeightShape shape, Granularity g, double sparsity) =>
+        g.Kind == GranularityKind.NM
+            ? Pruning.WandaNM(w, shape, inputNorms, g, new byte[w.Length])
+            : Pruning.Wanda(w, shape, inputNorms, sparsity, new byte[w.Length]);
 
-    /// <summary>
-    /// APoZ (Hu et al. 2016): output units that are mostly zero after the activation go first. The score is −APoZ
-    /// (negation is exact, so the order of the APoZ values is kept bit for bit); the reported threshold is the
-    /// smallest pruned APoZ.
-    /// </summary>
-    private static PruneReport Apoz(Span<float> w, ReadOnlySpan<float> apoz, WeightShape shape, double sparsity)
-    {
-        var scores = new float[shape.Out];
-        TensorPrimitives.Negate(apoz, scores);
-        var mask = new byte[shape.Out];
-        SelectionResult r = Selection.LowestMask(scores, Selection.PruneCount(shape.Out, sparsity), mask);
-        Masking.ApplyUnitMask(w, mask, shape, Granularity.Row);
-        return new PruneReport(shape.Out, r.Pruned, w.Length, (long)r.Pruned * shape.RowLength, -r.Threshold);
-    }
-
-    /// <summary>
-    /// Channel pruning by regression (He et al. 2017): LASSO chooses the <c>In − round-half-even(s·In)</c> input
-    /// channels to keep, then the kept weights are refitted by least squares so that <c>X·W'ᵀ</c> reconstructs the
-    /// targets (the refit changes the kept weights; the pruned channels' columns become zero). Nothing to prune: the
-    /// tensor is left as it is.
-    /// </summary>
+    /// <summary>Channel pruning by regression (He et al. 2017): <see cref="Pruning.Regression"/> with the sampled targets, or the
+    /// layer's own outputs when the stats file has none. The refit changes the kept weights.</summary>
     private static PruneReport Regression(Span<float> w, ReadOnlySpan<float> inputs, SafeTensorsFile stats, LayerJob job, double sparsity, ReportEntry entry)
     {
         WeightShape shape = job.Shape;
-        int channels = shape.In, samples = (int)job.Stats!.Primary.Shape[0];
-        int prune = Selection.PruneCount(channels, sparsity);
-        if (prune == 0) return new PruneReport(channels, 0, w.Length, 0, float.NaN);
-
-        float[] targets = new float[(long)samples * shape.Out];
-        if (job.Stats.Targets is { } y) stats.ReadAsFloat32(y.Index, targets);
-        else
+        int samples = (int)job.Stats!.Primary.Shape[0];
+        float[] targets = [];
+        if (job.Stats.Targets is { } y)
         {
-            // Y = X·Wᵀ: DenseMatMul computes A·B with A = X [N × D] and B = Wᵀ [D × O].
-            float[] transposed = new float[w.Length];
-            for (int o = 0; o < shape.Out; o++)
-            {
-                for (int d = 0; d < shape.RowLength; d++) transposed[(long)d * shape.Out + o] = w[o * shape.RowLength + d];
-            }
-            DenseMatMul.Multiply(inputs, samples, shape.RowLength, transposed, targets, shape.Out);
+            targets = new float[(long)samples * shape.Out];
+            stats.ReadAsFloat32(y.Index, targets);
         }
-        var keepMask = new byte[channels];
-        var coefficients = new double[channels];
-        LassoSelection selection = ChannelRegression.SelectLasso(inputs, w, targets, shape, samples, channels - prune, keepMask, coefficients);
-        RefitResult refit = ChannelRegression.Refit(inputs, w, targets, shape, samples, keepMask, w);
-        entry.Regression = (selection, refit);
-        return new PruneReport(channels, prune, w.Length, (long)prune * shape.Out * shape.KernelSize, float.NaN);
+        PruneReport report = Pruning.Regression(w, shape, inputs, targets, samples, sparsity, new byte[shape.In], out LassoSelection selection, out RefitResult refit);
+        if (report.PrunedUnits > 0) entry.Regression = (selection, refit);
+        return report;
     }
 
     /// <summary>The statistics-free criteria: magnitude (L1 at group granularities), l1, l2, random.</summary>
@@ -235,22 +196,8 @@ internal static partial class PruneCommand
     private static PruneReport RandomUnits(Span<float> w, WeightShape shape, int tensorIndex, Granularity g, double sparsity, ulong seed, bool nm)
     {
         ulong tensorSeed = seed ^ (ulong)(tensorIndex + 1) * 0x9E3779B97F4A7C15UL;
-        if (nm)
-        {
-            var scores = new float[w.Length];
-            var mask = new byte[w.Length];
-            Scoring.Random(scores, tensorSeed);
-            Selection.NmMask(scores, shape, g, mask);
-            Masking.Apply(w, mask);
-            long prunedElements = w.Length - Masking.CountKept(mask);
-            return new PruneReport(w.Length, (int)prunedElements, w.Length, prunedElements, float.NaN);
-        }
-        int units = g.UnitCount(shape);
-        var unitScores = new float[units];
-        var unitMask = new byte[units];
-        Scoring.Random(unitScores, tensorSeed);
-        SelectionResult r = Selection.LowestMask(unitScores, Selection.PruneCount(units, sparsity), unitMask);
-        Masking.ApplyUnitMask(w, unitMask, shape, g);
-        return new PruneReport(units, r.Pruned, w.Length, (long)r.Pruned * g.UnitSize(shape), r.Threshold);
+        return nm
+            ? Pruning.RandomNM(w, shape, g, tensorSeed, new byte[w.Length])
+            : Pruning.Random(w, shape, g, sparsity, tensorSeed, new byte[g.UnitCount(shape)]);
     }
 }

@@ -35,4 +35,32 @@ public static partial class Pruning
         long pruned = (long)perRow * shape.Out;
         return new PruneReport(weights.Length, (int)pruned, weights.Length, pruned, float.NaN);
     }
+
+    /// <summary>
+    /// Wanda at N:M (Sun et al. 2023, section 3): in every run of M consecutive weights of a row, keeps the N of highest
+    /// <c>|w_ij|·‖X_j‖₂</c> (ties: the lower index is pruned first).
+    /// </summary>
+    /// <param name="weights">Weights (<c>shape.ElementCount</c>), pruned in place.</param>
+    /// <param name="shape">The weight's shape; M must divide <c>shape.RowLength</c>.</param>
+    /// <param name="inputNorms">‖X_j‖₂ per input feature, <c>shape.RowLength</c> non-negative floats.</param>
+    /// <param name="granularity">An N:M granularity.</param>
+    /// <param name="elementMask">Receives the element mask, at least <c>shape.ElementCount</c> bytes.</param>
+    /// <returns>What was pruned (no single threshold: NaN).</returns>
+    /// <exception cref="ArgumentException">Not N:M, M does not divide the row, lengths, negative norms, or NaN/±∞ inputs.</exception>
+    public static PruneReport WandaNM(Span<float> weights, WeightShape shape, ReadOnlySpan<float> inputNorms, Granularity granularity, Span<byte> elementMask)
+    {
+        if (granularity.Kind != GranularityKind.NM) ThrowHelper.ThrowArgument(nameof(granularity), $"Expected an N:M granularity, got {granularity}.");
+        granularity.Validate(shape);
+        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
+        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
+        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
+        elementMask = elementMask[..shape.ElementCount];
+
+        using SpanOwner<float> scores = SpanOwner<float>.Allocate(weights.Length);
+        Scoring.Wanda(weights, shape, inputNorms, scores.Span); // validates the norms
+        Selection.NmMask(scores.Span, shape, granularity, elementMask);
+        Masking.Apply(weights, elementMask);
+        long pruned = (long)weights.Length / granularity.M * (granularity.M - granularity.N);
+        return new PruneReport(weights.Length, (int)pruned, weights.Length, pruned, float.NaN);
+    }
 }

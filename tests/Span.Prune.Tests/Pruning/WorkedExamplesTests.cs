@@ -41,7 +41,7 @@ public class WorkedExamplesTests
         float[] gamma = [1.17f, 0.10f, 0.29f, 0.82f];
         var scores = new float[4];
         var keep = new byte[4];
-        BatchNormScaling.Scores(gamma, scores);
+        Span.Prune.Scoring.Magnitude(gamma, scores); // Network Slimming scores channels by |γ|
         Span.Prune.Selection.LowestMask(scores, Span.Prune.Selection.PruneCount(4, 0.5), keep);
         Assert.Equal([1, 0, 0, 1], keep);
     }

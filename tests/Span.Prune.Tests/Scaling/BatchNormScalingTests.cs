@@ -18,63 +18,67 @@ public class BatchNormScalingTests
         return g;
     }
 
-    // ---- Scores ----------------------------------------------------------------------------------------------
+    // ---- Network Slimming pruning (the channel score |γ| is Scoring.Magnitude) --------------------------------
 
     [Theory]
-    [MemberData(nameof(TestData.Lengths), MemberType = typeof(TestData))]
-    public void Scores_AreAbsoluteGamma(int length)
+    [MemberData(nameof(TestData.NonEmptyLengths), MemberType = typeof(TestData))]
+    public void BatchNormChannels_PrunesSmallestAbsGamma_ZeroesRowGammaBeta(int channels)
     {
-        float[] gamma = GammaWithZeros(length, length);
-        float[] scores = TestData.NaNs(length + 3);
-        BatchNormScaling.Scores(gamma, scores);
-        var expected = new float[length];
-        for (int i = 0; i < length; i++) expected[i] = Math.Abs(gamma[i]); // exact: clears the sign bit
-        StatisticsAssert.BitEqual(expected, scores.AsSpan(0, length));
-        StatisticsAssert.AllNaN(scores.AsSpan(length));
+        var shape = WeightShape.Conv2D(channels, 2, 3, 3);
+        float[] gamma = GammaWithZeros(channels, channels), beta = TestData.Normal(channels, channels + 1);
+        float[] w = TestData.Normal(shape.ElementCount, channels + 2);
+        float[] g0 = (float[])gamma.Clone(), b0 = (float[])beta.Clone(), w0 = (float[])w.Clone();
+        byte[] mask = new byte[channels];
+        PruneReport r = Span.Prune.Pruning.BatchNormChannels(w, shape, gamma, beta, 0.4, mask);
 
-        // Exact in-place use gives the same result.
-        BatchNormScaling.Scores(gamma, gamma);
-        StatisticsAssert.BitEqual(expected, gamma);
+        // Independent reference: a stable sort of (|γ|, index) prunes the first round-half-even(0.4·C).
+        int k = (int)Math.Round(0.4 * channels, MidpointRounding.ToEven);
+        int[] order = Enumerable.Range(0, channels).OrderBy(c => Math.Abs(g0[c])).ThenBy(c => c).ToArray();
+        var pruned = order[..k].ToHashSet();
+        Assert.Equal(k, r.PrunedUnits);
+        for (int c = 0; c < channels; c++)
+        {
+            bool p = pruned.Contains(c);
+            Assert.Equal(p ? 0 : 1, mask[c]);
+            Assert.Equal(p ? 0f : g0[c], gamma[c]);
+            Assert.Equal(p ? 0f : b0[c], beta[c]);
+            for (int j = 0; j < shape.RowLength; j++) Assert.Equal(p ? 0f : w0[c * shape.RowLength + j], w[c * shape.RowLength + j]);
+        }
     }
 
     [Fact]
-    public void Scores_WorkedExample_HalfPruningKeepsChannelsZeroAndThree()
+    public void BatchNormChannels_WorkedExample_HalfPruningKeepsChannelsZeroAndThree()
     {
-        float[] gamma = [1.17f, 0.10f, 0.29f, 0.82f];
-        float[] scores = TestData.NaNs(4);
-        BatchNormScaling.Scores(gamma, scores);
-
-        // An independent selection: sort channel indices by score and prune the lowest half.
-        int[] order = [0, 1, 2, 3];
-        float[] keys = (float[])scores.Clone();
-        Array.Sort(keys, order);
-        int[] pruned = order[..2], kept = order[2..];
-        Array.Sort(pruned);
-        Array.Sort(kept);
-        Assert.Equal([1, 2], pruned);
-        Assert.Equal([0, 3], kept);
+        float[] gamma = [1.17f, 0.10f, 0.29f, 0.82f], beta = [1f, 2f, 3f, 4f], w = [1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f];
+        byte[] mask = new byte[4];
+        Span.Prune.Pruning.BatchNormChannels(w, WeightShape.Linear(4, 2), gamma, beta, 0.5, mask);
+        Assert.Equal([1, 0, 0, 1], mask);
+        Assert.Equal([1.17f, 0f, 0f, 0.82f], gamma);
+        Assert.Equal([1f, 0f, 0f, 4f], beta);
+        Assert.Equal([1f, 1f, 0f, 0f, 0f, 0f, 1f, 1f], w);
     }
 
     [Fact]
-    public void Scores_RejectsBadInput_NothingWritten()
+    public void BatchNormChannels_RejectsBadInput_NothingWritten()
     {
-        float[] gamma = TestData.Normal(40, 1);
-        float[] shortScores = TestData.NaNs(39);
-        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => BatchNormScaling.Scores(gamma, shortScores)).ParamName);
-        StatisticsAssert.AllNaN(shortScores);
-
-        float[] shared = TestData.Normal(41, 2);
-        Assert.Equal("scores", Assert.Throws<ArgumentException>(() => BatchNormScaling.Scores(shared.AsSpan(0, 40), shared.AsSpan(1, 40))).ParamName);
+        var shape = WeightShape.Linear(40, 3);
+        float[] w = TestData.Normal(120, 1), beta = TestData.Normal(40, 2);
+        Assert.Equal("gamma", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.BatchNormChannels(w, shape, new float[39], beta, 0.5, new byte[40])).ParamName);
+        Assert.Equal("beta", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.BatchNormChannels(w, shape, new float[40], new float[39], 0.5, new byte[40])).ParamName);
+        Assert.Equal("channelMask", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.BatchNormChannels(w, shape, new float[40], beta, 0.5, new byte[39])).ParamName);
+        float[] shared = TestData.Normal(80, 3);
+        Assert.Equal("gamma", Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.BatchNormChannels(w, shape, shared.AsSpan(0, 40), shared.AsSpan(30, 40), 0.5, new byte[40])).ParamName);
 
         foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
         {
             float[] g = TestData.Normal(40, 3);
             g[33] = bad;
-            float[] scores = TestData.NaNs(40);
-            var ex = Assert.Throws<ArgumentException>(() => BatchNormScaling.Scores(g, scores));
+            float[] g0 = (float[])g.Clone(), w0 = (float[])w.Clone();
+            var ex = Assert.Throws<ArgumentException>(() => Span.Prune.Pruning.BatchNormChannels(w, shape, g, beta, 0.5, new byte[40]));
             Assert.Equal("gamma", ex.ParamName);
             Assert.Contains("Element 33", ex.Message, StringComparison.Ordinal);
-            StatisticsAssert.AllNaN(scores);
+            Assert.Equal(w0, w);
+            Assert.Equal(g0.Select(BitConverter.SingleToInt32Bits), g.Select(BitConverter.SingleToInt32Bits));
         }
     }
 
@@ -346,7 +350,8 @@ public class BatchNormScalingTests
         float[] w = TestData.Normal(shape.ElementCount, 1), b = TestData.Normal(16, 2);
         BatchNorm bn = RandomBatchNorm(16, 3);
         float[] gamma = TestData.Normal(300, 4), gradient = TestData.Normal(300, 5), scores = new float[300];
-        StatisticsAssert.NoAllocations(() => BatchNormScaling.Scores(gamma, scores));
+        byte[] channelMask = new byte[16];
+        StatisticsAssert.NoAllocations(() => Span.Prune.Pruning.BatchNormChannels(w, shape, gamma.AsSpan(0, 16), b, 0.5, channelMask));
         StatisticsAssert.NoAllocations(() => BatchNormScaling.AddL1Subgradient(gamma, gradient, 1e-4f));
         StatisticsAssert.NoAllocations(() => BatchNormScaling.SoftThreshold(gamma, 1e-6f));
         // Folding repeatedly compounds the scale; with |s| up to ~300 that would overflow, so refold from a copy.
