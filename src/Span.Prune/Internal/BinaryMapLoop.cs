@@ -35,7 +35,7 @@ internal static class BinaryMapLoop
     public static void Map<TCriterion>(ref float w, ref float a, ref float d, nuint length)
         where TCriterion : struct, IElementCriterion
     {
-        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated && TCriterion.Vectorizable && length >= (nuint)Vector512<float>.Count)
         {
             if (length >= NonTemporalThreshold && MapNonTemporal512<TCriterion>(ref w, ref a, ref d, length)) return;
             nuint n = (nuint)Vector512<float>.Count;
@@ -60,7 +60,7 @@ internal static class BinaryMapLoop
             end.StoreUnsafe(ref d, last);
             return;
         }
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        if (Vector256.IsHardwareAccelerated && TCriterion.Vectorizable && length >= (nuint)Vector256<float>.Count)
         {
             if (length >= NonTemporalThreshold && MapNonTemporal256<TCriterion>(ref w, ref a, ref d, length)) return;
             nuint n = (nuint)Vector256<float>.Count;
@@ -85,7 +85,7 @@ internal static class BinaryMapLoop
             end.StoreUnsafe(ref d, last);
             return;
         }
-        if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<float>.Count)
+        if (Vector128.IsHardwareAccelerated && TCriterion.Vectorizable && length >= (nuint)Vector128<float>.Count)
         {
             nuint n = (nuint)Vector128<float>.Count;
             nuint last = length - n;

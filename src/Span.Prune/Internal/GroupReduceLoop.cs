@@ -129,7 +129,7 @@ internal static class GroupReduceLoop
         where TReduction : struct, IGroupReduction
     {
         nuint i = 0;
-        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector512<float>.Count)
         {
             nuint n = (nuint)Vector512<float>.Count;
             Vector512<float> acc0 = Vector512.Create(TReduction.Identity), acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -154,7 +154,7 @@ internal static class GroupReduceLoop
             }
             return Fold<TReduction>(TReduction.Combine(TReduction.Combine(acc0, acc1), TReduction.Combine(acc2, acc3)));
         }
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        if (Vector256.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector256<float>.Count)
         {
             nuint n = (nuint)Vector256<float>.Count;
             Vector256<float> acc0 = Vector256.Create(TReduction.Identity), acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -178,7 +178,7 @@ internal static class GroupReduceLoop
             }
             return Fold<TReduction>(TReduction.Combine(TReduction.Combine(acc0, acc1), TReduction.Combine(acc2, acc3)));
         }
-        if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<float>.Count)
+        if (Vector128.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector128<float>.Count)
         {
             nuint n = (nuint)Vector128<float>.Count;
             Vector128<float> acc0 = Vector128.Create(TReduction.Identity), acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -220,7 +220,7 @@ internal static class GroupReduceLoop
         where TReduction : struct, IGroupReduction
     {
         int r = 0;
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        if (Vector256.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector256<float>.Count)
         {
             for (; r + 4 <= rowCount; r += 4)
             {
@@ -246,7 +246,7 @@ internal static class GroupReduceLoop
     {
         nuint s1 = stride, s2 = 2 * stride, s3 = 3 * stride;
         nuint i = 0;
-        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector512<float>.Count)
         {
             nuint n = (nuint)Vector512<float>.Count;
             Vector512<float> identity = Vector512.Create(TReduction.Identity);
@@ -309,7 +309,7 @@ internal static class GroupReduceLoop
         where TReduction : struct, IGroupReduction
     {
         nuint i = 0;
-        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector512<float>.Count)
         {
             nuint n = (nuint)Vector512<float>.Count;
             Vector512<float> identity = Vector512.Create(TReduction.Identity);
@@ -346,7 +346,7 @@ internal static class GroupReduceLoop
             }
             return;
         }
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        if (Vector256.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector256<float>.Count)
         {
             nuint n = (nuint)Vector256<float>.Count;
             Vector256<float> identity = Vector256.Create(TReduction.Identity);
@@ -383,7 +383,7 @@ internal static class GroupReduceLoop
             }
             return;
         }
-        if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<float>.Count)
+        if (Vector128.IsHardwareAccelerated && TCriterion.Vectorizable && TReduction.Vectorizable && length >= (nuint)Vector128<float>.Count)
         {
             nuint n = (nuint)Vector128<float>.Count;
             Vector128<float> identity = Vector128.Create(TReduction.Identity);
@@ -437,7 +437,7 @@ internal static class GroupReduceLoop
         where TReduction : struct, IGroupReduction
     {
         nuint i = 0, k = 0;
-        if (Vector512.IsHardwareAccelerated && runLength is 2 or 4 or 8 or 16)
+        if (Vector512.IsHardwareAccelerated && TReduction.Vectorizable && runLength is 2 or 4 or 8 or 16)
         {
             nuint n = (nuint)Vector512<float>.Count;
             nuint perVector = n / runLength;
@@ -467,7 +467,7 @@ internal static class GroupReduceLoop
                 }
             }
         }
-        else if (Vector256.IsHardwareAccelerated && runLength is 2 or 4 or 8)
+        else if (Vector256.IsHardwareAccelerated && TReduction.Vectorizable && runLength is 2 or 4 or 8)
         {
             nuint n = (nuint)Vector256<float>.Count;
             nuint perVector = n / runLength;
@@ -511,7 +511,7 @@ internal static class GroupReduceLoop
     private static void FinishInPlace<TReduction>(ref float acc, nuint length, int count)
         where TReduction : struct, IGroupReduction
     {
-        if (Vector512.IsHardwareAccelerated && length >= (nuint)Vector512<float>.Count)
+        if (Vector512.IsHardwareAccelerated && TReduction.Vectorizable && length >= (nuint)Vector512<float>.Count)
         {
             nuint n = (nuint)Vector512<float>.Count, last = length - n;
             Vector512<float> end = TReduction.Finish(Vector512.LoadUnsafe(ref acc, last), count);
@@ -520,7 +520,7 @@ internal static class GroupReduceLoop
             end.StoreUnsafe(ref acc, last);
             return;
         }
-        if (Vector256.IsHardwareAccelerated && length >= (nuint)Vector256<float>.Count)
+        if (Vector256.IsHardwareAccelerated && TReduction.Vectorizable && length >= (nuint)Vector256<float>.Count)
         {
             nuint n = (nuint)Vector256<float>.Count, last = length - n;
             Vector256<float> end = TReduction.Finish(Vector256.LoadUnsafe(ref acc, last), count);
@@ -529,7 +529,7 @@ internal static class GroupReduceLoop
             end.StoreUnsafe(ref acc, last);
             return;
         }
-        if (Vector128.IsHardwareAccelerated && length >= (nuint)Vector128<float>.Count)
+        if (Vector128.IsHardwareAccelerated && TReduction.Vectorizable && length >= (nuint)Vector128<float>.Count)
         {
             nuint n = (nuint)Vector128<float>.Count, last = length - n;
             Vector128<float> end = TReduction.Finish(Vector128.LoadUnsafe(ref acc, last), count);
@@ -550,6 +550,8 @@ internal static class GroupReduceLoop
         where TReduction : struct, IGroupReduction
     {
         public static bool UsesStatistic => TCriterion.UsesStatistic;
+
+        public static bool Vectorizable => TCriterion.Vectorizable && TReduction.Vectorizable;
 
         public static float Score(float weight, float statistic) =>
             TReduction.Finish(TReduction.Accumulate(TReduction.Identity, TCriterion.Score(weight, statistic)), 1);

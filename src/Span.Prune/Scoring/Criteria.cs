@@ -12,6 +12,9 @@ namespace Span.Prune;
 public readonly struct MagnitudeCriterion : IElementCriterion
 {
     /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
+    /// <inheritdoc/>
     public static bool UsesStatistic => false;
 
     /// <inheritdoc/>
@@ -32,6 +35,9 @@ public readonly struct MagnitudeCriterion : IElementCriterion
 /// it gives the squared L2 norm of a unit (the same ranking as <see cref="L2Reduction"/> without the square root).</remarks>
 public readonly struct SquaredMagnitudeCriterion : IElementCriterion
 {
+    /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
     /// <inheritdoc/>
     public static bool UsesStatistic => false;
 
@@ -59,6 +65,9 @@ public readonly struct SquaredMagnitudeCriterion : IElementCriterion
 public readonly struct TaylorCriterion : IElementCriterion
 {
     /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
+    /// <inheritdoc/>
     public static bool UsesStatistic => true;
 
     /// <inheritdoc/>
@@ -79,6 +88,9 @@ public readonly struct TaylorCriterion : IElementCriterion
 /// of removing the whole unit at once (Molchanov et al. 2019), where the terms of one unit may cancel.</remarks>
 public readonly struct SignedTaylorCriterion : IElementCriterion
 {
+    /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
     /// <inheritdoc/>
     public static bool UsesStatistic => true;
 
@@ -106,6 +118,9 @@ public readonly struct SignedTaylorCriterion : IElementCriterion
 public readonly struct ObdCriterion : IElementCriterion
 {
     /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
+    /// <inheritdoc/>
     public static bool UsesStatistic => true;
 
     /// <inheritdoc/>
@@ -127,6 +142,9 @@ public readonly struct ObdCriterion : IElementCriterion
 /// <see cref="Scoring.Wanda"/> broadcasts those norms over the rows. The factor should be non-negative.</remarks>
 public readonly struct ProductCriterion : IElementCriterion
 {
+    /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
     /// <inheritdoc/>
     public static bool UsesStatistic => true;
 

@@ -5,7 +5,8 @@ namespace Span.Prune;
 // The group reductions: how element scores of one unit (a row, a column, a kernel, a block, an N:M group)
 // combine into the unit's score. The accumulator is a float; Accumulate folds a score in, Combine merges two
 // partial accumulators (vector lanes, independent accumulators, the rows of a block) and Finish turns the
-// accumulator of `count` scores into the unit score. For a one-element unit every reduction except
+// accumulator of `count` scores into the unit score. Members equal to IGroupReduction's defaults (Identity 0,
+// Combine +, Finish identity) are not repeated. For a one-element unit every reduction except
 // Mean/Max gives |s| or s exactly: sqrt(s·s) == |s| in IEEE arithmetic unless s·s over- or underflows
 // (|s| > ~1.8e19 or |s| < ~1e-19).
 
@@ -15,7 +16,7 @@ namespace Span.Prune;
 public readonly struct L1Reduction : IGroupReduction
 {
     /// <inheritdoc/>
-    public static float Identity => 0f;
+    public static bool Vectorizable => true;
 
     /// <inheritdoc/>
     public static float Accumulate(float accumulator, float score) => accumulator + MathF.Abs(score);
@@ -28,21 +29,6 @@ public readonly struct L1Reduction : IGroupReduction
 
     /// <inheritdoc/>
     public static Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score) => accumulator + Vector512.Abs(score);
-
-    /// <inheritdoc/>
-    public static float Combine(float left, float right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Combine(Vector128<float> left, Vector128<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Combine(Vector256<float> left, Vector256<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Combine(Vector512<float> left, Vector512<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static float Finish(float accumulator, int count) => accumulator;
 
     /// <inheritdoc/>
     public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator;
@@ -61,7 +47,7 @@ public readonly struct L1Reduction : IGroupReduction
 public readonly struct L2Reduction : IGroupReduction
 {
     /// <inheritdoc/>
-    public static float Identity => 0f;
+    public static bool Vectorizable => true;
 
     /// <inheritdoc/>
     public static float Accumulate(float accumulator, float score) => accumulator + score * score;
@@ -74,18 +60,6 @@ public readonly struct L2Reduction : IGroupReduction
 
     /// <inheritdoc/>
     public static Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score) => accumulator + score * score;
-
-    /// <inheritdoc/>
-    public static float Combine(float left, float right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Combine(Vector128<float> left, Vector128<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Combine(Vector256<float> left, Vector256<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Combine(Vector512<float> left, Vector512<float> right) => left + right;
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => MathF.Sqrt(accumulator);
@@ -106,7 +80,7 @@ public readonly struct L2Reduction : IGroupReduction
 public readonly struct SumReduction : IGroupReduction
 {
     /// <inheritdoc/>
-    public static float Identity => 0f;
+    public static bool Vectorizable => true;
 
     /// <inheritdoc/>
     public static float Accumulate(float accumulator, float score) => accumulator + score;
@@ -119,21 +93,6 @@ public readonly struct SumReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static float Combine(float left, float right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Combine(Vector128<float> left, Vector128<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Combine(Vector256<float> left, Vector256<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Combine(Vector512<float> left, Vector512<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static float Finish(float accumulator, int count) => accumulator;
 
     /// <inheritdoc/>
     public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator;
@@ -151,7 +110,7 @@ public readonly struct SumReduction : IGroupReduction
 public readonly struct MeanReduction : IGroupReduction
 {
     /// <inheritdoc/>
-    public static float Identity => 0f;
+    public static bool Vectorizable => true;
 
     /// <inheritdoc/>
     public static float Accumulate(float accumulator, float score) => accumulator + score;
@@ -164,18 +123,6 @@ public readonly struct MeanReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static float Combine(float left, float right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Combine(Vector128<float> left, Vector128<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Combine(Vector256<float> left, Vector256<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Combine(Vector512<float> left, Vector512<float> right) => left + right;
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => accumulator / count;
@@ -195,6 +142,9 @@ public readonly struct MeanReduction : IGroupReduction
 /// path, so the result does not depend on the vector width. The identity is <c>−∞</c>.</remarks>
 public readonly struct MaxReduction : IGroupReduction
 {
+    /// <inheritdoc/>
+    public static bool Vectorizable => true;
+
     /// <inheritdoc/>
     public static float Identity => float.NegativeInfinity;
 
@@ -223,9 +173,6 @@ public readonly struct MaxReduction : IGroupReduction
     public static Vector512<float> Combine(Vector512<float> left, Vector512<float> right) => Vector512.Max(left, right);
 
     /// <inheritdoc/>
-    public static float Finish(float accumulator, int count) => accumulator;
-
-    /// <inheritdoc/>
     public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator;
 
     /// <inheritdoc/>
@@ -241,7 +188,7 @@ public readonly struct MaxReduction : IGroupReduction
 public readonly struct AbsSumReduction : IGroupReduction
 {
     /// <inheritdoc/>
-    public static float Identity => 0f;
+    public static bool Vectorizable => true;
 
     /// <inheritdoc/>
     public static float Accumulate(float accumulator, float score) => accumulator + score;
@@ -254,18 +201,6 @@ public readonly struct AbsSumReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static float Combine(float left, float right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Combine(Vector128<float> left, Vector128<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Combine(Vector256<float> left, Vector256<float> right) => left + right;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Combine(Vector512<float> left, Vector512<float> right) => left + right;
 
     /// <inheritdoc/>
     public static float Finish(float accumulator, int count) => MathF.Abs(accumulator);
