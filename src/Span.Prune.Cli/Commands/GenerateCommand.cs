@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Span.Prune.Internal;
 using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
@@ -65,7 +64,8 @@ internal static class GenerateCommand
         {
             int n = (int)Math.Min(ChunkElements, elements - start);
             // Counter-based: uniform 2j (+1) of this tensor continues across chunks, so chunking does not change the bits.
-            SplitMix64.FillUnit(u.AsSpan(0, 2 * n), seed + (ulong)(2 * start) * SplitMix64.Gamma);
+            // Scoring.Random is SplitMix64 over counters seed + i·γ (γ = 0x9E3779B97F4A7C15, the golden-ratio increment).
+            Scoring.Random(u.AsSpan(0, 2 * n), seed + (ulong)(2 * start) * 0x9E3779B97F4A7C15UL);
             for (int j = 0; j < n; j++) w[j] = Scale * (u[2 * j] - u[2 * j + 1]);
             int size = n * SafeTensorsDTypeInfo.SizeOf(dtype);
             SafeTensorsConvert.FromFloat32(w.AsSpan(0, n), dtype, bytes.AsSpan(0, size));

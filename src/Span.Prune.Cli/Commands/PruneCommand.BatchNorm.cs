@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Span.Prune.Internal;
 using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
@@ -97,7 +96,7 @@ internal static partial class PruneCommand
 
         var g = new float[channels];
         file.ReadAsFloat32(gamma.Index, g);
-        int bad = FiniteScan.IndexOfNonFinite(g);
+        int bad = IndexOfNonFinite(g);
         if (bad >= 0) throw new ArgumentException($"bn-scale: BatchNorm '{gamma.Name}' holds {Describe(g[bad])} at index {bad}");
         var scores = new float[channels];
         Scoring.Magnitude(g, scores);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Span.Prune.Internal;
 using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
@@ -105,7 +104,7 @@ internal static partial class PruneCommand
 
         Span<float> values = buffer.Take(info.ElementCount);
         stats.ReadAsFloat32(info.Index, values);
-        int bad = FiniteScan.IndexOfNonFinite(values);
+        int bad = IndexOfNonFinite(values);
         if (bad >= 0) throw new ArgumentException($"stats: '{info.Name}' holds {Describe(values[bad])} at index {bad}");
         if (minimum > float.NegativeInfinity || maximum < float.PositiveInfinity)
         {
@@ -128,5 +127,15 @@ internal static partial class PruneCommand
         var parts = new string[shape.Length];
         for (int i = 0; i < shape.Length; i++) parts[i] = shape[i].ToString(CultureInfo.InvariantCulture);
         return "[" + string.Join(",", parts) + "]";
+    }
+
+    /// <summary>The first NaN or ±∞, or −1: one vectorised pass (TensorPrimitives), then a scalar search only on failure.</summary>
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        if (System.Numerics.Tensors.TensorPrimitives.IsFiniteAll(values)) return -1;
+        for (int i = 0; ; i++)
+        {
+            if (!float.IsFinite(values[i])) return i;
+        }
     }
 }

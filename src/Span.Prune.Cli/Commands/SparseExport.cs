@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Span.Prune.Internal;
 using Span.Prune.SafeTensors;
 using Span.Prune.Sparse;
 
@@ -136,13 +135,16 @@ internal static class SparseExport
         var colMask = new byte[cols];
         if (byRow)
         {
-            for (int r = 0; r < rows; r++) rowMask[r] = NonZeroScan.Any(dense.Slice(r * cols, cols)) ? (byte)1 : (byte)0;
+            // A zero is +0 or −0 (−0 == 0 compares equal), as in every format of the library.
+            for (int r = 0; r < rows; r++) rowMask[r] = dense.Slice(r * cols, cols).ContainsAnyExcept(0f, -0f) ? (byte)1 : (byte)0;
             colMask.AsSpan().Fill(1);
             return (rowMask, colMask);
         }
-        var counts = new int[cols];
-        for (int r = 0; r < rows; r++) NonZeroScan.AddGroupCounts(dense.Slice(r * cols, cols), 1, counts);
-        for (int c = 0; c < cols; c++) colMask[c] = counts[c] != 0 ? (byte)1 : (byte)0;
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> row = dense.Slice(r * cols, cols);
+            for (int c = 0; c < cols; c++) colMask[c] |= row[c] != 0f ? (byte)1 : (byte)0;
+        }
         rowMask.AsSpan().Fill(1);
         return (rowMask, colMask);
     }
