@@ -7,10 +7,6 @@ using Span.Prune.Internal;
 
 namespace Span.Prune.SafeTensors;
 
-/// <summary>Writes the data of one tensor to <paramref name="destination"/>; must write exactly the tensor's byte length.</summary>
-/// <param name="destination">The output stream, positioned at the tensor's first byte.</param>
-public delegate void SafeTensorDataSource(Stream destination);
-
 /// <summary>
 /// Builds a safetensors file from tensors (name, dtype, shape, bytes) and <c>__metadata__</c>, in the order they are added.
 /// </summary>
@@ -36,7 +32,7 @@ public sealed class SafeTensorsWriter
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _metadataKeys = new(StringComparer.Ordinal);
 
-    private sealed record Entry(string Name, SafeTensorsDType DType, long[] Shape, long ByteLength, ReadOnlyMemory<byte> Data, SafeTensorDataSource? Source);
+    private sealed record Entry(string Name, SafeTensorsDType DType, long[] Shape, long ByteLength, ReadOnlyMemory<byte> Data, Action<Stream>? Source);
 
     /// <summary>Number of tensors added so far.</summary>
     public int Count => _tensors.Count;
@@ -82,7 +78,7 @@ public sealed class SafeTensorsWriter
     /// <param name="source">Called once during writing; must write exactly element count × dtype size bytes.</param>
     /// <returns>This writer.</returns>
     /// <exception cref="ArgumentException">Bad or duplicate name, or negative dimension.</exception>
-    public SafeTensorsWriter Add(string name, SafeTensorsDType dtype, ReadOnlySpan<long> shape, SafeTensorDataSource source)
+    public SafeTensorsWriter Add(string name, SafeTensorsDType dtype, ReadOnlySpan<long> shape, Action<Stream> source)
     {
         ArgumentNullException.ThrowIfNull(source);
         long bytes = Check(name, dtype, shape);

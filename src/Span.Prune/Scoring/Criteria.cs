@@ -30,30 +30,6 @@ public readonly struct MagnitudeCriterion : IElementCriterion
     public static Vector512<float> Score(Vector512<float> weight, Vector512<float> statistic) => Vector512.Abs(weight);
 }
 
-/// <summary>Squared weight, <c>s = w²</c>; the statistic is not used.</summary>
-/// <remarks>Same ranking as <see cref="MagnitudeCriterion"/> element-wise; with <see cref="SumReduction"/>
-/// it gives the squared L2 norm of a unit (the same ranking as <see cref="L2Reduction"/> without the square root).</remarks>
-public readonly struct SquaredMagnitudeCriterion : IElementCriterion
-{
-    /// <inheritdoc/>
-    public static bool Vectorizable => true;
-
-    /// <inheritdoc/>
-    public static bool UsesStatistic => false;
-
-    /// <inheritdoc/>
-    public static float Score(float weight, float statistic) => weight * weight;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Score(Vector128<float> weight, Vector128<float> statistic) => weight * weight;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Score(Vector256<float> weight, Vector256<float> statistic) => weight * weight;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Score(Vector512<float> weight, Vector512<float> statistic) => weight * weight;
-}
-
 /// <summary>First-order Taylor importance, <c>s = |g·w|</c>; the statistic is the gradient <c>g = ∂L/∂w</c>.</summary>
 /// <remarks>
 /// <para>Molchanov et al. 2017 ("Pruning Convolutional Neural Networks for Resource Efficient Inference") and
@@ -86,7 +62,7 @@ public readonly struct TaylorCriterion : IElementCriterion
 /// <summary>Signed first-order Taylor term, <c>s = g·w</c>; the statistic is the gradient.</summary>
 /// <remarks>Meant for group scores: with <see cref="AbsSumReduction"/> it gives <c>|Σ g·w|</c>, the Taylor estimate
 /// of removing the whole unit at once (Molchanov et al. 2019), where the terms of one unit may cancel.</remarks>
-public readonly struct SignedTaylorCriterion : IElementCriterion
+internal readonly struct SignedTaylorCriterion : IElementCriterion
 {
     /// <inheritdoc/>
     public static bool Vectorizable => true;

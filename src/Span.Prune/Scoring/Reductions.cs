@@ -183,9 +183,9 @@ public readonly struct MaxReduction : IGroupReduction
 }
 
 /// <summary>Magnitude of the sum of the element scores, <c>|Σs|</c>.</summary>
-/// <remarks>With <see cref="SignedTaylorCriterion"/> it gives the group Taylor score <c>|Σ g·w|</c>
+/// <remarks>With the signed product <c>g·w</c> it gives the group Taylor score <c>|Σ g·w|</c>
 /// (Molchanov et al. 2019).</remarks>
-public readonly struct AbsSumReduction : IGroupReduction
+internal readonly struct AbsSumReduction : IGroupReduction
 {
     /// <inheritdoc/>
     public static bool Vectorizable => true;

@@ -77,8 +77,8 @@ public static partial class Scoring
     /// <param name="unitScores">Destination, <c>granularity.UnitCount(shape)</c> floats.</param>
     /// <param name="absoluteOfSum">False: sum of the element Taylor scores, <c>Σ|g·w|</c>. True: the Taylor estimate
     /// of removing the whole unit, <c>|Σ g·w|</c> (Molchanov et al. 2019), where terms may cancel.</param>
-    /// <remarks><see cref="TaylorCriterion"/> with <see cref="SumReduction"/>, or <see cref="SignedTaylorCriterion"/>
-    /// with <see cref="AbsSumReduction"/>.</remarks>
+    /// <remarks><see cref="TaylorCriterion"/> with <see cref="SumReduction"/>, or the signed product <c>g·w</c>
+    /// reduced by <c>|Σs|</c>.</remarks>
     /// <exception cref="ArgumentException">See <see cref="Group{TCriterion, TReduction}"/>.</exception>
     public static void GroupTaylor(
         ReadOnlySpan<float> weights, ReadOnlySpan<float> gradients, WeightShape shape, Granularity granularity, Span<float> unitScores, bool absoluteOfSum)
