@@ -7,7 +7,7 @@ namespace Span.Prune;
 // partial accumulators (vector lanes, independent accumulators, the rows of a block) and Finish turns the
 // accumulator of `count` scores into the unit score. Members equal to IGroupReduction's defaults (Identity 0,
 // Combine +, Finish identity) are not repeated. For a one-element unit every reduction except
-// Mean/Max gives |s| or s exactly: sqrt(s·s) == |s| in IEEE arithmetic unless s·s over- or underflows
+// Max gives |s| or s exactly: sqrt(s·s) == |s| in IEEE arithmetic unless s·s over- or underflows
 // (|s| > ~1.8e19 or |s| < ~1e-19).
 
 /// <summary>L1 norm of the element scores, <c>Σ|s|</c>.</summary>
@@ -102,39 +102,6 @@ public readonly struct SumReduction : IGroupReduction
 
     /// <inheritdoc/>
     public static Vector512<float> Finish(Vector512<float> accumulator, int count) => accumulator;
-}
-
-/// <summary>Mean of the element scores, <c>Σs / count</c>.</summary>
-/// <remarks>Lets units of different sizes be compared (e.g. across layers); within one granularity every unit
-/// has the same count, so it ranks like <see cref="SumReduction"/>.</remarks>
-public readonly struct MeanReduction : IGroupReduction
-{
-    /// <inheritdoc/>
-    public static bool Vectorizable => true;
-
-    /// <inheritdoc/>
-    public static float Accumulate(float accumulator, float score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Accumulate(Vector128<float> accumulator, Vector128<float> score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Accumulate(Vector256<float> accumulator, Vector256<float> score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Accumulate(Vector512<float> accumulator, Vector512<float> score) => accumulator + score;
-
-    /// <inheritdoc/>
-    public static float Finish(float accumulator, int count) => accumulator / count;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Finish(Vector128<float> accumulator, int count) => accumulator / count;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Finish(Vector256<float> accumulator, int count) => accumulator / count;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Finish(Vector512<float> accumulator, int count) => accumulator / count;
 }
 
 /// <summary>Largest element score, <c>max s</c>.</summary>
