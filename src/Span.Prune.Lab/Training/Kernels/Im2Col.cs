@@ -1,0 +1,97 @@
+using System.Numerics.Tensors;
+
+namespace Span.Prune.Lab.Training.Kernels;
+
+/// <summary>
+/// Lowering of a stride-1 convolution to a GEMM (im2col) and its adjoint (col2im), on the engine's
+/// channel-major layout.
+/// </summary>
+/// <remarks>
+/// <para>Input layout <c>[C × B × H × W]</c> (each channel holds the whole batch, image after image). The column matrix
+/// is <c>[(C·K·K) × (B·Ho·Wo)]</c>: row <c>(c·K + ky)·K + kx</c> (the OIHW weight order, so <c>W·col</c> is the
+/// convolution), column <c>(b·Ho + y)·Wo + x</c>, value <c>input[c, b, y + ky − pad, x + kx − pad]</c> or 0 outside
+/// the image. <c>Ho = H + 2·pad − K + 1</c>.</para>
+/// <para>Each (row, image, output line) is one shifted copy of an input line with zeroed edges, so the loops copy
+/// runs rather than single elements. col2im adds the runs back in a fixed order, so it is deterministic.</para>
+/// </remarks>
+internal static class Im2Col
+{
+    /// <summary>Output height or width of a stride-1 convolution.</summary>
+    public static int OutputSize(int size, int kernel, int pad) => size + 2 * pad - kernel + 1;
+
+    /// <summary>Fills <paramref name="columns"/> (<c>[(C·K·K) × (B·Ho·Wo)]</c>) from <paramref name="input"/> (<c>[C × B × H × W]</c>).</summary>
+    public static void Lower(ReadOnlySpan<float> input, int channels, int batch, int height, int width, int kernel, int pad, Span<float> columns)
+    {
+        int ho = OutputSize(height, kernel, pad), wo = OutputSize(width, kernel, pad);
+        int n = batch * ho * wo, plane = height * width;
+        if (input.Length < channels * batch * plane) throw new ArgumentException("Input is too short.", nameof(input));
+        if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
+        for (int c = 0; c < channels; c++)
+        {
+            for (int ky = 0; ky < kernel; ky++)
+            {
+                for (int kx = 0; kx < kernel; kx++)
+                {
+                    Span<float> row = columns.Slice(((c * kernel + ky) * kernel + kx) * n, n);
+                    // Output x reads input x + kx − pad: valid for x in [x0, x1).
+                    int dx = kx - pad;
+                    int x0 = Math.Max(0, -dx), x1 = Math.Min(wo, width - dx);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        ReadOnlySpan<float> image = input.Slice((c * batch + b) * plane, plane);
+                        for (int y = 0; y < ho; y++)
+                        {
+                            Span<float> dst = row.Slice((b * ho + y) * wo, wo);
+                            int sy = y + ky - pad;
+                            if ((uint)sy >= (uint)height || x1 <= x0)
+                            {
+                                dst.Clear();
+                                continue;
+                            }
+                            if (x0 > 0) dst[..x0].Clear();
+                            image.Slice(sy * width + x0 + dx, x1 - x0).CopyTo(dst[x0..x1]);
+                            if (x1 < wo) dst[x1..].Clear();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="Lower"/>: overwrites <paramref name="input"/> (<c>[C × B × H × W]</c>) with the sum of
+    /// every column entry that was read from each input element.
+    /// </summary>
+    public static void Raise(ReadOnlySpan<float> columns, int channels, int batch, int height, int width, int kernel, int pad, Span<float> input)
+    {
+        int ho = OutputSize(height, kernel, pad), wo = OutputSize(width, kernel, pad);
+        int n = batch * ho * wo, plane = height * width;
+        if (input.Length < channels * batch * plane) throw new ArgumentException("Input is too short.", nameof(input));
+        if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
+        input[..(channels * batch * plane)].Clear();
+        for (int c = 0; c < channels; c++)
+        {
+            for (int ky = 0; ky < kernel; ky++)
+            {
+                for (int kx = 0; kx < kernel; kx++)
+                {
+                    ReadOnlySpan<float> row = columns.Slice(((c * kernel + ky) * kernel + kx) * n, n);
+                    int dx = kx - pad;
+                    int x0 = Math.Max(0, -dx), x1 = Math.Min(wo, width - dx);
+                    if (x1 <= x0) continue;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        Span<float> image = input.Slice((c * batch + b) * plane, plane);
+                        for (int y = 0; y < ho; y++)
+                        {
+                            int sy = y + ky - pad;
+                            if ((uint)sy >= (uint)height) continue;
+                            Span<float> dst = image.Slice(sy * width + x0 + dx, x1 - x0);
+                            TensorPrimitives.Add(dst, row.Slice((b * ho + y) * wo + x0, x1 - x0), dst);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
