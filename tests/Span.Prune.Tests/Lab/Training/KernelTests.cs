@@ -150,3 +150,37 @@ public class KernelTests
         Assert.Equal(dot, WideSums.CenteredDot(x, mean, y), tol);
     }
 }
+
+/// <summary>Max-pooling against a naive reference on the network's shapes (vector path with spills, scalar tails).</summary>
+public class MaxPoolReferenceTests
+{
+    [Theory]
+    [InlineData(28, 28, 5)]
+    [InlineData(14, 14, 7)]
+    [InlineData(2, 2, 3)]
+    [InlineData(6, 40, 2)]
+    [InlineData(4, 34, 3)]
+    public void MaxPool2x2_MatchesNaive(int h, int w, int planes)
+    {
+        var pool = new Span.Prune.Lab.Training.Layers.MaxPool2x2(h, w, planes);
+        // Coarse values, so that ties occur.
+        float[] x = TestData.Uniform(planes * h * w, h * w + planes).Select(v => MathF.Round(v * 4)).ToArray();
+        int outputs = planes * h * w / 4;
+        float[] y = TestData.NaNs(outputs), dy = TestData.Uniform(outputs, 5), dx = TestData.NaNs(x.Length);
+        pool.Forward(x, y, planes);
+        pool.Backward(dy, dx, planes);
+        float[] expectedDx = new float[x.Length];
+        int o = 0;
+        for (int p = 0; p < planes; p++)
+            for (int i = 0; i < h / 2; i++)
+                for (int j = 0; j < w / 2; j++, o++)
+                {
+                    int[] at = [(p * h + 2 * i) * w + 2 * j, (p * h + 2 * i) * w + 2 * j + 1, (p * h + 2 * i + 1) * w + 2 * j, (p * h + 2 * i + 1) * w + 2 * j + 1];
+                    int best = at[0];
+                    foreach (int k in at) if (x[k] > x[best]) best = k;
+                    Assert.Equal(x[best], y[o]);
+                    expectedDx[best] = dy[o];
+                }
+        Assert.Equal(expectedDx, dx);
+    }
+}
