@@ -26,6 +26,11 @@ internal static class Im2Col
         int n = batch * ho * wo, plane = height * width;
         if (input.Length < channels * batch * plane) throw new ArgumentException("Input is too short.", nameof(input));
         if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
+        if (ho == height && wo == width)
+        {
+            LowerSame(input, channels, batch, height, width, kernel, pad, columns);
+            return;
+        }
         for (int c = 0; c < channels; c++)
         {
             for (int ky = 0; ky < kernel; ky++)
@@ -89,6 +94,97 @@ internal static class Im2Col
                             Span<float> dst = image.Slice(sy * width + x0 + dx, x1 - x0);
                             TensorPrimitives.Add(dst, row.Slice((b * ho + y) * wo + x0, x1 - x0), dst);
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    // "Same" padding (Ho = H, Wo = W): the row of kernel offset (dy, dx) is the whole channel [B·H·W] shifted by
+    // s = dy·W + dx, so one contiguous copy per row does most of the work. The copy also drags in values that wrapped
+    // around an edge: the first/last |dy| lines of every image (they read a neighbouring image or nothing) and the
+    // first/last |dx| columns of every line (they read the neighbouring line); those are then cleared.
+    private static void LowerSame(ReadOnlySpan<float> input, int channels, int batch, int height, int width, int kernel, int pad, Span<float> columns)
+    {
+        int plane = height * width, n = batch * plane;
+        for (int c = 0; c < channels; c++)
+        {
+            ReadOnlySpan<float> channel = input.Slice(c * n, n);
+            for (int ky = 0; ky < kernel; ky++)
+            {
+                for (int kx = 0; kx < kernel; kx++)
+                {
+                    Span<float> row = columns.Slice(((c * kernel + ky) * kernel + kx) * n, n);
+                    int dy = ky - pad, dx = kx - pad, shift = dy * width + dx;
+                    // row[i] = channel[i + shift] where the source exists.
+                    if (shift >= 0)
+                    {
+                        channel[shift..].CopyTo(row);
+                        row[(n - shift)..].Clear();
+                    }
+                    else
+                    {
+                        channel[..(n + shift)].CopyTo(row[(-shift)..]);
+                        row[..(-shift)].Clear();
+                    }
+                    ClearOutside(row, batch, height, width, dy, dx);
+                }
+            }
+        }
+    }
+
+    /// <summary>Zeroes the entries of a shifted row whose source lies outside its own image.</summary>
+    private static void ClearOutside(Span<float> row, int batch, int height, int width, int dy, int dx)
+    {
+        int plane = height * width;
+        int y0 = Math.Max(0, -dy), y1 = Math.Min(height, height - dy);
+        int x0 = Math.Max(0, -dx), x1 = Math.Min(width, width - dx);
+        for (int b = 0; b < batch; b++)
+        {
+            Span<float> image = row.Slice(b * plane, plane);
+            if (y0 > 0) image[..(y0 * width)].Clear();
+            if (y1 < height) image[(y1 * width)..].Clear();
+            if (x0 == 0 && x1 == width) continue;
+            for (int y = y0; y < y1; y++)
+            {
+                Span<float> line = image.Slice(y * width, width);
+                for (int x = 0; x < x0; x++) line[x] = 0f;
+                for (int x = x1; x < width; x++) line[x] = 0f;
+            }
+        }
+    }
+
+    /// <summary>
+    /// "Same" padding adjoint of <see cref="LowerSame"/>, destroying <paramref name="columns"/>: the out-of-image entries
+    /// are cleared first, then each row is added back, shifted, in one contiguous pass.
+    /// </summary>
+    public static void RaiseSameInPlace(Span<float> columns, int channels, int batch, int height, int width, int kernel, int pad, Span<float> input)
+    {
+        int plane = height * width, n = batch * plane;
+        if (input.Length < channels * n) throw new ArgumentException("Input is too short.", nameof(input));
+        if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
+        if (2 * pad != kernel - 1) throw new ArgumentException("Only same padding (kernel = 2·pad + 1) is supported.", nameof(pad));
+        for (int c = 0; c < channels; c++)
+        {
+            Span<float> channel = input.Slice(c * n, n);
+            channel.Clear();
+            for (int ky = 0; ky < kernel; ky++)
+            {
+                for (int kx = 0; kx < kernel; kx++)
+                {
+                    Span<float> row = columns.Slice(((c * kernel + ky) * kernel + kx) * n, n);
+                    int dy = ky - pad, dx = kx - pad, shift = dy * width + dx;
+                    ClearOutside(row, batch, height, width, dy, dx);
+                    // channel[i + shift] += row[i], rows in ascending order (deterministic).
+                    if (shift >= 0)
+                    {
+                        Span<float> dst = channel[shift..];
+                        TensorPrimitives.Add(dst, row[..(n - shift)], dst);
+                    }
+                    else
+                    {
+                        Span<float> dst = channel[..(n + shift)];
+                        TensorPrimitives.Add(dst, row[(-shift)..], dst);
                     }
                 }
             }

@@ -146,6 +146,7 @@ public sealed class Conv2d
         Transpose.Run(_weight.Span, OutChannels, ColumnRows, _weightTransposed);
         Span<float> dcol = _columnGradient.AsSpan(0, ColumnRows * n);
         Gemm.Multiply(_weightTransposed, ColumnRows, OutChannels, dy, dcol, n, MaxDegreeOfParallelism);
-        Im2Col.Raise(dcol, InChannels, batch, Height, Width, Kernel, Padding, dx);
+        if (2 * Padding == Kernel - 1) Im2Col.RaiseSameInPlace(dcol, InChannels, batch, Height, Width, Kernel, Padding, dx);
+        else Im2Col.Raise(dcol, InChannels, batch, Height, Width, Kernel, Padding, dx);
     }
 }

@@ -184,3 +184,23 @@ public class MaxPoolReferenceTests
         Assert.Equal(expectedDx, dx);
     }
 }
+
+/// <summary>The same-padding im2col fast paths against the generic loops.</summary>
+public class Im2ColSameTests
+{
+    [Theory]
+    [InlineData(1, 3, 28, 28, 3)]
+    [InlineData(3, 2, 14, 14, 3)]
+    [InlineData(2, 2, 5, 7, 5)]
+    [InlineData(2, 3, 1, 1, 3)]
+    [InlineData(1, 2, 4, 4, 1)]
+    public void RaiseSameInPlace_MatchesGenericRaise(int channels, int batch, int height, int width, int kernel)
+    {
+        int pad = (kernel - 1) / 2, rows = channels * kernel * kernel, n = batch * height * width;
+        float[] col = TestData.Uniform(rows * n, 7);
+        float[] expected = TestData.NaNs(channels * n), actual = TestData.NaNs(channels * n);
+        Span.Prune.Lab.Training.Kernels.Im2Col.Raise(col, channels, batch, height, width, kernel, pad, expected);
+        Span.Prune.Lab.Training.Kernels.Im2Col.RaiseSameInPlace(col, channels, batch, height, width, kernel, pad, actual);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5f);
+    }
+}
