@@ -129,12 +129,10 @@ public sealed class CnnNetwork : ReferenceNetwork
         Span<float> a1 = _a1.AsSpan(0, n1), z1 = _z1.AsSpan(0, n1), p1 = _p1.AsSpan(0, Channels1 * batch * Plane2);
         Span<float> a2 = _a2.AsSpan(0, n2), z2 = _z2.AsSpan(0, n2), p2 = _p2.AsSpan(0, n3);
         _conv1.Forward(_input.AsSpan(0, batch * Plane1), a1, batch);
-        _bn1.Forward(a1, z1, batch, training);
-        Relu.Forward(z1, z1);
+        _bn1.ForwardRelu(a1, z1, batch, training);
         _pool1.Forward(z1, p1, Channels1 * batch);
         _conv2.Forward(p1, a2, batch);
-        _bn2.Forward(a2, z2, batch, training);
-        Relu.Forward(z2, z2);
+        _bn2.ForwardRelu(a2, z2, batch, training);
         _pool2.Forward(z2, p2, Channels2 * batch);
         // Flatten in NCHW order: [C × B × 49] → [(C·49) × B], one [B × 49] → [49 × B] transpose per channel.
         for (int c = 0; c < Channels2; c++)
@@ -151,14 +149,12 @@ public sealed class CnnNetwork : ReferenceNetwork
             Transpose.Run(df.Slice(c * Plane3 * batch, Plane3 * batch), Plane3, batch, dp2.Slice(c * batch * Plane3, batch * Plane3));
         Span<float> dz2 = _dz2.AsSpan(0, n2);
         _pool2.Backward(dp2, dz2, Channels2 * batch);
-        Relu.Backward(_z2.AsSpan(0, n2), dz2, dz2);
-        _bn2.Backward(_a2.AsSpan(0, n2), dz2, dz2, batch);
+        _bn2.BackwardRelu(_a2.AsSpan(0, n2), _z2.AsSpan(0, n2), dz2, dz2, batch);
         Span<float> dp1 = _dp1.AsSpan(0, Channels1 * batch * Plane2);
         _conv2.Backward(dz2, dp1, batch);
         Span<float> dz1 = _dz1.AsSpan(0, n1);
         _pool1.Backward(dp1, dz1, Channels1 * batch);
-        Relu.Backward(_z1.AsSpan(0, n1), dz1, dz1);
-        _bn1.Backward(_a1.AsSpan(0, n1), dz1, dz1, batch);
+        _bn1.BackwardRelu(_a1.AsSpan(0, n1), _z1.AsSpan(0, n1), dz1, dz1, batch);
         _conv1.Backward(dz1, Span<float>.Empty, batch);
     }
 

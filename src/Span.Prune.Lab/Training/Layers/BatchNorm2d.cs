@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Span.Prune.Lab.Training.Kernels;
 
 namespace Span.Prune.Lab.Training.Layers;
@@ -102,11 +101,21 @@ public sealed class BatchNorm2d
     /// <param name="y">Y, same shape.</param>
     /// <param name="batch">Images.</param>
     /// <param name="training">Batch statistics (and update the running ones) when true; running statistics when false.</param>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training)
+    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, bool training) => Run(x, y, batch, training, relu: false);
+
+    /// <summary>BatchNorm followed by ReLU in one pass: <c>y = max(BN(x), 0)</c>.</summary>
+    /// <param name="x">X, <c>[C × batch·Spatial]</c>.</param>
+    /// <param name="y">Y, same shape; a separate buffer, since <see cref="BackwardRelu"/> needs both x and y.</param>
+    /// <param name="batch">Images.</param>
+    /// <param name="training">Batch statistics when true; running statistics when false.</param>
+    public void ForwardRelu(ReadOnlySpan<float> x, Span<float> y, int batch, bool training) => Run(x, y, batch, training, relu: true);
+
+    private void Run(ReadOnlySpan<float> x, Span<float> y, int batch, bool training, bool relu)
     {
         Check.Batch(batch, MaxBatch);
         int n = batch * Spatial;
         if (training && n < 2) throw new ArgumentOutOfRangeException(nameof(batch), "Training mode needs more than one value per channel.");
+        if (x.Length < Channels * n || y.Length < Channels * n) throw new ArgumentException("A span is shorter than C·batch·Spatial.", nameof(x));
         ReadOnlySpan<float> gamma = _gamma.Span, beta = _beta.Span;
         Span<float> rm = _runningMean.Span, rv = _runningVariance.Span;
         for (int c = 0; c < Channels; c++)
@@ -131,45 +140,60 @@ public sealed class BatchNorm2d
             _mean[c] = mean;
             _inverseStd[c] = inverseStd;
             float alpha = gamma[c] * inverseStd;
-            Affine.Run(xc, alpha, beta[c] - mean * alpha, y.Slice(c * n, n));
+            if (relu) BatchNormKernels.AffineRelu(xc, alpha, beta[c] - mean * alpha, y.Slice(c * n, n));
+            else Affine.Run(xc, alpha, beta[c] - mean * alpha, y.Slice(c * n, n));
         }
         if (training) BatchesTracked++;
         _lastTraining = training;
     }
 
-    /// <summary>Backward pass of the last forward: writes dγ, dβ and dx.</summary>
+    /// <summary>Backward pass of the last <see cref="Forward"/>: writes dγ, dβ and dx.</summary>
     /// <param name="x">The forward input, <c>[C × batch·Spatial]</c>.</param>
     /// <param name="dy">dL/dY.</param>
     /// <param name="dx">dL/dX (may alias <paramref name="dy"/>, not <paramref name="x"/>).</param>
     /// <param name="batch">Images of the last forward.</param>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch) =>
+        Backprop(x, ReadOnlySpan<float>.Empty, dy, dx, batch);
+
+    /// <summary>Backward pass of the last <see cref="ForwardRelu"/>: the ReLU's gradient mask (<c>y &gt; 0</c>) is applied on the fly.</summary>
+    /// <param name="x">The forward input.</param>
+    /// <param name="y">The forward output (post-ReLU).</param>
+    /// <param name="dy">dL/dY.</param>
+    /// <param name="dx">dL/dX (may alias <paramref name="dy"/>, not <paramref name="x"/> or <paramref name="y"/>).</param>
+    /// <param name="batch">Images of the last forward.</param>
+    public void BackwardRelu(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    {
+        if (y.Length < Channels * batch * Spatial) throw new ArgumentException("Y is shorter than C·batch·Spatial.", nameof(y));
+        Backprop(x, y, dy, dx, batch);
+    }
+
+    private void Backprop(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Check.Batch(batch, MaxBatch);
         int n = batch * Spatial;
+        if (x.Length < Channels * n || dy.Length < Channels * n || dx.Length < Channels * n) throw new ArgumentException("A span is shorter than C·batch·Spatial.", nameof(x));
         ReadOnlySpan<float> gamma = _gamma.Span;
         Span<float> dg = _gammaGradient.Span, db = _betaGradient.Span;
         for (int c = 0; c < Channels; c++)
         {
             ReadOnlySpan<float> xc = x.Slice(c * n, n), dyc = dy.Slice(c * n, n);
+            ReadOnlySpan<float> yc = y.IsEmpty ? y : y.Slice(c * n, n);
             Span<float> dxc = dx.Slice(c * n, n);
             float mean = _mean[c], inverseStd = _inverseStd[c];
-            double sum = WideSums.Sum(dyc);
-            double dot = WideSums.CenteredDot(xc, mean, dyc);
+            BatchNormKernels.Reduce(xc, mean, dyc, yc, out double sum, out double dot);
             dg[c] = (float)(dot * inverseStd);
             db[c] = (float)sum;
             float a = gamma[c] * inverseStd;
             if (!_lastTraining)
             {
-                TensorPrimitives.Multiply(dyc, a, dxc);
+                BatchNormKernels.InputGradient(xc, dyc, yc, a, 0f, 0f, dxc);
                 continue;
             }
-            // dx = a·(dy − sum/N − (x − μ)·k), k = dot·σ⁻²/N; as dx = dy·a + (x·b + c0).
+            // dx = a·(dy − sum/N − (x − μ)·k), k = dot·σ⁻²/N, as dx = x·b + (dy·a + c0).
             double k = dot * inverseStd * inverseStd / n;
             float bx = (float)(-k * a);
             float c0 = (float)((mean * k - sum / n) * a);
-            // dy is read before dx is written at each index, so dx may alias dy (not x).
-            Affine.Run(dyc, a, c0, dxc);
-            TensorPrimitives.MultiplyAdd(xc, bx, dxc, dxc);
+            BatchNormKernels.InputGradient(xc, dyc, yc, a, bx, c0, dxc);
         }
     }
 }

@@ -104,6 +104,46 @@ public class LayerGradientTests
         Assert.Equal(dx, inPlace);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void BatchNorm2dRelu_Fused_MatchesFiniteDifferencesAndTheComposition(bool training)
+    {
+        const int channels = 3, batch = 4, spatial = 9;
+        var layer = new BatchNorm2d(channels, spatial, batch);
+        TestData.Uniform(channels, 71, 1.5f).CopyTo(layer.Gamma);
+        TestData.Uniform(channels, 72).CopyTo(layer.Beta);
+        new float[] { 0.1f, -0.4f, 0.3f }.CopyTo(layer.RunningMean);
+        new float[] { 0.5f, 2f, 1.25f }.CopyTo(layer.RunningVariance);
+        float[] x = TestData.Normal(channels * batch * spatial, 73, 2f);
+        float[] r = TestData.Uniform(x.Length, 74);
+        float[] y = new float[x.Length];
+        double Objective()
+        {
+            layer.ForwardRelu(x, y, batch, training);
+            return GradientCheck.Dot(r, y);
+        }
+        // The composition: BN, then ReLU, gives the same outputs and gradients (up to rounding).
+        float[] plain = new float[x.Length], dPlain = new float[x.Length];
+        layer.Forward(x, plain, batch, training);
+        Relu.Forward(plain, plain);
+        Relu.Backward(plain, r, dPlain);
+        layer.Backward(x, dPlain, dPlain, batch);
+        float[] dgPlain = layer.GammaGradient.ToArray();
+        Objective();
+        Assert.Equal(plain, y);
+        float[] dx = TestData.NaNs(x.Length);
+        layer.BackwardRelu(x, y, r, dx, batch);
+        for (int i = 0; i < x.Length; i++) Assert.Equal(dPlain[i], dx[i], 1e-5f);
+        for (int c = 0; c < channels; c++) Assert.Equal(dgPlain[c], layer.GammaGradient.Span[c], 1e-5f);
+
+        float[] dg = layer.GammaGradient.ToArray(), db = layer.BetaGradient.ToArray();
+        // ReLU kinks: several steps, each within its own noise bound (see GradientCheck.AssertAnyStep).
+        GradientCheck.AssertAnyStep("dx", x, dx, Objective, [1e-2f, 1e-3f], 1e-6, 2e-3, Enumerable.Range(0, x.Length));
+        GradientCheck.AssertAnyStep("dgamma", GetArray(layer.Gamma), dg, Objective, [1e-2f, 1e-3f], 1e-6, 2e-3, Enumerable.Range(0, channels));
+        GradientCheck.AssertAnyStep("dbeta", GetArray(layer.Beta), db, Objective, [1e-2f, 1e-3f], 1e-6, 2e-3, Enumerable.Range(0, channels));
+    }
+
     [Fact]
     public void BatchNorm2d_EvaluationMode_MatchesFiniteDifferences()
     {
