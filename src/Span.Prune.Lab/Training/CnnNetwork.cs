@@ -151,11 +151,11 @@ public sealed class CnnNetwork : ReferenceNetwork
         _pool2.Backward(dp2, dz2, Channels2 * batch);
         _bn2.BackwardRelu(_a2.AsSpan(0, n2), _z2.AsSpan(0, n2), dz2, dz2, batch);
         Span<float> dp1 = _dp1.AsSpan(0, Channels1 * batch * Plane2);
-        _conv2.Backward(dz2, dp1, batch);
+        _conv2.Backward(_p1.AsSpan(0, Channels1 * batch * Plane2), dz2, dp1, batch);
         Span<float> dz1 = _dz1.AsSpan(0, n1);
         _pool1.Backward(dp1, dz1, Channels1 * batch);
         _bn1.BackwardRelu(_a1.AsSpan(0, n1), _z1.AsSpan(0, n1), dz1, dz1, batch);
-        _conv1.Backward(dz1, Span<float>.Empty, batch);
+        _conv1.Backward(_input.AsSpan(0, batch * Plane1), dz1, Span<float>.Empty, batch);
     }
 
     private protected override void OnThreadsChanged(int threads)

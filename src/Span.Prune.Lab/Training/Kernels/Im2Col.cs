@@ -20,15 +20,23 @@ internal static class Im2Col
     public static int OutputSize(int size, int kernel, int pad) => size + 2 * pad - kernel + 1;
 
     /// <summary>Fills <paramref name="columns"/> (<c>[(C·K·K) × (B·Ho·Wo)]</c>) from <paramref name="input"/> (<c>[C × B × H × W]</c>).</summary>
-    public static void Lower(ReadOnlySpan<float> input, int channels, int batch, int height, int width, int kernel, int pad, Span<float> columns)
+    public static void Lower(ReadOnlySpan<float> input, int channels, int batch, int height, int width, int kernel, int pad, Span<float> columns) =>
+        Lower(input, channels, batch * height * width, batch, height, width, kernel, pad, columns);
+
+    /// <summary>
+    /// As <see cref="Lower(ReadOnlySpan{float}, int, int, int, int, int, int, Span{float})"/> for <paramref name="batch"/>
+    /// images of a larger batch: channel <c>c</c>'s images start at <c>c·channelStride</c> (a chunk of images of a
+    /// <c>[C × B × H × W]</c> tensor has <c>channelStride = B·H·W</c>).
+    /// </summary>
+    public static void Lower(ReadOnlySpan<float> input, int channels, int channelStride, int batch, int height, int width, int kernel, int pad, Span<float> columns)
     {
         int ho = OutputSize(height, kernel, pad), wo = OutputSize(width, kernel, pad);
         int n = batch * ho * wo, plane = height * width;
-        if (input.Length < channels * batch * plane) throw new ArgumentException("Input is too short.", nameof(input));
+        if (channelStride < batch * plane || input.Length < (channels - 1) * channelStride + batch * plane) throw new ArgumentException("Input is too short.", nameof(input));
         if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
         if (ho == height && wo == width)
         {
-            LowerSame(input, channels, batch, height, width, kernel, pad, columns);
+            LowerSame(input, channels, channelStride, batch, height, width, kernel, pad, columns);
             return;
         }
         for (int c = 0; c < channels; c++)
@@ -43,7 +51,7 @@ internal static class Im2Col
                     int x0 = Math.Max(0, -dx), x1 = Math.Min(wo, width - dx);
                     for (int b = 0; b < batch; b++)
                     {
-                        ReadOnlySpan<float> image = input.Slice((c * batch + b) * plane, plane);
+                        ReadOnlySpan<float> image = input.Slice(c * channelStride + b * plane, plane);
                         for (int y = 0; y < ho; y++)
                         {
                             Span<float> dst = row.Slice((b * ho + y) * wo, wo);
@@ -74,6 +82,7 @@ internal static class Im2Col
         if (input.Length < channels * batch * plane) throw new ArgumentException("Input is too short.", nameof(input));
         if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
         input[..(channels * batch * plane)].Clear();
+        int channelStride = batch * plane;
         for (int c = 0; c < channels; c++)
         {
             for (int ky = 0; ky < kernel; ky++)
@@ -86,7 +95,7 @@ internal static class Im2Col
                     if (x1 <= x0) continue;
                     for (int b = 0; b < batch; b++)
                     {
-                        Span<float> image = input.Slice((c * batch + b) * plane, plane);
+                        Span<float> image = input.Slice(c * channelStride + b * plane, plane);
                         for (int y = 0; y < ho; y++)
                         {
                             int sy = y + ky - pad;
@@ -104,12 +113,12 @@ internal static class Im2Col
     // s = dy·W + dx, so one contiguous copy per row does most of the work. The copy also drags in values that wrapped
     // around an edge: the first/last |dy| lines of every image (they read a neighbouring image or nothing) and the
     // first/last |dx| columns of every line (they read the neighbouring line); those are then cleared.
-    private static void LowerSame(ReadOnlySpan<float> input, int channels, int batch, int height, int width, int kernel, int pad, Span<float> columns)
+    private static void LowerSame(ReadOnlySpan<float> input, int channels, int channelStride, int batch, int height, int width, int kernel, int pad, Span<float> columns)
     {
         int plane = height * width, n = batch * plane;
         for (int c = 0; c < channels; c++)
         {
-            ReadOnlySpan<float> channel = input.Slice(c * n, n);
+            ReadOnlySpan<float> channel = input.Slice(c * channelStride, n);
             for (int ky = 0; ky < kernel; ky++)
             {
                 for (int kx = 0; kx < kernel; kx++)
@@ -158,15 +167,19 @@ internal static class Im2Col
     /// "Same" padding adjoint of <see cref="LowerSame"/>, destroying <paramref name="columns"/>: the out-of-image entries
     /// are cleared first, then each row is added back, shifted, in one contiguous pass.
     /// </summary>
-    public static void RaiseSameInPlace(Span<float> columns, int channels, int batch, int height, int width, int kernel, int pad, Span<float> input)
+    public static void RaiseSameInPlace(Span<float> columns, int channels, int batch, int height, int width, int kernel, int pad, Span<float> input) =>
+        RaiseSameInPlace(columns, channels, batch * height * width, batch, height, width, kernel, pad, input);
+
+    /// <summary>As <see cref="RaiseSameInPlace(Span{float}, int, int, int, int, int, int, Span{float})"/> into a chunk of images (see <see cref="Lower(ReadOnlySpan{float}, int, int, int, int, int, int, int, Span{float})"/>); only the chunk's runs are written.</summary>
+    public static void RaiseSameInPlace(Span<float> columns, int channels, int channelStride, int batch, int height, int width, int kernel, int pad, Span<float> input)
     {
         int plane = height * width, n = batch * plane;
-        if (input.Length < channels * n) throw new ArgumentException("Input is too short.", nameof(input));
+        if (channelStride < n || input.Length < (channels - 1) * channelStride + n) throw new ArgumentException("Input is too short.", nameof(input));
         if (columns.Length < channels * kernel * kernel * n) throw new ArgumentException("Columns is too short.", nameof(columns));
         if (2 * pad != kernel - 1) throw new ArgumentException("Only same padding (kernel = 2·pad + 1) is supported.", nameof(pad));
         for (int c = 0; c < channels; c++)
         {
-            Span<float> channel = input.Slice(c * n, n);
+            Span<float> channel = input.Slice(c * channelStride, n);
             channel.Clear();
             for (int ky = 0; ky < kernel; ky++)
             {

@@ -69,6 +69,9 @@ public sealed class Linear
     /// <summary>Replaces the dense forward product (null = the core's dense GEMM on <see cref="Weight"/>).</summary>
     public IWeightMultiply? ForwardMultiply { get; set; }
 
+    /// <summary>Test and benchmark hook: compute <c>dW</c> with <see cref="GemmNT"/> on X in place instead of the GEMM on Xᵀ.</summary>
+    internal bool WeightGradientByDotProducts { get; set; }
+
     /// <summary>Threads for the dense GEMMs (1 = calling thread; results are bit-identical for any value).</summary>
     public int MaxDegreeOfParallelism { get; set; } = 1;
 
@@ -99,6 +102,15 @@ public sealed class Linear
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Check.Batch(batch, MaxBatch);
+        if (WeightGradientByDotProducts)
+        {
+            dy = dy[..(OutFeatures * batch)];
+            Span<float> bg = _biasGradient.Span;
+            for (int r = 0; r < OutFeatures; r++) bg[r] = TensorPrimitives.Sum(dy.Slice(r * batch, batch));
+            GemmNT.Multiply(dy, x[..(InFeatures * batch)], _weightGradient.Span, OutFeatures, InFeatures, batch);
+            InputGradient(dy, dx, batch);
+            return;
+        }
         Span<float> xt = _inputTransposed.AsSpan(0, batch * InFeatures);
         Transpose.Run(x[..(InFeatures * batch)], InFeatures, batch, xt);
         BackwardTransposedInput(xt, dy, dx, batch);
@@ -117,6 +129,11 @@ public sealed class Linear
         for (int r = 0; r < OutFeatures; r++) db[r] = TensorPrimitives.Sum(dy.Slice(r * batch, batch));
         // dW[out × in] = dY[out × batch] · Xᵀ[batch × in].
         Gemm.Multiply(dy, OutFeatures, batch, xTransposed[..(batch * InFeatures)], _weightGradient.Span, InFeatures, MaxDegreeOfParallelism);
+        InputGradient(dy, dx, batch);
+    }
+
+    private void InputGradient(ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    {
         if (dx.IsEmpty) return;
         // dX[in × batch] = Wᵀ[in × out] · dY[out × batch].
         Transpose.Run(_weight.Span, OutFeatures, InFeatures, _weightTransposed);

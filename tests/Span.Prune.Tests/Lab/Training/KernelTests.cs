@@ -204,3 +204,43 @@ public class Im2ColSameTests
         for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-5f);
     }
 }
+
+/// <summary>The chunked convolution against a direct (naive) convolution, forward and weight gradient.</summary>
+public class Conv2dReferenceTests
+{
+    [Theory]
+    [InlineData(16, 5, 14, 14, 9)] // 4 images per chunk: 3 chunks
+    [InlineData(1, 3, 28, 28, 20)] // 18 images per chunk: 2 chunks
+    [InlineData(2, 3, 6, 5, 3)]
+    public void Conv2d_MatchesDirectConvolution(int cin, int cout, int h, int w, int batch)
+    {
+        var layer = new Span.Prune.Lab.Training.Layers.Conv2d(cin, cout, h, w, 3, 1, batch);
+        float[] weight = TestData.Uniform(cout * cin * 9, 1), bias = TestData.Uniform(cout, 2);
+        weight.CopyTo(layer.Weight);
+        bias.CopyTo(layer.Bias);
+        float[] x = TestData.Uniform(cin * batch * h * w, 3), dy = TestData.Uniform(cout * batch * h * w, 4);
+        float[] y = TestData.NaNs(dy.Length);
+        layer.Forward(x, y, batch);
+        layer.Backward(x, dy, Span<float>.Empty, batch);
+        double[] dw = new double[weight.Length];
+        for (int o = 0; o < cout; o++)
+            for (int b = 0; b < batch; b++)
+                for (int i = 0; i < h; i++)
+                    for (int j = 0; j < w; j++)
+                    {
+                        double s = bias[o];
+                        for (int c = 0; c < cin; c++)
+                            for (int ky = 0; ky < 3; ky++)
+                                for (int kx = 0; kx < 3; kx++)
+                                {
+                                    int si = i + ky - 1, sj = j + kx - 1;
+                                    if (si < 0 || si >= h || sj < 0 || sj >= w) continue;
+                                    float xv = x[((c * batch + b) * h + si) * w + sj];
+                                    s += (double)weight[((o * cin + c) * 3 + ky) * 3 + kx] * xv;
+                                    dw[((o * cin + c) * 3 + ky) * 3 + kx] += (double)dy[((o * batch + b) * h + i) * w + j] * xv;
+                                }
+                        Assert.Equal(s, y[((o * batch + b) * h + i) * w + j], 1e-4);
+                    }
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(dw[i], layer.WeightGradient.Span[i], 1e-3);
+    }
+}
