@@ -113,3 +113,17 @@ public class TrainingTests
         }
     }
 }
+
+public class ThroughputTests
+{
+    [Fact]
+    public void Measure_ReportsOrderedStatistics()
+    {
+        var data = Synthetic.Images(128, seed: 1);
+        var r = TrainingThroughput.Measure(ReferenceArchitecture.Mlp, data.Pixels, data.Labels, data.Count, epochs: 1, runs: 3);
+        Assert.Equal(3, r.Runs);
+        Assert.Equal(128, r.ImagesPerRun);
+        Assert.True(r.MinImagesPerSecond > 0);
+        Assert.InRange(r.MedianImagesPerSecond, r.MinImagesPerSecond, r.MaxImagesPerSecond);
+    }
+}
