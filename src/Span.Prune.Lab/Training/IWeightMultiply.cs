@@ -7,7 +7,8 @@ namespace Span.Prune.Lab.Training;
 /// <remarks>
 /// Same layout as the core's <c>DenseMatMul.Multiply</c>: X is <c>[cols × batch]</c> row-major, exactly
 /// <c>cols·batch</c> long; the first <c>rows·batch</c> elements of Y are overwritten. For a convolution, X is the
-/// im2col matrix and <c>batch</c> is <c>images·H·W</c>. An override must multiply by the same weights the layer holds
+/// im2col matrix of one chunk of images (<see cref="Layers.Conv2d.ImagesPerChunk"/>) and <c>batch</c> is
+/// <c>images·Ho·Wo</c>. An override must multiply by the same weights the layer holds
 /// (the bias is added by the layer); the backward pass always uses the layer's dense weights.
 /// </remarks>
 public interface IWeightMultiply

@@ -122,6 +122,20 @@ public sealed class Conv2d
     /// <summary>Images per GEMM chunk (from the layer's shape; all of <see cref="MaxBatch"/> when padding is not "same").</summary>
     public int ImagesPerChunk { get; internal set; }
 
+    /// <summary>
+    /// The im2col matrix of images <c>[first, first + images)</c> of <paramref name="x"/> (a <c>[Cin × batch × H × W]</c>
+    /// tensor): <c>[Cin·K·K × images·Ho·Wo]</c>, row <c>(c·K + ky)·K + kx</c> in the weight's OIHW column order. For
+    /// statistics that need the GEMM's view of a convolution's input (input norms per weight column, regression samples).
+    /// </summary>
+    /// <exception cref="ArgumentException">The range is outside the batch, or a span is too short.</exception>
+    public void LowerInput(ReadOnlySpan<float> x, int batch, int first, int images, Span<float> columns)
+    {
+        if (batch <= 0 || first < 0 || images <= 0 || first + images > batch) throw new ArgumentException("The image range is outside the batch.", nameof(first));
+        int plane = Height * Width;
+        if (x.Length < InChannels * batch * plane) throw new ArgumentException("X is shorter than Cin·batch·H·W.", nameof(x));
+        Im2Col.Lower(x[(first * plane)..], InChannels, batch * plane, images, Height, Width, Kernel, Padding, columns);
+    }
+
     /// <summary><c>Y = W ⋆ X + b</c>.</summary>
     /// <param name="x">X, <c>[Cin × batch × H × W]</c>.</param>
     /// <param name="y">Y, <c>[Cout × batch × Ho × Wo]</c>.</param>

@@ -244,3 +244,19 @@ public class Conv2dReferenceTests
         for (int i = 0; i < dw.Length; i++) Assert.Equal(dw[i], layer.WeightGradient.Span[i], 1e-3);
     }
 }
+
+public class Conv2dLowerInputTests
+{
+    [Fact]
+    public void LowerInput_IsTheChunkOfTheWholeBatchColumns()
+    {
+        var layer = new Span.Prune.Lab.Training.Layers.Conv2d(3, 2, 5, 5, 3, 1, 6);
+        float[] x = TestData.Uniform(3 * 6 * 25, 1);
+        float[] all = new float[27 * 6 * 25], part = TestData.NaNs(27 * 2 * 25);
+        Span.Prune.Lab.Training.Kernels.Im2Col.Lower(x, 3, 6, 5, 5, 3, 1, all);
+        layer.LowerInput(x, 6, first: 3, images: 2, part);
+        for (int r = 0; r < 27; r++)
+            for (int i = 0; i < 50; i++) Assert.Equal(all[r * 150 + 3 * 25 + i], part[r * 50 + i]);
+        Assert.Throws<ArgumentException>(() => layer.LowerInput(x, 6, 5, 2, part));
+    }
+}
