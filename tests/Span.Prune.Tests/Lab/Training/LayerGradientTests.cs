@@ -42,6 +42,14 @@ public class LayerGradientTests
         layer.BackwardTransposedInput(xt, r, dx2, batch);
         Assert.Equal(dx, dx2);
         Assert.Equal(dw, layer.WeightGradient.ToArray());
+
+        // The dot-product weight gradient (GemmNT on X in place) agrees; dx is the same computation.
+        layer.WeightGradientByDotProducts = true;
+        float[] dx3 = TestData.NaNs(inFeatures * batch);
+        layer.Backward(x, r, dx3, batch);
+        Assert.Equal(dx, dx3);
+        for (int i = 0; i < dw.Length; i++) Assert.Equal(dw[i], layer.WeightGradient.Span[i], 1e-5f);
+        Assert.Equal(db, layer.BiasGradient.ToArray());
     }
 
     [Theory]
