@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Span.Prune.Lab.Training.Layers;
 
 namespace Span.Prune.Lab.Training;
@@ -37,8 +38,6 @@ public abstract class ReferenceNetwork
     /// <summary>Output classes.</summary>
     public const int Classes = 10;
 
-    private static readonly float[] ByteScale = CreateByteScale();
-
     private readonly float[] _parameters, _gradients, _buffers;
     private readonly NetworkTensor[] _tensors;
     private readonly float[] _logitGradient;
@@ -77,13 +76,6 @@ public abstract class ReferenceNetwork
     }
 
     private static bool IsBuffer(TensorRole role) => role is TensorRole.RunningMean or TensorRole.RunningVariance;
-
-    private static float[] CreateByteScale()
-    {
-        var t = new float[256];
-        for (int i = 0; i < 256; i++) t[i] = i / 255f;
-        return t;
-    }
 
     /// <summary>Which network this is.</summary>
     public abstract ReferenceArchitecture Architecture { get; }
@@ -161,8 +153,10 @@ public abstract class ReferenceNetwork
         Check.Batch(batch, MaxBatch);
         if (images.Length < batch * InputSize) throw new ArgumentException("Images are shorter than batch·784.", nameof(images));
         Span<float> input = InputBuffer(batch);
-        float[] scale = ByteScale;
-        for (int i = 0; i < input.Length; i++) input[i] = scale[images[i]];
+        // x/255 as torchvision's ToTensor: an exact conversion, then a correctly rounded division (the same bits as
+        // the scalar (float)b / 255f, vectorised).
+        TensorPrimitives.ConvertTruncating<byte, float>(images[..input.Length], input);
+        TensorPrimitives.Divide(input, 255f, input);
         Run(batch, training);
     }
 

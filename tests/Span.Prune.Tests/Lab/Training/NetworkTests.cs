@@ -254,3 +254,16 @@ public class NetworkTests
         }
     }
 }
+
+public class InputScalingTests
+{
+    [Fact]
+    public void ByteInput_IsExactlyXOver255()
+    {
+        var net = new MlpNetwork(1, 4, 4);
+        byte[] image = Enumerable.Range(0, 784).Select(i => (byte)(i * 7 % 256)).ToArray();
+        net.Forward(image, 1, training: false);
+        var x = net.LayerInput(0);
+        for (int i = 0; i < 784; i++) Assert.Equal((float)image[i] / 255f, x.Values[i]);
+    }
+}
