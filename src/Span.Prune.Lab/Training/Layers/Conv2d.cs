@@ -120,7 +120,7 @@ public sealed class Conv2d
     public int MaxDegreeOfParallelism { get; set; } = 1;
 
     /// <summary>Images per GEMM chunk (from the layer's shape; all of <see cref="MaxBatch"/> when padding is not "same").</summary>
-    public int ImagesPerChunk { get; internal set; }
+    public int ImagesPerChunk { get; }
 
     /// <summary>
     /// The im2col matrix of images <c>[first, first + images)</c> of <paramref name="x"/> (a <c>[Cin × batch × H × W]</c>
