@@ -1,3 +1,4 @@
+using Span.Prune.Sparse;
 namespace Span.Prune.Lab.Training;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Span.Prune.Sparse;
 namespace Span.Prune.Lab.Training.Kernels;
 
 /// <summary>The engine's one door to the core's dense GEMM <c>Y = W·X</c> (single- or multi-threaded, bit-identical).</summary>

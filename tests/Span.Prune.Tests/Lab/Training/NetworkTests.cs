@@ -1,4 +1,5 @@
 using Span.Prune.Lab.Training;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Tests.Lab.Training;
 
