@@ -221,7 +221,7 @@ public class NetworkTests
                 for (int l = 0; l < net.Layers.Count; l++)
                 {
                     var layer = net.Layers[l];
-                    var sparse = SparseLayer.Create(layer.Weight.Values.Span, layer.Shape.Out, layer.Shape.RowLength, "csr");
+                    var sparse = SparseLayer.Create(layer.Weight.Values.Span, layer.Shape.Out, layer.Shape.RowLength, SparseLayout.Csr);
                     net.SetForwardMultiply(l, new SparseLayerMultiply(sparse));
                 }
                 net.Forward(data.Pixels, batch, training: false);
