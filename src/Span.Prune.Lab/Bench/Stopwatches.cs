@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Span.Prune.Cli.Bench;
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
 /// Side-by-side timing for the quick report: the candidate and its baseline run alternately in one process, so a
