@@ -4,6 +4,10 @@ using Span.Prune.Tests.MatMul;
 
 namespace Span.Prune.Tests.Lab.Bench;
 
+/// <summary>
+/// The report's matmul workload (Lab's <see cref="MatMulWorkload"/>): each format multiplies correctly, the layouts
+/// name the report's rows, unbuildable formats are refused, and the random draws are the public generator's stream.
+/// </summary>
 public class MatMulWorkloadTests
 {
     /// <summary>The report's entry point: every format of a small workload multiplies correctly against its own densified weights.</summary>
