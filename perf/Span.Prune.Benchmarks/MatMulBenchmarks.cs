@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Span.Prune.Cli.Bench;
+using Span.Prune.Lab.Bench;
+using Span.Prune.Sparse;
 
 namespace Span.Prune.Benchmarks;
 
@@ -27,20 +28,20 @@ public class MatMulBenchmarks
     public void Setup() => _w = MatMulWorkload.Create(4096, 4096, Batch, Sparsity, seed: 1, blockRows: 4, blockColumns: 4);
 
     [Benchmark(Baseline = true)]
-    public void Dense() => _w.Run(MatMulFormat.Dense);
+    public void Dense() => _w.Run(SparseFormat.Dense);
 
     [Benchmark]
-    public void Csr() => _w.Run(MatMulFormat.Csr);
+    public void Csr() => _w.Run(SparseFormat.Csr);
 
     [Benchmark]
-    public void Csr16() => _w.Run(MatMulFormat.Csr16);
+    public void Csr16() => _w.Run(SparseFormat.Csr16);
 
     [Benchmark]
-    public void Bsr() => _w.Run(MatMulFormat.Bsr);
+    public void Bsr() => _w.Run(SparseFormat.Bsr);
 
     [Benchmark]
-    public void Nm() => _w.Run(MatMulFormat.Nm);
+    public void Nm() => _w.Run(SparseFormat.NM);
 
     [Benchmark]
-    public void Shrunk() => _w.Run(MatMulFormat.Shrunk);
+    public void Shrunk() => _w.Run(SparseFormat.Shrunk);
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Span.Prune.Cli.Bench;
 using Span.Prune.Cli.Commands;
+using Span.Prune.Lab.Bench;
 
 namespace Span.Prune.Cli;
 
@@ -16,7 +16,7 @@ internal static class Program
 
     private static int Main(string[] args) => Run(args);
 
-    /// <summary>Parses and runs one command line; also the entry of the benchmark project's <c>report</c> mode.</summary>
+    /// <summary>Parses and runs one command line.</summary>
     internal static int Run(string[] args)
     {
         RootCommand root = BuildCommands();
@@ -58,9 +58,10 @@ internal static class Program
         {
             quick, json, check, smoke,
         };
+        // The report lives in Lab (perf/ runs the same one); its exit codes are ours: 0, 1 a failed floor, 2 bad input.
         bench.SetAction(parse => QuickReport.Run(
             parse.GetValue(smoke) ? BenchSize.Smoke : parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full,
-            parse.GetValue(json), parse.GetValue(check)));
+            Console.Out, Console.Error, parse.GetValue(json), parse.GetValue(check)));
         return bench;
     }
 }

@@ -8,7 +8,7 @@ public class CliTests
     {
         var r = Sprune.Run("--version");
         Assert.Equal(0, r.ExitCode);
-        Assert.StartsWith(typeof(Span.Prune.Cli.Bench.QuickReport).Assembly.GetName().Version!.ToString(3), r.StdOut.Trim());
+        Assert.StartsWith(typeof(Span.Prune.Cli.Program).Assembly.GetName().Version!.ToString(3), r.StdOut.Trim());
     }
 
     [Fact]

@@ -1,5 +1,4 @@
-
-namespace Span.Prune.Cli.Bench;
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
 /// Threshold selection (k-th smallest score) and the end-to-end magnitude prune of a 4096×4096 layer at 90%,

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Span.Prune.Cli.Bench;
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
 /// Side-by-side timing for the quick report: the candidate and its baseline run alternately in one process, so a
@@ -9,6 +9,9 @@ namespace Span.Prune.Cli.Bench;
 internal static class Stopwatches
 {
     /// <summary>Median milliseconds of <paramref name="candidate"/> and <paramref name="baseline"/>, run alternately.</summary>
+    /// <param name="candidate">Ours.</param>
+    /// <param name="baseline">What ours is compared with.</param>
+    /// <param name="runs">Timed calls of each, after three untimed warm-up calls of each.</param>
     /// <param name="reset">Run before every timed call (untimed), e.g. to restore weights that a prune overwrote.</param>
     public static (double CandidateMs, double BaselineMs) Compare(Action candidate, Action baseline, int runs, Action? reset = null)
     {

@@ -3,58 +3,87 @@ using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 
-namespace Span.Prune.Cli.Bench;
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
-/// <c>sprune bench</c> / <c>report [--quick] [--json FILE] [--check FLOORS.json]</c>: measures every section side by
-/// side, prints a markdown table, optionally writes JSON, and with <c>--check</c> exits 1 when a speedup falls below
-/// its floor. Bad options or an unreadable floors file exit 2.
+/// The side-by-side speed report behind <c>sprune bench</c> and <c>perf/Span.Prune.Benchmarks report</c>: measures
+/// every section (threshold selection and the end-to-end magnitude prune against a scalar quickselect; every sparse
+/// format's matmul against our dense kernel), prints a markdown table, optionally writes the rows as JSON, and
+/// optionally checks each speedup against a floor.
 /// </summary>
-internal static class QuickReport
+/// <remarks>
+/// <para>Each row's candidate and baseline run alternately in one process, so a noisy neighbour slows both and the
+/// speedup (baseline median / ours) stays meaningful where absolute times do not.</para>
+/// <para>Floors file: <c>{"floors": {"&lt;row key&gt;": minimumSpeedup, ...}}</c>; a row key is
+/// <c>op/format/shape/batch/sparsity</c>, e.g. <c>matmul/csr/4096x4096/b1/s0.9</c> or <c>select/dense/n1048576/s0.9</c>
+/// (the <c>key</c> field of the JSON rows).</para>
+/// </remarks>
+public static class QuickReport
 {
-    /// <summary>Measures, prints the table, writes <paramref name="json"/> if given, checks <paramref name="floors"/> if given.</summary>
-    /// <returns>0 on success, 1 when a floor fails, 2 when the floors file cannot be read.</returns>
-    public static int Run(BenchSize size, string? json, string? floors)
+    /// <summary>Exit code: measured, and every floor held (or none was given).</summary>
+    public const int Success = 0;
+
+    /// <summary>Exit code: a speedup fell below its floor, or a floor names a row that was not measured.</summary>
+    public const int CheckFailed = 1;
+
+    /// <summary>Exit code: the floors file could not be read, or the JSON could not be written.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Measures, prints the table, writes <paramref name="jsonPath"/> if given, checks <paramref name="floorsPath"/> if given.</summary>
+    /// <param name="size">How much to measure.</param>
+    /// <param name="output">Receives the markdown table (the CLI passes standard output).</param>
+    /// <param name="log">Receives progress, the floor check's lines and error messages (the CLI passes standard error).</param>
+    /// <param name="jsonPath">When not null, the rows are also written there as JSON; its directory must exist (checked
+    /// before measuring).</param>
+    /// <param name="floorsPath">When not null, the floors file to check the speedups against (read before measuring).</param>
+    /// <returns><see cref="Success"/>, <see cref="CheckFailed"/> or <see cref="BadInput"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="output"/> or <paramref name="log"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not a defined value.</exception>
+    public static int Run(BenchSize size, TextWriter output, TextWriter log, string? jsonPath = null, string? floorsPath = null)
     {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(log);
+        if (!Enum.IsDefined(size)) throw new ArgumentOutOfRangeException(nameof(size), size, "Not a BenchSize.");
+
         Dictionary<string, double>? floorTable = null;
-        if (floors is not null)
+        if (floorsPath is not null)
         {
-            try { floorTable = ReadFloors(floors); }
+            try { floorTable = ReadFloors(floorsPath); }
             catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException or FormatException)
             {
-                Console.Error.WriteLine($"report: cannot read floors file '{floors}': {e.Message}");
-                return 2;
+                log.WriteLine($"report: cannot read floors file '{floorsPath}': {e.Message}");
+                return BadInput;
             }
         }
 
         // Fail before minutes of measuring, not after, when the JSON could not be written.
-        if (json is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(json))))
+        if (jsonPath is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(jsonPath))))
         {
-            Console.Error.WriteLine($"report: cannot write '{json}': its directory does not exist");
-            return 2;
+            log.WriteLine($"report: cannot write '{jsonPath}': its directory does not exist");
+            return BadInput;
         }
 
         var rows = new List<ReportRow>();
         foreach (var section in ReportSections.All)
         {
-            Console.Error.WriteLine($"report: measuring {section.Name} ...");
+            log.WriteLine($"report: measuring {section.Name} ...");
             rows.AddRange(section.Measure(size));
         }
 
-        Console.WriteLine(ToMarkdown(rows));
-        if (json is not null)
+        output.WriteLine(ToMarkdown(rows));
+        if (jsonPath is not null)
         {
-            try { File.WriteAllText(json, ToJson(rows)); }
+            try { File.WriteAllText(jsonPath, ToJson(rows)); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
-                Console.Error.WriteLine($"report: cannot write '{json}': {e.Message}");
-                return 2;
+                log.WriteLine($"report: cannot write '{jsonPath}': {e.Message}");
+                return BadInput;
             }
         }
-        return floorTable is null ? 0 : Check(rows, floorTable);
+        return floorTable is null ? Success : Check(rows, floorTable, log);
     }
 
-    internal static string Cpu()
+    private static string Cpu()
     {
         string name = "unknown";
         try
@@ -130,7 +159,7 @@ internal static class QuickReport
         return table;
     }
 
-    private static int Check(List<ReportRow> rows, Dictionary<string, double> floors)
+    private static int Check(List<ReportRow> rows, Dictionary<string, double> floors, TextWriter log)
     {
         int failures = 0;
         var measured = rows.ToDictionary(r => r.Key, StringComparer.Ordinal);
@@ -138,20 +167,20 @@ internal static class QuickReport
         {
             if (!measured.TryGetValue(key, out var row))
             {
-                Console.Error.WriteLine($"check: FAIL {key}: no such row was measured");
+                log.WriteLine($"check: FAIL {key}: no such row was measured");
                 failures++;
             }
             else if (row.Speedup < floor)
             {
-                Console.Error.WriteLine($"check: FAIL {key}: speedup {row.Speedup:0.00}× is below the floor {floor:0.00}×");
+                log.WriteLine($"check: FAIL {key}: speedup {row.Speedup:0.00}× is below the floor {floor:0.00}×");
                 failures++;
             }
             else
             {
-                Console.Error.WriteLine($"check: ok   {key}: {row.Speedup:0.00}× ≥ {floor:0.00}×");
+                log.WriteLine($"check: ok   {key}: {row.Speedup:0.00}× ≥ {floor:0.00}×");
             }
         }
-        Console.Error.WriteLine($"check: {floors.Count - failures} of {floors.Count} floors held");
-        return failures == 0 ? 0 : 1;
+        log.WriteLine($"check: {floors.Count - failures} of {floors.Count} floors held");
+        return failures == 0 ? Success : CheckFailed;
     }
 }

@@ -1,4 +1,4 @@
-namespace Span.Prune.Cli.Bench;
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
 /// The textbook baseline the report compares against: a scalar Hoare quickselect with a median-of-3 pivot on a

@@ -1,4 +1,4 @@
-namespace Span.Prune.Cli.Bench;
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
 /// One measured line of the quick report. <see cref="Speedup"/> is the baseline's median time over ours, both

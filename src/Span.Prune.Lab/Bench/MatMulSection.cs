@@ -1,4 +1,6 @@
-namespace Span.Prune.Cli.Bench;
+using Span.Prune.Sparse;
+
+namespace Span.Prune.Lab.Bench;
 
 /// <summary>
 /// Y = W·X with W 4096×4096 pruned in the structure of each format, against our dense GEMM/GEMV with the same shape
@@ -6,8 +8,8 @@ namespace Span.Prune.Cli.Bench;
 /// </summary>
 internal sealed class MatMulSection : IReportSection
 {
-    private static readonly MatMulFormat[] SparseFormats =
-        [MatMulFormat.Csr, MatMulFormat.Csr16, MatMulFormat.Bsr, MatMulFormat.Nm, MatMulFormat.Shrunk];
+    private static readonly SparseFormat[] SparseFormats =
+        [SparseFormat.Csr, SparseFormat.Csr16, SparseFormat.Bsr, SparseFormat.NM, SparseFormat.Shrunk];
 
     public string Name => "sparse and dense matmul (4096×4096)";
 
@@ -28,19 +30,19 @@ internal sealed class MatMulSection : IReportSection
             foreach (double sparsity in sparsities)
             {
                 var workload = MatMulWorkload.Create(side, side, batch, sparsity, seed: 7);
-                int reps = Repetitions(() => workload.Run(MatMulFormat.Dense));
+                int reps = Repetitions(() => workload.Run(SparseFormat.Dense));
                 double denseMs = 0;
-                foreach (MatMulFormat format in SparseFormats)
+                foreach (SparseFormat format in SparseFormats)
                 {
                     if (!workload.Has(format)) continue;
                     var (ours, dense) = Stopwatches.Compare(
                         () => { for (int i = 0; i < reps; i++) workload.Run(format); },
-                        () => { for (int i = 0; i < reps; i++) workload.Run(MatMulFormat.Dense); },
+                        () => { for (int i = 0; i < reps; i++) workload.Run(SparseFormat.Dense); },
                         runs);
                     ours /= reps;
                     dense /= reps;
                     denseMs = dense;
-                    yield return new ReportRow("matmul", workload.Name(format), 0, side, side, batch, sparsity,
+                    yield return new ReportRow("matmul", workload.Layout(format).ToString(), 0, side, side, batch, sparsity,
                         ours, dense, "dense (ours)", workload.DenseFlops / (ours * 1e6), Math.Round(workload.ActualSparsity(format), 4));
                 }
                 if (!denseRowDone)
