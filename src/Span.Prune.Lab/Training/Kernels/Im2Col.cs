@@ -72,7 +72,7 @@ internal static class Im2Col
     }
 
     /// <summary>
-    /// The adjoint of <see cref="Lower"/>: overwrites <paramref name="input"/> (<c>[C × B × H × W]</c>) with the sum of
+    /// The adjoint of <see cref="Lower(ReadOnlySpan{float}, int, int, int, int, int, int, Span{float})"/>: overwrites <paramref name="input"/> (<c>[C × B × H × W]</c>) with the sum of
     /// every column entry that was read from each input element.
     /// </summary>
     public static void Raise(ReadOnlySpan<float> columns, int channels, int batch, int height, int width, int kernel, int pad, Span<float> input)
