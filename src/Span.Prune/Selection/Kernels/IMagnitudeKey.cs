@@ -69,7 +69,8 @@ internal interface IMagnitudeKey<TSelf, T>
     /// Masks <paramref name="source"/> into <paramref name="destination"/> (may be the same memory): +0 where
     /// <c>key &lt; cut</c>, and where <c>key == cut</c> while <paramref name="ties"/> lasts (index order); the
     /// element's bits elsewhere. Adds the output's zero-magnitude elements to <paramref name="zeros"/>; returns the
-    /// tie quota left.
+    /// tie quota left. The quota never exceeds the keys equal to the cut in the tensor (none for a cut with low bits
+    /// under 15-bit keys, which the 16-bit loops round up to the next key).
     /// </summary>
     static virtual long Apply(ReadOnlySpan<T> source, Span<T> destination, uint cut, long ties, ref long zeros)
     {
