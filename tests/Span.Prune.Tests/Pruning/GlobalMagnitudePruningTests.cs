@@ -262,6 +262,32 @@ public class GlobalMagnitudePruningTests
         for (int t = 0; t < tensors.Length; t++) AssertMasked(tensors[t], outputs[t], naive[t], $"n={n} tensor {t}");
     }
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.7)]
+    public void LargeChunks_CountedThroughPooledSubHistograms_MatchInMemory(double cap)
+    {
+        // Chunks of at least 16,384 elements take the session's zeroed sub-histograms (and hand them back zeroed).
+        int n = 40_000;
+        Array[] tensors = [F32(n, 30, 0.02f), Bf16(F32(n, 31, 0.02f)), F16(Grid(n, 32)), F32(n, 33).Select(x => (double)x).ToArray(), F16(F32(n, 34))];
+        CheckAll(tensors, 0.6, cap, 20_000, 1 << 20);
+        CheckAll([tensors[2], tensors[4]], 0.45, cap, 1 << 20); // all F16: whole 15-bit keys
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void WrongElementType_ThrowsTensorArgumentException_NamingTheTensor(int tensor)
+    {
+        var engine = new GlobalMagnitudePruning([ElementType.Float32, ElementType.BFloat16, ElementType.Float16], [4, 4, 4], 0.5);
+        var e = Assert.Throws<TensorArgumentException>(() => engine.Scan(tensor, new double[4]));
+        Assert.Equal(tensor, e.TensorIndex);
+        Assert.Equal("chunk", e.ParamName);
+        Assert.Contains("Float64", e.Message);
+        e = Assert.Throws<TensorArgumentException>(() => engine.ScanBFloat16(tensor, new ushort[5]));
+        Assert.Equal(tensor, e.TensorIndex);
+    }
+
     [Fact]
     public void CapBinds_LargeTensorsGiveTheRest()
     {
@@ -444,17 +470,19 @@ public class GlobalMagnitudePruningTests
         Assert.Equal(new float[] { 0, 0, 3, 4, 5 }, data);
     }
 
-    [Fact]
-    public void ScanAndApply_DoNotAllocate_InSteadyState()
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(1 << 17)]
+    public void ScanAndApply_DoNotAllocate_InSteadyState(int chunkLength)
     {
-        const int Chunk = 4096;
-        ushort[] chunk = Bf16(F32(Chunk, 29));
-        var engine = new GlobalMagnitudePruning([ElementType.BFloat16], [Chunk * 64L], 0.5);
+        // Short chunks are counted directly; long ones reuse the session's pooled sub-histograms.
+        ushort[] chunk = Bf16(F32(chunkLength, 29));
+        var engine = new GlobalMagnitudePruning([ElementType.BFloat16], [chunkLength * 64L], 0.5);
         int scans = 0;
         AllocationAssert.None(() => { engine.ScanBFloat16(0, chunk); scans++; }, repeats: 20);
         for (; scans < 64; scans++) engine.ScanBFloat16(0, chunk);
         Assert.True(engine.Resolve());
-        ushort[] output = new ushort[Chunk];
+        ushort[] output = new ushort[chunkLength];
         AllocationAssert.None(() => engine.ApplyBFloat16(0, chunk, output), repeats: 20);
     }
 }
