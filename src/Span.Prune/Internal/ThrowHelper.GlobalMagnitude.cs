@@ -3,20 +3,21 @@ using System.Diagnostics.CodeAnalysis;
 namespace Span.Prune.Internal;
 
 // Throw sites of the global magnitude engine (GlobalMagnitudePruning, Pruning.Global). A problem with one tensor is a
-// TensorArgumentException carrying its index; the message does not repeat it.
+// TensorArgumentException carrying its index; its message is what is wrong with the tensor, said of it without naming
+// it ("holds a NaN ..."), so a caller can put its own name for the tensor in front.
 internal static partial class ThrowHelper
 {
     [DoesNotReturn]
     public static void ThrowTensorNonFinite(string paramName, int tensor) =>
-        throw new TensorArgumentException(tensor, "The tensor holds a NaN or infinite weight; pruning weights must be finite.", paramName);
+        throw new TensorArgumentException(tensor, "holds a NaN or infinite weight; pruning weights must be finite.", paramName);
 
     [DoesNotReturn]
     public static void ThrowTensorElementType(string paramName, int tensor, ElementType declared, ElementType given) =>
-        throw new TensorArgumentException(tensor, $"The tensor was declared {declared}, but {given} elements were given.", paramName);
+        throw new TensorArgumentException(tensor, $"was declared {declared}, but {given} elements were given.", paramName);
 
     [DoesNotReturn]
     public static void ThrowTensorTooMany(string paramName, int tensor, long seen, long length) =>
-        throw new TensorArgumentException(tensor, $"The tensor has {length} elements; this pass has already been given {seen}, and this chunk would exceed them.", paramName);
+        throw new TensorArgumentException(tensor, $"has {length} elements; this pass has already been given {seen}, and this chunk would exceed them.", paramName);
 
     [DoesNotReturn]
     public static void ThrowGlobalIncomplete(int tensor, long seen, long length) =>
