@@ -21,14 +21,8 @@ public class PruningGlobalTests
 
     private static uint[][] Bits(float[][] layers) => layers.Select(l => l.Select(BitConverter.SingleToUInt32Bits).ToArray()).ToArray();
 
-    public static IEnumerable<object[]> Targets() =>
-        from s in new[] { 0.0, 0.3, 0.5, 0.9, 1.0 }
-        from cap in new[] { 1.0, 0.95, 0.6 }
-        where s <= cap
-        select new object[] { s, cap };
-
     [Theory]
-    [MemberData(nameof(Targets))]
+    [MemberData(nameof(GlobalMagnitudePruningTests.Targets), MemberType = typeof(GlobalMagnitudePruningTests))]
     public void EqualsTheStreamedSession_RunChunked(double s, double cap)
     {
         float[][] layers = Layers();
@@ -60,11 +54,11 @@ public class PruningGlobalTests
     }
 
     [Theory]
-    [MemberData(nameof(Targets))]
+    [MemberData(nameof(GlobalMagnitudePruningTests.Targets), MemberType = typeof(GlobalMagnitudePruningTests))]
     public void Magnitude_EqualsGlobalLowestMaskOnMagnitudes(double s, double cap) => CheckAgainstScores(GlobalScore.Magnitude, s, cap);
 
     [Theory]
-    [MemberData(nameof(Targets))]
+    [MemberData(nameof(GlobalMagnitudePruningTests.Targets), MemberType = typeof(GlobalMagnitudePruningTests))]
     public void Lamp_EqualsGlobalLowestMaskOnLampScores(double s, double cap) => CheckAgainstScores(GlobalScore.Lamp, s, cap);
 
     /// <summary>The selection on concatenated scores (Pruning.Global's rule, written with the other engine).</summary>

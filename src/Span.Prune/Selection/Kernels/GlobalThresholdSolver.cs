@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using Span.Prune.Internal;
 
 namespace Span.Prune.SelectionKernels;
@@ -247,7 +248,7 @@ internal struct GlobalThresholdSolver
             long next = reached;
             for (int r = 0; r < rowCount; r++)
             {
-                sums[r] = MagnitudeRadix.BlockSum(counts.Slice(rows[r] * length + start, Block));
+                sums[r] = TensorPrimitives.Sum(counts.Slice(rows[r] * length + start, Block));
                 next += Gain(rooms[r], prefix[r], sums[r]);
             }
             if (next >= need) break;
@@ -278,7 +279,7 @@ internal struct GlobalThresholdSolver
         int start = 0;
         for (; start < counts.Length; start += Block)
         {
-            uint sum = MagnitudeRadix.BlockSum(counts.Slice(start, Block));
+            uint sum = TensorPrimitives.Sum(counts.Slice(start, Block));
             if (before + sum >= target) break;
             before += sum;
         }

@@ -160,57 +160,6 @@ internal static class MagnitudeRadix
     }
 
     /// <summary>
-    /// The sum of a block of counts (a length that is a multiple of 64), for the solver's walks. The counts of one
-    /// histogram sum to at most 2³² − 1, so <see cref="uint"/> lanes cannot overflow.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static uint BlockSum(ReadOnlySpan<uint> counts)
-    {
-        Debug.Assert(counts.Length % 64 == 0);
-        ref uint c = ref MemoryMarshal.GetReference(counts);
-        nuint n = (nuint)counts.Length, i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<uint> s0 = Vector512<uint>.Zero, s1 = Vector512<uint>.Zero, s2 = Vector512<uint>.Zero, s3 = Vector512<uint>.Zero;
-            for (; i < n; i += 64)
-            {
-                s0 += Vector512.LoadUnsafe(ref c, i);
-                s1 += Vector512.LoadUnsafe(ref c, i + 16);
-                s2 += Vector512.LoadUnsafe(ref c, i + 32);
-                s3 += Vector512.LoadUnsafe(ref c, i + 48);
-            }
-            return Vector512.Sum((s0 + s1) + (s2 + s3));
-        }
-        if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<uint> s0 = Vector256<uint>.Zero, s1 = Vector256<uint>.Zero, s2 = Vector256<uint>.Zero, s3 = Vector256<uint>.Zero;
-            for (; i < n; i += 32)
-            {
-                s0 += Vector256.LoadUnsafe(ref c, i);
-                s1 += Vector256.LoadUnsafe(ref c, i + 8);
-                s2 += Vector256.LoadUnsafe(ref c, i + 16);
-                s3 += Vector256.LoadUnsafe(ref c, i + 24);
-            }
-            return Vector256.Sum((s0 + s1) + (s2 + s3));
-        }
-        if (Vector128.IsHardwareAccelerated)
-        {
-            Vector128<uint> s0 = Vector128<uint>.Zero, s1 = Vector128<uint>.Zero, s2 = Vector128<uint>.Zero, s3 = Vector128<uint>.Zero;
-            for (; i < n; i += 16)
-            {
-                s0 += Vector128.LoadUnsafe(ref c, i);
-                s1 += Vector128.LoadUnsafe(ref c, i + 4);
-                s2 += Vector128.LoadUnsafe(ref c, i + 8);
-                s3 += Vector128.LoadUnsafe(ref c, i + 12);
-            }
-            return Vector128.Sum((s0 + s1) + (s2 + s3));
-        }
-        uint sum = 0;
-        for (; i < n; i++) sum += Unsafe.Add(ref c, i);
-        return sum;
-    }
-
-    /// <summary>
     /// Second level: for the elements whose 31-bit key lies in first-level bin <paramref name="bin"/>, counts the low 16
     /// key bits into <paramref name="low"/> (<see cref="LowBins"/>). The bin holds a small share of a tensor, so vectors
     /// without a match are skipped with one compare.
