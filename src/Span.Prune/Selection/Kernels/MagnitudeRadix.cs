@@ -219,20 +219,22 @@ internal static class MagnitudeRadix
     /// is rounded up.
     /// </summary>
     public static long Apply16(ReadOnlySpan<ushort> source, Span<ushort> destination, uint fullCut, long ties, ref long zeros) =>
-        Apply(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination)),
-            source.Length, (short)((fullCut + 0xFFFF) >> 16), (short)0x7FFF, ties, ref zeros);
+        Apply(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)),
+            ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination)), source.Length, (short)((fullCut + 0xFFFF) >> 16), (short)0x7FFF, ties, ref zeros);
 
     /// <summary>As <see cref="Apply16"/> for float32 bits (31-bit keys).</summary>
     public static long Apply32(ReadOnlySpan<uint> source, Span<uint> destination, uint cut, long ties, ref long zeros) =>
-        Apply(ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination)),
-            source.Length, (int)cut, int.MaxValue, ties, ref zeros);
+        Apply(ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)),
+            ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination)), source.Length, (int)cut, int.MaxValue, ties, ref zeros);
 
     /// <summary>
-    /// The masking loop for signed lanes (short or int): the magnitude keys <c>bits &amp; magnitude</c> are non-negative,
-    /// so the native signed compares order them.
+    /// The masking loop for signed lanes (short or int): the magnitude keys <c>keys[i] &amp; magnitude</c> are
+    /// non-negative, so the native signed compares order them. The keys are the elements' own bits (magnitude
+    /// pruning: <paramref name="keys"/> is <paramref name="src"/>) or separate scores'; the zero count is that of the
+    /// output elements.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long Apply<T>(ref T src, ref T dst, nint n, T cut, T magnitude, long ties, ref long zeros)
+    private static long Apply<T>(ref T keys, ref T src, ref T dst, nint n, T cut, T magnitude, long ties, ref long zeros)
         where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>
     {
         nint i = 0;
@@ -242,10 +244,10 @@ internal static class MagnitudeRadix
             Vector512<T> c = Vector512.Create(cut), m = Vector512.Create(magnitude);
             for (; ties > 0 && i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
-                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = Vector512.LoadUnsafe(ref keys, (nuint)i) & m;
                 Vector512<T> less = Vector512.LessThan(key, c), equal = Vector512.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector512.Equals(key, Vector512<T>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector512.Equals(v & m, Vector512<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
@@ -265,7 +267,7 @@ internal static class MagnitudeRadix
             for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
                 Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i);
-                Vector512<T> kept = v & Vector512.GreaterThanOrEqual(v & m, c);
+                Vector512<T> kept = v & Vector512.GreaterThanOrEqual(Vector512.LoadUnsafe(ref keys, (nuint)i) & m, c);
                 zeroLanes += BitOperations.PopCount(Vector512.Equals(kept & m, Vector512<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
@@ -275,10 +277,10 @@ internal static class MagnitudeRadix
             Vector256<T> c = Vector256.Create(cut), m = Vector256.Create(magnitude);
             for (; ties > 0 && i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
-                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = Vector256.LoadUnsafe(ref keys, (nuint)i) & m;
                 Vector256<T> less = Vector256.LessThan(key, c), equal = Vector256.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector256.Equals(key, Vector256<T>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector256.Equals(v & m, Vector256<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
@@ -298,7 +300,7 @@ internal static class MagnitudeRadix
             for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
                 Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i);
-                Vector256<T> kept = v & Vector256.GreaterThanOrEqual(v & m, c);
+                Vector256<T> kept = v & Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref keys, (nuint)i) & m, c);
                 zeroLanes += BitOperations.PopCount(Vector256.Equals(kept & m, Vector256<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
@@ -308,10 +310,10 @@ internal static class MagnitudeRadix
             Vector128<T> c = Vector128.Create(cut), m = Vector128.Create(magnitude);
             for (; ties > 0 && i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
             {
-                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = Vector128.LoadUnsafe(ref keys, (nuint)i) & m;
                 Vector128<T> less = Vector128.LessThan(key, c), equal = Vector128.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector128.Equals(key, Vector128<T>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector128.Equals(v & m, Vector128<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
@@ -331,7 +333,7 @@ internal static class MagnitudeRadix
             for (; i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
             {
                 Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i);
-                Vector128<T> kept = v & Vector128.GreaterThanOrEqual(v & m, c);
+                Vector128<T> kept = v & Vector128.GreaterThanOrEqual(Vector128.LoadUnsafe(ref keys, (nuint)i) & m, c);
                 zeroLanes += BitOperations.PopCount(Vector128.Equals(kept & m, Vector128<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
@@ -339,9 +341,9 @@ internal static class MagnitudeRadix
         for (; i < n; i++)
         {
             T v = Unsafe.Add(ref src, i);
-            T key = v & magnitude;
+            T key = Unsafe.Add(ref keys, i) & magnitude;
             bool prune = key < cut || (key == cut && TakeTie(ref ties));
-            if (prune || key == T.Zero) zeroLanes++;
+            if (prune || (v & magnitude) == T.Zero) zeroLanes++;
             Unsafe.Add(ref dst, i) = prune ? T.Zero : v;
         }
         zeros += zeroLanes;
@@ -349,14 +351,15 @@ internal static class MagnitudeRadix
     }
 
     /// <summary>
-    /// Masks float32 weights by the keys of separate scores (LAMP in <see cref="Pruning.Global"/>): the scores are
-    /// ≥ +0, so their bits are their 31-bit keys. <paramref name="weights"/> is masked in place; the zero count is not
-    /// kept (the caller reports pruned counts only).
+    /// Masks float32 weights in place by the 31-bit keys of separate scores (LAMP in <see cref="Pruning.Global"/>), with
+    /// the loop of <see cref="Apply32"/>; the zero count is not kept (the caller reports pruned counts only).
     /// </summary>
     public static long ApplyByScores(ReadOnlySpan<float> scores, Span<float> weights, uint cut, long ties)
     {
+        Debug.Assert(scores.Length == weights.Length);
         long zeros = 0;
-        return ApplyByKeys(MemoryMarshal.Cast<float, uint>(scores), weights, weights, cut, ties, ref zeros);
+        ref int w = ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(weights));
+        return Apply(ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(scores)), ref w, ref w, weights.Length, (int)cut, int.MaxValue, ties, ref zeros);
     }
 
     /// <summary>Masks elements of any dtype by precomputed 31-bit keys (the F16-among-wider and F64 paths).</summary>
