@@ -1,12 +1,11 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands;
 
 /// <summary>
-/// <c>--scope global</c>: streaming global magnitude pruning with <see cref="GlobalMagnitudeThreshold"/>. The targets
+/// <c>--scope global</c>: streaming global magnitude pruning with <see cref="GlobalMagnitudePruning"/>. The targets
 /// are scanned in 1 MiB chunks (both cores, one tensor per worker), the exact threshold is resolved from the
 /// histograms (a second pass for F32/F64 tensors whose cut lies inside a first-level bin), and the output is written
 /// tensor by tensor, each chunk masked in place in its own dtype. Chunks come from positioned reads, not from the
@@ -16,16 +15,13 @@ namespace Span.Prune.Cli.Commands;
 /// </summary>
 internal static partial class PruneCommand
 {
-    [GeneratedRegex(@"^Tensor \d+ ")]
-    private static partial Regex EngineTensorPrefix();
-
     /// <summary>Bytes per scanned or written chunk: large enough to amortise a call, small enough to stay in L2/L3.</summary>
     private const int ChunkBytes = 1 << 20;
 
     private static List<ReportEntry> RunGlobal(SafeTensorsFile file, List<SafeTensorInfo> targets, Options o, string outputPath, string[] protect)
     {
-        var engine = new GlobalMagnitudeThreshold(
-            targets.Select(t => t.DType).ToArray(), targets.Select(t => t.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
+        var engine = new GlobalMagnitudePruning(
+            targets.Select(t => t.ElementType!.Value).ToArray(), targets.Select(t => t.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
         // Scan everything, then (F32/F64 only) the tensors whose threshold lies inside a first-level bin once more.
         ScanTargets(file, targets, engine, refine: false);
         while (!engine.Resolve()) ScanTargets(file, targets, engine, refine: true);
@@ -61,7 +57,7 @@ internal static partial class PruneCommand
     /// One pass over the targets (or, when refining, those that need it), a tensor per worker. Counts do not depend on
     /// the order, so the result is deterministic; the first failing tensor in file order is reported.
     /// </summary>
-    private static void ScanTargets(SafeTensorsFile file, List<SafeTensorInfo> targets, GlobalMagnitudeThreshold engine, bool refine)
+    private static void ScanTargets(SafeTensorsFile file, List<SafeTensorInfo> targets, GlobalMagnitudePruning engine, bool refine)
     {
         var errors = new Exception?[targets.Count];
         Parallel.For(0, targets.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, j =>
@@ -72,36 +68,35 @@ internal static partial class PruneCommand
         });
         for (int j = 0; j < errors.Length; j++)
         {
-            // The engine names a tensor by its index; here the name replaces it ("tensor 'x': holds a NaN ...").
-            if (errors[j] is ArgumentException a)
-                throw new ArgumentException($"tensor '{targets[j].Name}': {EngineTensorPrefix().Replace(a.Message, "")}");
+            // The engine names a failing tensor by its index; the message names it by its name.
+            if (errors[j] is TensorArgumentException t) throw new ArgumentException($"tensor '{targets[t.TensorIndex].Name}': {t.Message}", t);
             if (errors[j] is { } e) throw new InvalidOperationException($"tensor '{targets[j].Name}': {e.Message}", e);
         }
     }
 
-    private static void ScanTensor(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine) =>
-        ForEachChunk(file, t, chunk => ScanChunk(engine, j, t.DType, chunk));
+    private static void ScanTensor(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudePruning engine) =>
+        ForEachChunk(file, t, chunk => ScanChunk(engine, j, t.ElementType!.Value, chunk));
 
-    private static void ScanChunk(GlobalMagnitudeThreshold engine, int j, SafeTensorsDType dtype, ReadOnlySpan<byte> bytes)
+    private static void ScanChunk(GlobalMagnitudePruning engine, int j, ElementType type, ReadOnlySpan<byte> bytes)
     {
-        switch (dtype)
+        switch (type)
         {
-            case SafeTensorsDType.BF16: engine.ScanBFloat16(j, MemoryMarshal.Cast<byte, ushort>(bytes)); break;
-            case SafeTensorsDType.F16: engine.Scan(j, MemoryMarshal.Cast<byte, Half>(bytes)); break;
-            case SafeTensorsDType.F32: engine.Scan(j, MemoryMarshal.Cast<byte, float>(bytes)); break;
+            case ElementType.BFloat16: engine.ScanBFloat16(j, MemoryMarshal.Cast<byte, ushort>(bytes)); break;
+            case ElementType.Float16: engine.Scan(j, MemoryMarshal.Cast<byte, Half>(bytes)); break;
+            case ElementType.Float32: engine.Scan(j, MemoryMarshal.Cast<byte, float>(bytes)); break;
             default: engine.Scan(j, MemoryMarshal.Cast<byte, double>(bytes)); break;
         }
     }
 
     /// <summary>Reads a target a chunk at a time, masks the chunk in place in its own dtype, and writes it.</summary>
-    private static void WriteMasked(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudeThreshold engine, Stream destination) =>
+    private static void WriteMasked(SafeTensorsFile file, SafeTensorInfo t, int j, GlobalMagnitudePruning engine, Stream destination) =>
         ForEachChunk(file, t, chunk =>
         {
-            switch (t.DType)
+            switch (t.ElementType)
             {
-                case SafeTensorsDType.BF16: engine.ApplyBFloat16(j, MemoryMarshal.Cast<byte, ushort>(chunk), MemoryMarshal.Cast<byte, ushort>(chunk)); break;
-                case SafeTensorsDType.F16: engine.Apply(j, MemoryMarshal.Cast<byte, Half>(chunk), MemoryMarshal.Cast<byte, Half>(chunk)); break;
-                case SafeTensorsDType.F32: engine.Apply(j, MemoryMarshal.Cast<byte, float>(chunk), MemoryMarshal.Cast<byte, float>(chunk)); break;
+                case ElementType.BFloat16: engine.ApplyBFloat16(j, MemoryMarshal.Cast<byte, ushort>(chunk), MemoryMarshal.Cast<byte, ushort>(chunk)); break;
+                case ElementType.Float16: engine.Apply(j, MemoryMarshal.Cast<byte, Half>(chunk), MemoryMarshal.Cast<byte, Half>(chunk)); break;
+                case ElementType.Float32: engine.Apply(j, MemoryMarshal.Cast<byte, float>(chunk), MemoryMarshal.Cast<byte, float>(chunk)); break;
                 default: engine.Apply(j, MemoryMarshal.Cast<byte, double>(chunk), MemoryMarshal.Cast<byte, double>(chunk)); break;
             }
             destination.Write(chunk);

@@ -81,7 +81,7 @@ internal static partial class PruneCommand
 
     /// <summary>
     /// Element-wise magnitude (l1 and l2 are the same there) is one tensor's global magnitude selection: the exact
-    /// threshold comes from the radix histograms of <see cref="GlobalMagnitudeThreshold"/> over chunks, and the tensor
+    /// threshold comes from the radix histograms of <see cref="GlobalMagnitudePruning"/> over chunks, and the tensor
     /// is masked chunk by chunk in its own dtype while it is written. No tensor-sized buffer is touched, which is
     /// what a 64 MB float32 copy costs most (measured: the fresh pages of one cost more than the whole selection).
     /// The mask is the one <see cref="Pruning.Magnitude(Span{float}, double)"/> computes: lowest |w| first, ties by index.
@@ -91,7 +91,7 @@ internal static partial class PruneCommand
 
     private static ReportEntry PruneMagnitudeStreamed(SafeTensorsFile file, SafeTensorInfo t, double sparsity, Stream destination)
     {
-        var engine = new GlobalMagnitudeThreshold([t.DType], [t.ElementCount], sparsity);
+        var engine = new GlobalMagnitudePruning([t.ElementType!.Value], [t.ElementCount], sparsity);
         List<SafeTensorInfo> one = [t];
         ScanTargets(file, one, engine, refine: false);
         while (!engine.Resolve()) ScanTargets(file, one, engine, refine: true);

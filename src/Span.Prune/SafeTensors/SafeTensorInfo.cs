@@ -30,6 +30,21 @@ public sealed class SafeTensorInfo
     /// <summary>Element type.</summary>
     public SafeTensorsDType DType { get; }
 
+    /// <summary>
+    /// The library's <see cref="Prune.ElementType"/> of the tensor: F32, F16, BF16 and F64 map to
+    /// <see cref="Prune.ElementType.Float32"/>, <see cref="Prune.ElementType.Float16"/>,
+    /// <see cref="Prune.ElementType.BFloat16"/> and <see cref="Prune.ElementType.Float64"/>; every other dtype to
+    /// <see langword="null"/>.
+    /// </summary>
+    public ElementType? ElementType => DType switch
+    {
+        SafeTensorsDType.F32 => Prune.ElementType.Float32,
+        SafeTensorsDType.F16 => Prune.ElementType.Float16,
+        SafeTensorsDType.BF16 => Prune.ElementType.BFloat16,
+        SafeTensorsDType.F64 => Prune.ElementType.Float64,
+        _ => null,
+    };
+
     /// <summary>Dimensions, outermost first (row-major). Empty for a scalar (one element).</summary>
     public ReadOnlySpan<long> Shape => _shape;
 

@@ -78,14 +78,9 @@ public static partial class Selection
         ValidateMask(scores, pruneCount, mask);
         if (!(maxSegmentSparsity >= 0.0 && maxSegmentSparsity <= 1.0)) ThrowHelper.ThrowSparsity(nameof(maxSegmentSparsity), maxSegmentSparsity);
         long capacity = 0;
-        decimal cap = (decimal)maxSegmentSparsity;
-        foreach (int length in segmentLengths) capacity += SegmentCap(cap, length);
+        foreach (int length in segmentLengths) capacity += PruneRules.LayerCap(maxSegmentSparsity, length);
         if (capacity < pruneCount) ThrowHelper.ThrowSelectionCapsInfeasible(nameof(maxSegmentSparsity), capacity, pruneCount);
     }
-
-    // ⌊cap·n⌋ in decimal: the double → decimal conversion keeps 15 significant digits, which removes binary
-    // representation error from caps written as short decimals (0.29 · 100 = 29).
-    private static int SegmentCap(decimal cap, int length) => (int)decimal.Floor(cap * length);
 
     private static SelectionResult GlobalCore(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
         Span<byte> mask, Span<float> scratch, double maxSegmentSparsity)
@@ -97,8 +92,7 @@ public static partial class Selection
         int[]? rentedCaps = null;
         // caps[s] ≥ 0: the cap of an active segment; caps[s] < 0: ~cap of a segment that hit its cap.
         Span<int> caps = segments <= 256 ? stackalloc int[segments] : (rentedCaps = ArrayPool<int>.Shared.Rent(segments)).AsSpan(0, segments);
-        decimal cap = (decimal)maxSegmentSparsity;
-        for (int s = 0; s < segments; s++) caps[s] = SegmentCap(cap, segmentLengths[s]);
+        for (int s = 0; s < segments; s++) caps[s] = (int)PruneRules.LayerCap(maxSegmentSparsity, segmentLengths[s]);
 
         int remaining = pruneCount;
         int activeCount = scores.Length;
@@ -129,15 +123,15 @@ public static partial class Selection
 
             // What each uncapped segment would lose at this threshold, ties handed out in global index order.
             bool newlyCapped = false;
-            int quota = ties, start = 0;
+            long quota = ties;
+            int start = 0;
             for (int s = 0; s < segments; s++)
             {
                 int length = segmentLengths[s];
                 if (caps[s] >= 0)
                 {
                     ThresholdMask.CountBelowEqual(scores.Slice(start, length), t, out long below, out long equal);
-                    long take = Math.Min(equal, quota);
-                    quota -= (int)take;
+                    long take = TieQuota.Take(equal, long.MaxValue, ref quota);
                     if (below + take > caps[s])
                     {
                         // It would lose more than allowed at this threshold, and thresholds only rise from here.

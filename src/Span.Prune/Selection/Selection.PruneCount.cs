@@ -33,7 +33,7 @@ public static partial class Selection
         if (unitCount < 0) ThrowHelper.ThrowSelectionNegative(nameof(unitCount), unitCount);
         if (!(sparsity >= 0.0 && sparsity <= 1.0)) ThrowHelper.ThrowSparsity(nameof(sparsity), sparsity);
         // sparsity ≤ 1 keeps the product ≤ unitCount, so the cast cannot overflow.
-        return (int)Math.Round(sparsity * unitCount, MidpointRounding.ToEven);
+        return (int)PruneRules.PruneCount(unitCount, sparsity);
     }
 
     /// <summary>Checks that <paramref name="pruneCount"/> is a valid number of units to prune out of <paramref name="unitCount"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -6,16 +7,18 @@ using System.Runtime.Intrinsics;
 namespace Span.Prune.SelectionKernels;
 
 /// <summary>
-/// Kernels of the streaming global magnitude selection (<see cref="GlobalMagnitudeThreshold"/>), working on raw bits:
-/// the magnitude <c>|w|</c> of an IEEE float orders like the integer <c>bits &amp; ~sign</c>, so a 16-bit weight has a
-/// 15-bit magnitude key and a float32 a 31-bit one.
+/// Kernels of the global magnitude engine (<see cref="MagnitudeHistograms"/>, <see cref="GlobalMagnitudePruning"/>,
+/// <see cref="Pruning.Global"/>), working on raw bits: the magnitude <c>|w|</c> of an IEEE float orders like the
+/// integer <c>bits &amp; ~sign</c>, so a 16-bit weight has a 15-bit magnitude key and a float32 a 31-bit one.
 /// </summary>
 /// <remarks>
 /// <para><b>Histograms</b> (<see cref="Count16"/>, <see cref="Count32"/>): 2¹⁵ bins — the whole 15-bit key, or the
 /// high 15 bits of a 31-bit key. Counting is scalar increments (there is no fast SIMD scatter-add), made cheap by
 /// reading 4 keys per 64-bit load and by spreading consecutive elements over 4 sub-histograms: runs of equal keys
 /// (zeros of an already pruned model, BF16 ties) would otherwise chain each increment on the store of the previous
-/// one (a store-forwarding stall per element).</para>
+/// one (a store-forwarding stall per element). The sub-histograms are <c>subStride</c> bins apart: <see cref="Bins"/>
+/// for 4 separate ones (merged by <see cref="MergeAndClear"/>), or 0 to count a short chunk straight into one
+/// histogram, where the merge would cost more than the stalls.</para>
 /// <para><b>Masking</b> (<see cref="Apply16"/>, <see cref="Apply32"/>): <c>key &lt; cut</c> is pruned, and the first
 /// <c>ties</c> elements with <c>key == cut</c> (index order). Keys fit the signed lane type (≤ 0x7FFF, ≤ 0x7FFFFFFF), so
 /// the compares are the native signed ones on every width. A pruned element becomes +0 (an and-not of the compare
@@ -34,15 +37,19 @@ internal static class MagnitudeRadix
     /// <summary>Sub-histograms of one counting call (<see cref="Bins"/> each, consecutive).</summary>
     public const int SubHistograms = 4;
 
-    /// <summary>Counts the 15-bit keys <c>src[i] &amp; 0x7FFF</c> into 4 consecutive sub-histograms of <see cref="Bins"/>.</summary>
+    /// <summary>
+    /// Counts the 15-bit keys <c>src[i] &amp; 0x7FFF</c> into 4 sub-histograms of <see cref="Bins"/>,
+    /// <paramref name="subStride"/> apart (<see cref="Bins"/> or 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Count16(ReadOnlySpan<ushort> source, Span<uint> subHistograms)
+    public static void Count16(ReadOnlySpan<ushort> source, Span<uint> histograms, int subStride)
     {
+        Debug.Assert(histograms.Length >= 3 * subStride + Bins);
         ref ushort src = ref MemoryMarshal.GetReference(source);
-        ref uint h0 = ref MemoryMarshal.GetReference(subHistograms);
-        ref uint h1 = ref Unsafe.Add(ref h0, Bins);
-        ref uint h2 = ref Unsafe.Add(ref h0, 2 * Bins);
-        ref uint h3 = ref Unsafe.Add(ref h0, 3 * Bins);
+        ref uint h0 = ref MemoryMarshal.GetReference(histograms);
+        ref uint h1 = ref Unsafe.Add(ref h0, subStride);
+        ref uint h2 = ref Unsafe.Add(ref h0, 2 * subStride);
+        ref uint h3 = ref Unsafe.Add(ref h0, 3 * subStride);
         nint n = source.Length, i = 0;
         for (; i + 8 <= n; i += 8)
         {
@@ -60,15 +67,19 @@ internal static class MagnitudeRadix
         for (; i < n; i++) Unsafe.Add(ref h0, (nint)(Unsafe.Add(ref src, i) & 0x7FFFu))++;
     }
 
-    /// <summary>Counts the high 15 bits of the 31-bit keys <c>src[i] &amp; 0x7FFFFFFF</c> into 4 sub-histograms.</summary>
+    /// <summary>
+    /// Counts the high 15 bits of the 31-bit keys <c>src[i] &amp; 0x7FFFFFFF</c> into 4 sub-histograms,
+    /// <paramref name="subStride"/> apart (<see cref="Bins"/> or 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Count32(ReadOnlySpan<uint> source, Span<uint> subHistograms)
+    public static void Count32(ReadOnlySpan<uint> source, Span<uint> histograms, int subStride)
     {
+        Debug.Assert(histograms.Length >= 3 * subStride + Bins);
         ref uint src = ref MemoryMarshal.GetReference(source);
-        ref uint h0 = ref MemoryMarshal.GetReference(subHistograms);
-        ref uint h1 = ref Unsafe.Add(ref h0, Bins);
-        ref uint h2 = ref Unsafe.Add(ref h0, 2 * Bins);
-        ref uint h3 = ref Unsafe.Add(ref h0, 3 * Bins);
+        ref uint h0 = ref MemoryMarshal.GetReference(histograms);
+        ref uint h1 = ref Unsafe.Add(ref h0, subStride);
+        ref uint h2 = ref Unsafe.Add(ref h0, 2 * subStride);
+        ref uint h3 = ref Unsafe.Add(ref h0, 3 * subStride);
         nint n = source.Length, i = 0;
         for (; i + 4 <= n; i += 4)
         {
@@ -203,23 +214,27 @@ internal static class MagnitudeRadix
     /// Masks 16-bit floats (BF16 bits, or F16 by its own keys): <c>dst[i] = 0</c> where <c>key &lt; cut</c> or where
     /// <c>key == cut</c> while the tie quota lasts, else <c>src[i]</c>. <paramref name="source"/> may be exactly
     /// <paramref name="destination"/>. Adds the elements of magnitude 0 in the output to <paramref name="zeros"/>;
-    /// returns the tie quota left.
+    /// returns the tie quota left. <paramref name="fullCut"/> is the cut as a full 31-bit key (15-bit key &lt;&lt; 16 |
+    /// low bits): a cut with non-zero low bits lies strictly between two 16-bit values (and then has no ties), so it
+    /// is rounded up.
     /// </summary>
-    public static long Apply16(ReadOnlySpan<ushort> source, Span<ushort> destination, ushort cut, long ties, ref long zeros) =>
-        Apply(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination)),
-            source.Length, (short)cut, (short)0x7FFF, ties, ref zeros);
+    public static long Apply16(ReadOnlySpan<ushort> source, Span<ushort> destination, uint fullCut, long ties, ref long zeros) =>
+        Apply(ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(source)),
+            ref Unsafe.As<ushort, short>(ref MemoryMarshal.GetReference(destination)), source.Length, (short)((fullCut + 0xFFFF) >> 16), (short)0x7FFF, ties, ref zeros);
 
     /// <summary>As <see cref="Apply16"/> for float32 bits (31-bit keys).</summary>
     public static long Apply32(ReadOnlySpan<uint> source, Span<uint> destination, uint cut, long ties, ref long zeros) =>
-        Apply(ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination)),
-            source.Length, (int)cut, int.MaxValue, ties, ref zeros);
+        Apply(ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)), ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(source)),
+            ref Unsafe.As<uint, int>(ref MemoryMarshal.GetReference(destination)), source.Length, (int)cut, int.MaxValue, ties, ref zeros);
 
     /// <summary>
-    /// The masking loop for signed lanes (short or int): the magnitude keys <c>bits &amp; magnitude</c> are non-negative,
-    /// so the native signed compares order them.
+    /// The masking loop for signed lanes (short or int): the magnitude keys <c>keys[i] &amp; magnitude</c> are
+    /// non-negative, so the native signed compares order them. The keys are the elements' own bits (magnitude
+    /// pruning: <paramref name="keys"/> is <paramref name="src"/>) or separate scores'; the zero count is that of the
+    /// output elements.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static long Apply<T>(ref T src, ref T dst, nint n, T cut, T magnitude, long ties, ref long zeros)
+    private static long Apply<T>(ref T keys, ref T src, ref T dst, nint n, T cut, T magnitude, long ties, ref long zeros)
         where T : unmanaged, IBinaryInteger<T>, ISignedNumber<T>
     {
         nint i = 0;
@@ -229,10 +244,10 @@ internal static class MagnitudeRadix
             Vector512<T> c = Vector512.Create(cut), m = Vector512.Create(magnitude);
             for (; ties > 0 && i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
-                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i), key = Vector512.LoadUnsafe(ref keys, (nuint)i) & m;
                 Vector512<T> less = Vector512.LessThan(key, c), equal = Vector512.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector512.Equals(key, Vector512<T>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector512.Equals(v & m, Vector512<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
@@ -252,7 +267,7 @@ internal static class MagnitudeRadix
             for (; i + Vector512<T>.Count <= n; i += Vector512<T>.Count)
             {
                 Vector512<T> v = Vector512.LoadUnsafe(ref src, (nuint)i);
-                Vector512<T> kept = v & Vector512.GreaterThanOrEqual(v & m, c);
+                Vector512<T> kept = v & Vector512.GreaterThanOrEqual(Vector512.LoadUnsafe(ref keys, (nuint)i) & m, c);
                 zeroLanes += BitOperations.PopCount(Vector512.Equals(kept & m, Vector512<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
@@ -262,10 +277,10 @@ internal static class MagnitudeRadix
             Vector256<T> c = Vector256.Create(cut), m = Vector256.Create(magnitude);
             for (; ties > 0 && i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
-                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i), key = Vector256.LoadUnsafe(ref keys, (nuint)i) & m;
                 Vector256<T> less = Vector256.LessThan(key, c), equal = Vector256.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector256.Equals(key, Vector256<T>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector256.Equals(v & m, Vector256<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
@@ -285,7 +300,7 @@ internal static class MagnitudeRadix
             for (; i + Vector256<T>.Count <= n; i += Vector256<T>.Count)
             {
                 Vector256<T> v = Vector256.LoadUnsafe(ref src, (nuint)i);
-                Vector256<T> kept = v & Vector256.GreaterThanOrEqual(v & m, c);
+                Vector256<T> kept = v & Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref keys, (nuint)i) & m, c);
                 zeroLanes += BitOperations.PopCount(Vector256.Equals(kept & m, Vector256<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
@@ -295,10 +310,10 @@ internal static class MagnitudeRadix
             Vector128<T> c = Vector128.Create(cut), m = Vector128.Create(magnitude);
             for (; ties > 0 && i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
             {
-                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = v & m;
+                Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i), key = Vector128.LoadUnsafe(ref keys, (nuint)i) & m;
                 Vector128<T> less = Vector128.LessThan(key, c), equal = Vector128.Equals(key, c);
                 ulong equalBits = equal.ExtractMostSignificantBits();
-                ulong zeroBits = Vector128.Equals(key, Vector128<T>.Zero).ExtractMostSignificantBits();
+                ulong zeroBits = Vector128.Equals(v & m, Vector128<T>.Zero).ExtractMostSignificantBits();
                 if (BitOperations.PopCount(equalBits) <= ties)
                 {
                     // The whole vector's ties fit the quota: one more or-ed compare.
@@ -318,7 +333,7 @@ internal static class MagnitudeRadix
             for (; i + Vector128<T>.Count <= n; i += Vector128<T>.Count)
             {
                 Vector128<T> v = Vector128.LoadUnsafe(ref src, (nuint)i);
-                Vector128<T> kept = v & Vector128.GreaterThanOrEqual(v & m, c);
+                Vector128<T> kept = v & Vector128.GreaterThanOrEqual(Vector128.LoadUnsafe(ref keys, (nuint)i) & m, c);
                 zeroLanes += BitOperations.PopCount(Vector128.Equals(kept & m, Vector128<T>.Zero).ExtractMostSignificantBits());
                 kept.StoreUnsafe(ref dst, (nuint)i);
             }
@@ -326,53 +341,25 @@ internal static class MagnitudeRadix
         for (; i < n; i++)
         {
             T v = Unsafe.Add(ref src, i);
-            T key = v & magnitude;
+            T key = Unsafe.Add(ref keys, i) & magnitude;
             bool prune = key < cut || (key == cut && TakeTie(ref ties));
-            if (prune || key == T.Zero) zeroLanes++;
+            if (prune || (v & magnitude) == T.Zero) zeroLanes++;
             Unsafe.Add(ref dst, i) = prune ? T.Zero : v;
         }
         zeros += zeroLanes;
         return ties;
     }
 
-    /// <summary>Counts float32 weights (see <see cref="Count32(ReadOnlySpan{uint}, Span{uint})"/>).</summary>
-    public static void Count(ReadOnlySpan<float> source, Span<uint> subHistograms) =>
-        Count32(MemoryMarshal.Cast<float, uint>(source), subHistograms);
-
-    /// <summary>Counts F16 weights by their own 15-bit keys.</summary>
-    public static void Count(ReadOnlySpan<Half> source, Span<uint> subHistograms) =>
-        Count16(MemoryMarshal.Cast<Half, ushort>(source), subHistograms);
-
-    /// <summary>Second level for float32 weights.</summary>
-    public static void CountLow(ReadOnlySpan<float> source, uint bin, Span<uint> low) =>
-        CountLow(MemoryMarshal.Cast<float, uint>(source), bin, low);
-
-    /// <summary>Masks float32 weights (see <see cref="Apply32(ReadOnlySpan{uint}, Span{uint}, uint, long, ref long)"/>).</summary>
-    public static long Apply(ReadOnlySpan<float> source, Span<float> destination, uint cut, long ties, ref long zeros) =>
-        Apply32(MemoryMarshal.Cast<float, uint>(source), MemoryMarshal.Cast<float, uint>(destination), cut, ties, ref zeros);
-
-    /// <summary>Masks F16 weights by their own 15-bit keys.</summary>
-    public static long Apply(ReadOnlySpan<Half> source, Span<Half> destination, ushort cut, long ties, ref long zeros) =>
-        Apply16(MemoryMarshal.Cast<Half, ushort>(source), MemoryMarshal.Cast<Half, ushort>(destination), cut, ties, ref zeros);
-
     /// <summary>
-    /// The 31-bit float32 magnitude keys of F16 weights (exact widening), for F16 tensors ranked together with wider
-    /// dtypes.
+    /// Masks float32 weights in place by the 31-bit keys of separate scores (LAMP in <see cref="Pruning.Global"/>), with
+    /// the loop of <see cref="Apply32"/>; the zero count is not kept (the caller reports pruned counts only).
     /// </summary>
-    public static void FloatKeys(ReadOnlySpan<Half> source, Span<uint> keys)
+    public static long ApplyByScores(ReadOnlySpan<float> scores, Span<float> weights, uint cut, long ties)
     {
-        Span<float> values = MemoryMarshal.Cast<uint, float>(keys);
-        System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(source, values);
-        System.Numerics.Tensors.TensorPrimitives.BitwiseAnd(keys[..source.Length], 0x7FFFFFFFu, keys);
-    }
-
-    /// <summary>
-    /// The 31-bit keys of F64 weights: the float32 magnitude <c>|(float)w|</c>, as float32 scoring sees them (a value
-    /// beyond the float32 range becomes ∞ and is rejected as non-finite).
-    /// </summary>
-    public static void FloatKeys(ReadOnlySpan<double> source, Span<uint> keys)
-    {
-        for (int i = 0; i < source.Length; i++) keys[i] = BitConverter.SingleToUInt32Bits((float)source[i]) & 0x7FFFFFFFu;
+        Debug.Assert(scores.Length == weights.Length);
+        long zeros = 0;
+        ref int w = ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(weights));
+        return Apply(ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(scores)), ref w, ref w, weights.Length, (int)cut, int.MaxValue, ties, ref zeros);
     }
 
     /// <summary>Masks elements of any dtype by precomputed 31-bit keys (the F16-among-wider and F64 paths).</summary>

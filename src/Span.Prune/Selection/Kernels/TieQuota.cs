@@ -5,11 +5,25 @@ using System.Runtime.Intrinsics.X86;
 namespace Span.Prune.SelectionKernels;
 
 /// <summary>
-/// The exact-k tie rule at vector granularity: of the lanes equal to the threshold, the lowest indices are pruned
-/// until the quota is spent. Shared by the in-memory threshold masks and the streaming global masks.
+/// The exact-k tie rule: of the units equal to the threshold, those of the lowest tensor (layer, segment) are pruned
+/// first, and within a tensor the lowest indices, until the quota is spent. <see cref="Take"/> hands the quota out
+/// across tensors, <see cref="SpendLowest"/> across the lanes of a vector. Shared by the in-memory threshold masks,
+/// <see cref="Selection.GlobalLowestMask(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{byte}, double)"/> and the
+/// global magnitude engine (<see cref="GlobalThresholdSolver"/>).
 /// </summary>
 internal static class TieQuota
 {
+    /// <summary>
+    /// The ties one tensor takes, tensors asking in order: all its <paramref name="equal"/> units, at most
+    /// <paramref name="room"/> (what its cap still allows), at most what is left of the quota (which this reduces).
+    /// </summary>
+    public static long Take(long equal, long room, ref long quota)
+    {
+        long take = Math.Min(Math.Min(equal, room), quota);
+        quota -= take;
+        return take;
+    }
+
     /// <summary>
     /// The lowest <paramref name="ties"/> set bits of <paramref name="lanes"/> (all of them when the quota allows),
     /// subtracted from the quota.

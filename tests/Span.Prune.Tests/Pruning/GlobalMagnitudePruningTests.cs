@@ -1,19 +1,18 @@
-using Span.Prune.SafeTensors;
 namespace Span.Prune.Tests.Pruning;
 
 /// <summary>
-/// <see cref="GlobalMagnitudeThreshold"/> against the in-memory selection (<see cref="Span.Prune.Selection.GlobalLowestMask(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{byte}, double)"/>
+/// <see cref="GlobalMagnitudePruning"/> against the in-memory selection (<see cref="Span.Prune.Selection.GlobalLowestMask(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{byte}, double)"/>
 /// and <see cref="Span.Prune.Pruning.Global"/>) and against a naive reference: sort every (|w|, tensor, index), then walk
 /// it greedily, skipping tensors at their cap. Tensors are float[] (F32), Half[] (F16), ushort[] (BF16 bits) or double[] (F64).
 /// </summary>
-public class StreamingGlobalTests
+public class GlobalMagnitudePruningTests
 {
-    private static SafeTensorsDType DTypeOf(Array t) => t switch
+    private static ElementType TypeOf(Array t) => t switch
     {
-        float[] => SafeTensorsDType.F32,
-        Half[] => SafeTensorsDType.F16,
-        ushort[] => SafeTensorsDType.BF16,
-        _ => SafeTensorsDType.F64,
+        float[] => ElementType.Float32,
+        Half[] => ElementType.Float16,
+        ushort[] => ElementType.BFloat16,
+        _ => ElementType.Float64,
     };
 
     /// <summary>|w| as float32 scoring sees it (exact widening for F16/BF16, rounding for F64).</summary>
@@ -71,10 +70,10 @@ public class StreamingGlobalTests
     /// Runs the streaming selection with the given chunk length; outputs are pre-filled with NaN sentinels. A small
     /// <paramref name="maxHistograms"/> makes consecutive same-dtype tensors share histograms (uncapped only).
     /// </summary>
-    private static (Array[] Outputs, GlobalMagnitudeThreshold Engine, int Passes) Stream(Array[] tensors, double s, double cap, int chunk,
-        int maxHistograms = GlobalMagnitudeThreshold.MaxHistograms)
+    private static (Array[] Outputs, GlobalMagnitudePruning Engine, int Passes) Stream(Array[] tensors, double s, double cap, int chunk,
+        int maxHistograms = GlobalMagnitudePruning.MaxHistograms)
     {
-        var engine = new GlobalMagnitudeThreshold(tensors.Select(DTypeOf).ToArray(), tensors.Select(t => (long)t.Length).ToArray(), s, cap, maxHistograms);
+        var engine = new GlobalMagnitudePruning(tensors.Select(TypeOf).ToArray(), tensors.Select(t => (long)t.Length).ToArray(), s, cap, maxHistograms);
         int passes = 1;
         ScanAll(engine, tensors, chunk, onlyRefined: false);
         while (!engine.Resolve())
@@ -113,7 +112,7 @@ public class StreamingGlobalTests
         return (outputs, engine, passes);
     }
 
-    private static void ScanAll(GlobalMagnitudeThreshold engine, Array[] tensors, int chunk, bool onlyRefined)
+    private static void ScanAll(GlobalMagnitudePruning engine, Array[] tensors, int chunk, bool onlyRefined)
     {
         for (int t = 0; t < tensors.Length; t++)
         {
@@ -158,7 +157,7 @@ public class StreamingGlobalTests
         byte[][] naive = NaiveMasks(tensors, s, cap);
         for (int t = 0; t < tensors.Length; t++) Assert.Equal(naive[t], inMemory[t]); // the two references agree
         // Uncapped, also with every run of same-dtype tensors sharing one histogram (budget 1) or a few (budget 2).
-        int[] budgets = cap >= 1.0 ? [GlobalMagnitudeThreshold.MaxHistograms, 1, 2] : [GlobalMagnitudeThreshold.MaxHistograms];
+        int[] budgets = cap >= 1.0 ? [GlobalMagnitudePruning.MaxHistograms, 1, 2] : [GlobalMagnitudePruning.MaxHistograms];
         foreach (int budget in budgets)
         foreach (int chunk in chunks)
         {
@@ -263,6 +262,32 @@ public class StreamingGlobalTests
         for (int t = 0; t < tensors.Length; t++) AssertMasked(tensors[t], outputs[t], naive[t], $"n={n} tensor {t}");
     }
 
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.7)]
+    public void LargeChunks_CountedThroughPooledSubHistograms_MatchInMemory(double cap)
+    {
+        // Chunks of at least 16,384 elements take the session's zeroed sub-histograms (and hand them back zeroed).
+        int n = 40_000;
+        Array[] tensors = [F32(n, 30, 0.02f), Bf16(F32(n, 31, 0.02f)), F16(Grid(n, 32)), F32(n, 33).Select(x => (double)x).ToArray(), F16(F32(n, 34))];
+        CheckAll(tensors, 0.6, cap, 20_000, 1 << 20);
+        CheckAll([tensors[2], tensors[4]], 0.45, cap, 1 << 20); // all F16: whole 15-bit keys
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void WrongElementType_ThrowsTensorArgumentException_NamingTheTensor(int tensor)
+    {
+        var engine = new GlobalMagnitudePruning([ElementType.Float32, ElementType.BFloat16, ElementType.Float16], [4, 4, 4], 0.5);
+        var e = Assert.Throws<TensorArgumentException>(() => engine.Scan(tensor, new double[4]));
+        Assert.Equal(tensor, e.TensorIndex);
+        Assert.Equal("chunk", e.ParamName);
+        Assert.Contains("Float64", e.Message);
+        e = Assert.Throws<TensorArgumentException>(() => engine.ScanBFloat16(tensor, new ushort[5]));
+        Assert.Equal(tensor, e.TensorIndex);
+    }
+
     [Fact]
     public void CapBinds_LargeTensorsGiveTheRest()
     {
@@ -294,7 +319,7 @@ public class StreamingGlobalTests
         // 3,000 small tensors (above MaxHistograms): uncapped, runs of them share a histogram; BF16 then F32 (ties in both).
         Array[] tensors = Enumerable.Range(0, 3000)
             .Select(i => i < 1800 ? (Array)Bf16(Grid(1 + i % 13, 100 + i)) : Grid(1 + i % 11, 100 + i)).ToArray();
-        Assert.True(tensors.Length > GlobalMagnitudeThreshold.MaxHistograms);
+        Assert.True(tensors.Length > GlobalMagnitudePruning.MaxHistograms);
         byte[][] expected = InMemoryMasks(tensors, s, 1.0);
         var (outputs, engine, _) = Stream(tensors, s, 1.0, 5);
         for (int t = 0; t < tensors.Length; t++)
@@ -308,7 +333,7 @@ public class StreamingGlobalTests
     public void SharedHistogram_AppliedOutOfOrder_Throws_AndPrunedCountWaitsForTheApply()
     {
         float[] a = Grid(40, 1), b = Grid(40, 2);
-        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.F32, SafeTensorsDType.F32], [40, 40], 0.5, 1.0, maxHistograms: 1);
+        var engine = new GlobalMagnitudePruning([ElementType.Float32, ElementType.Float32], [40, 40], 0.5, 1.0, maxHistograms: 1);
         engine.Scan(0, a);
         engine.Scan(1, b);
         while (!engine.Resolve())
@@ -346,7 +371,7 @@ public class StreamingGlobalTests
     {
         float[] w = F32(1000, 23);
         var (outputs, _, _) = Stream([w], 0.6, 1.0, 1000);
-        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.F32], [w.Length], 0.6);
+        var engine = new GlobalMagnitudePruning([ElementType.Float32], [w.Length], 0.6);
         engine.Scan(0, w);
         while (!engine.Resolve()) engine.Scan(0, w);
         float[] copy = (float[])w.Clone();
@@ -388,39 +413,40 @@ public class StreamingGlobalTests
             _ => w.Select((x, i) => i == 37 ? v : x).ToArray(),
         };
         Array goodTensor = kind == "f16" ? F16(good) : good;
-        var engine = new GlobalMagnitudeThreshold([DTypeOf(goodTensor), DTypeOf(badTensor)], [100, 100], 0.5);
-        var e = Assert.Throws<ArgumentException>(() => ScanAll(engine, [goodTensor, badTensor], 30, false));
+        var engine = new GlobalMagnitudePruning([TypeOf(goodTensor), TypeOf(badTensor)], [100, 100], 0.5);
+        var e = Assert.Throws<TensorArgumentException>(() => ScanAll(engine, [goodTensor, badTensor], 30, false));
         Assert.Equal("chunk", e.ParamName);
-        Assert.Contains("Tensor 1", e.Message);
+        Assert.Equal(1, e.TensorIndex);
         Assert.Contains("NaN", e.Message);
+        Assert.DoesNotContain("Tensor 1", e.Message);
     }
 
     [Fact]
     public void F64_BeyondFloatRange_IsRejectedAsInfinite()
     {
-        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.F64], [3], 0.5);
-        var e = Assert.Throws<ArgumentException>(() => engine.Scan(0, new double[] { 1, 1e300, 2 }));
-        Assert.Contains("Tensor 0", e.Message);
+        var engine = new GlobalMagnitudePruning([ElementType.Float64], [3], 0.5);
+        var e = Assert.Throws<TensorArgumentException>(() => engine.Scan(0, new double[] { 1, 1e300, 2 }));
+        Assert.Equal(0, e.TensorIndex);
     }
 
     [Fact]
     public void BadArguments_Throw_WithParamName()
     {
-        SafeTensorsDType[] f32 = [SafeTensorsDType.F32];
-        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold(f32, [1, 2], 0.5)).ParamName);
-        Assert.Equal("dtypes", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold([], [], 0.5)).ParamName);
-        Assert.Equal("dtypes", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold([SafeTensorsDType.I32], [4], 0.5)).ParamName);
-        Assert.Equal("lengths", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [-1], 0.5)).ParamName);
-        Assert.Equal("lengths", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [1L << 32], 0.5)).ParamName);
-        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold(f32, [0], 0.5)).ParamName);
-        Assert.Equal("sparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [4], 1.5)).ParamName);
-        Assert.Equal("sparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [4], double.NaN)).ParamName);
-        Assert.Equal("maxLayerSparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudeThreshold(f32, [4], 0.5, -0.1)).ParamName);
-        Assert.Equal("maxLayerSparsity", Assert.Throws<ArgumentException>(() => new GlobalMagnitudeThreshold(f32, [10], 0.5, 0.4)).ParamName);
+        ElementType[] f32 = [ElementType.Float32];
+        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => new GlobalMagnitudePruning(f32, [1, 2], 0.5)).ParamName);
+        Assert.Equal("types", Assert.Throws<ArgumentException>(() => new GlobalMagnitudePruning([], [], 0.5)).ParamName);
+        Assert.Equal("types", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudePruning([(ElementType)4], [4], 0.5)).ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudePruning(f32, [-1], 0.5)).ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudePruning(f32, [1L << 32], 0.5)).ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => new GlobalMagnitudePruning(f32, [0], 0.5)).ParamName);
+        Assert.Equal("sparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudePruning(f32, [4], 1.5)).ParamName);
+        Assert.Equal("sparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudePruning(f32, [4], double.NaN)).ParamName);
+        Assert.Equal("maxLayerSparsity", Assert.Throws<ArgumentOutOfRangeException>(() => new GlobalMagnitudePruning(f32, [4], 0.5, -0.1)).ParamName);
+        Assert.Equal("maxLayerSparsity", Assert.Throws<ArgumentException>(() => new GlobalMagnitudePruning(f32, [10], 0.5, 0.4)).ParamName);
 
-        var engine = new GlobalMagnitudeThreshold(f32, [4], 0.5);
-        Assert.Equal("chunk", Assert.Throws<ArgumentException>(() => engine.Scan(0, new Half[4])).ParamName);
-        Assert.Equal("chunk", Assert.Throws<ArgumentException>(() => engine.Scan(0, new float[5])).ParamName);
+        var engine = new GlobalMagnitudePruning(f32, [4], 0.5);
+        Assert.Equal("chunk", Assert.Throws<TensorArgumentException>(() => engine.Scan(0, new Half[4])).ParamName);
+        Assert.Equal("chunk", Assert.Throws<TensorArgumentException>(() => engine.Scan(0, new float[5])).ParamName);
         Assert.Equal("tensor", Assert.Throws<ArgumentOutOfRangeException>(() => engine.Scan(1, new float[1])).ParamName);
         Assert.Throws<InvalidOperationException>(() => engine.Apply(0, new float[4], new float[4]));
         engine.Scan(0, new float[] { 1, 2 });
@@ -437,24 +463,26 @@ public class StreamingGlobalTests
         float[] sentinel = [float.NaN, float.NaN, float.NaN];
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => engine.Apply(0, data.AsSpan(0, 4), sentinel)).ParamName);
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => engine.Apply(0, data.AsSpan(0, 4), data.AsSpan(1, 4))).ParamName);
-        Assert.Equal("source", Assert.Throws<ArgumentException>(() => engine.ApplyBFloat16(0, new ushort[1], new ushort[1])).ParamName);
+        Assert.Equal("source", Assert.Throws<TensorArgumentException>(() => engine.ApplyBFloat16(0, new ushort[1], new ushort[1])).ParamName);
         Assert.All(sentinel, x => Assert.True(float.IsNaN(x))); // nothing written
         engine.Apply(0, data.AsSpan(0, 4), data.AsSpan(0, 4));
-        Assert.Equal("source", Assert.Throws<ArgumentException>(() => engine.Apply(0, data.AsSpan(4, 1), data.AsSpan(4, 1))).ParamName);
+        Assert.Equal("source", Assert.Throws<TensorArgumentException>(() => engine.Apply(0, data.AsSpan(4, 1), data.AsSpan(4, 1))).ParamName);
         Assert.Equal(new float[] { 0, 0, 3, 4, 5 }, data);
     }
 
-    [Fact]
-    public void ScanAndApply_DoNotAllocate_InSteadyState()
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(1 << 17)]
+    public void ScanAndApply_DoNotAllocate_InSteadyState(int chunkLength)
     {
-        const int Chunk = 4096;
-        ushort[] chunk = Bf16(F32(Chunk, 29));
-        var engine = new GlobalMagnitudeThreshold([SafeTensorsDType.BF16], [Chunk * 64L], 0.5);
+        // Short chunks are counted directly; long ones reuse the session's pooled sub-histograms.
+        ushort[] chunk = Bf16(F32(chunkLength, 29));
+        var engine = new GlobalMagnitudePruning([ElementType.BFloat16], [chunkLength * 64L], 0.5);
         int scans = 0;
         AllocationAssert.None(() => { engine.ScanBFloat16(0, chunk); scans++; }, repeats: 20);
         for (; scans < 64; scans++) engine.ScanBFloat16(0, chunk);
         Assert.True(engine.Resolve());
-        ushort[] output = new ushort[Chunk];
+        ushort[] output = new ushort[chunkLength];
         AllocationAssert.None(() => engine.ApplyBFloat16(0, chunk, output), repeats: 20);
     }
 }

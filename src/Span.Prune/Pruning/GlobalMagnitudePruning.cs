@@ -1,0 +1,388 @@
+using System.Buffers;
+using System.Numerics;
+using CommunityToolkit.HighPerformance.Buffers;
+using Span.Prune.Internal;
+using Span.Prune.SelectionKernels;
+
+namespace Span.Prune;
+
+/// <summary>
+/// Global magnitude pruning of many tensors (a whole model) streamed chunk by chunk, for data larger than memory: a
+/// session that counts every tensor's weights, resolves the exact global threshold, then masks each tensor. The masks
+/// are those of <see cref="Pruning.Global"/> with <see cref="GlobalScore.Magnitude"/>, which runs the same engine.
+/// </summary>
+/// <remarks>
+/// <para><b>Lifetime.</b> Construct with every tensor's <see cref="ElementType"/> and length, the sparsity and the
+/// optional per-tensor cap; feed each tensor's elements to <c>Scan</c> (<see cref="Scan(int, ReadOnlySpan{float})"/>,
+/// <see cref="ScanBFloat16"/>, ...) in chunks of any size; call <see cref="Resolve"/>. While it returns
+/// <see langword="false"/>, scan the tensors with <see cref="NeedsRefinement"/> once more (others may be scanned too;
+/// they are skipped) and call it again. Then write each tensor through <c>Apply</c>, chunks in element order. Float32,
+/// Float16 and Float64 use <see cref="float"/>, <see cref="Half"/> and <see cref="double"/> spans, BFloat16 its raw
+/// bits as <see cref="ushort"/>.</para>
+/// <para><b>Rule</b> (that of <see cref="Selection.GlobalLowestMask(ReadOnlySpan{float}, ReadOnlySpan{int}, int, Span{byte}, double)"/>
+/// on <c>|w|</c> as float32): exactly <c>k = round-half-even(s·N)</c> of the <c>N</c> weights are pruned. Uncapped,
+/// they are the <c>k</c> smallest <c>(|w|, tensor, index)</c>: everything below the threshold <c>t</c> and the first
+/// weights equal to it in tensor order, then index order. With a cap, tensor <c>j</c> of <c>n_j</c> weights loses at
+/// most <c>c_j = ⌊cap·n_j⌋</c> (floor of the decimal product); the result is the greedy walk over ascending
+/// <c>(|w|, tensor, index)</c> that skips weights of tensors already at their cap.</para>
+/// <para><b>Method.</b> <c>|w|</c> orders like the integer <c>bits &amp; ~sign</c>. Scanning builds a histogram of
+/// the top 15 key bits per tensor: for BFloat16, and for a model that is all Float16, that is the whole key, so one
+/// pass decides exactly (ties included). Float32 keys have 31 bits: the histograms locate the bin of the threshold, and
+/// a second pass counts the low 16 bits of the elements in that bin (per tensor: its own bin when its cap binds
+/// earlier). Float16 among wider types is ranked by its exact float32 widening, Float64 by <c>|(float)w|</c> (as
+/// float32 scoring would), so both take the two-pass path.</para>
+/// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk in steady state): 128 KiB
+/// of first-level counts per histogram, 256 KiB of second-level counts per refined histogram, and 512 KiB of
+/// sub-histograms per thread scanning a chunk of 16,384 elements or more at the same time (kept by the session for its
+/// next chunks, released with it). Each tensor has its own histogram up to 2,048 tensors (256 MB). Beyond that, without
+/// a cap, consecutive tensors of one element type share a histogram: uncapped, the rule orders by
+/// <c>(|w|, tensor, index)</c>, which within such a run is the order of the run's concatenation, so a shared histogram
+/// selects exactly the same weights. (With a cap every tensor keeps its own: each tensor's count is capped
+/// separately.) Tensors that share a histogram must be applied in tensor order, each completely before the next,
+/// because the ties at the threshold are handed out in that order.</para>
+/// <para><b>Threads.</b> <c>Scan</c> and <c>Apply</c> only touch the state of the tensor they are given (and its shared
+/// histogram, under a lock), so different tensors may be scanned concurrently, and applied concurrently when they do
+/// not share a histogram; calls for one tensor must not overlap. The result does not depend on the chunking or the
+/// order tensors are scanned in.</para>
+/// <para><b>NaN policy.</b> A NaN or ±∞ weight makes <c>Scan</c> throw a <see cref="TensorArgumentException"/> whose
+/// <see cref="TensorArgumentException.TensorIndex"/> is the tensor (after counting the chunk, before anything can be
+/// written); the session is then unusable.</para>
+/// <para>Output: a pruned weight becomes +0 in its own type; a kept weight keeps its bits.</para>
+/// </remarks>
+public sealed class GlobalMagnitudePruning
+{
+    private enum Phase { Counting, Refining, Applying }
+
+    /// <summary>Tensors with a histogram each (128 KiB apiece, 256 MB in all); more share histograms when uncapped.</summary>
+    internal const int MaxHistograms = 2048;
+
+    private readonly TensorState[] _tensors;
+    private readonly long[] _tiesLeft;               // per histogram: ties at the cut still to hand out while applying
+    private readonly bool _halfKeys;                 // every tensor is Float16: keys are the 15-bit F16 magnitudes
+    private readonly ArrayPool<uint> _zeroedScratch; // sub-histograms, all zero whenever they are in the pool
+    private MagnitudeHistograms _histograms;
+    private GlobalThresholdSolver _solver;
+    private float _threshold = float.NegativeInfinity;
+    private Phase _phase;
+
+    private struct TensorState
+    {
+        public ElementType Type;
+        public long Length;
+        public long Seen;      // elements given in the current pass
+        public long Zeros;     // zero outputs written by Apply
+        public long TiesTaken; // ties at the cut spent in this tensor's Apply calls
+    }
+
+    /// <summary>Declares the tensors and the target.</summary>
+    /// <param name="types">Per tensor: its element type.</param>
+    /// <param name="lengths">Per tensor: its element count, in <c>[0, 2³² − 1]</c>; not all zero.</param>
+    /// <param name="sparsity">Fraction of all weights to prune, finite in <c>[0, 1]</c>.</param>
+    /// <param name="maxLayerSparsity">Per-tensor cap <c>⌊cap·n_j⌋</c>, finite in <c>[0, 1]</c>; 1 = none.</param>
+    /// <exception cref="ArgumentException">The spans differ in length or are empty, all lengths are zero, or the caps
+    /// cannot reach the target (<paramref name="maxLayerSparsity"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A type is not defined, a length is negative or too large, or a
+    /// sparsity is outside [0, 1].</exception>
+    public GlobalMagnitudePruning(ReadOnlySpan<ElementType> types, ReadOnlySpan<long> lengths, double sparsity, double maxLayerSparsity = 1.0)
+        : this(types, lengths, sparsity, maxLayerSparsity, MaxHistograms)
+    {
+    }
+
+    /// <summary>As the public constructor, with the histogram budget as a parameter (tests use small ones).</summary>
+    internal GlobalMagnitudePruning(ReadOnlySpan<ElementType> types, ReadOnlySpan<long> lengths, double sparsity, double maxLayerSparsity, int maxHistograms)
+    {
+        if (lengths.Length != types.Length) ThrowHelper.ThrowLengthMismatch(nameof(lengths), lengths.Length, types.Length);
+        if (types.IsEmpty) ThrowHelper.ThrowEmpty(nameof(types));
+        long total = 0;
+        bool allHalf = true;
+        for (int j = 0; j < types.Length; j++)
+        {
+            if ((uint)types[j] > (uint)ElementType.Float64)
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(types), $"Tensor {j} has the undefined element type {(int)types[j]}.");
+            if ((ulong)lengths[j] > uint.MaxValue)
+                ThrowHelper.ThrowArgumentOutOfRange(nameof(lengths), $"Tensor {j} has length {lengths[j]}; lengths must be in [0, {uint.MaxValue}].");
+            total += lengths[j];
+            allHalf &= types[j] == ElementType.Float16;
+        }
+        if (total == 0) ThrowHelper.ThrowEmpty(nameof(lengths));
+        if (!(sparsity >= 0.0 && sparsity <= 1.0)) ThrowHelper.ThrowSparsity(nameof(sparsity), sparsity);
+        if (!(maxLayerSparsity >= 0.0 && maxLayerSparsity <= 1.0)) ThrowHelper.ThrowSparsity(nameof(maxLayerSparsity), maxLayerSparsity);
+        PruneCount = PruneRules.PruneCount(total, sparsity);
+        TotalCount = total;
+        long capacity = 0;
+        foreach (long length in lengths) capacity += PruneRules.LayerCap(maxLayerSparsity, length);
+        if (capacity < PruneCount) ThrowHelper.ThrowGlobalCapsInfeasible(nameof(maxLayerSparsity), capacity, PruneCount);
+
+        _tensors = new TensorState[types.Length];
+        for (int j = 0; j < types.Length; j++) _tensors[j] = new TensorState { Type = types[j], Length = lengths[j] };
+        _halfKeys = allHalf;
+        var arrays = new StateArrays(pooled: false);
+        _histograms = new MagnitudeHistograms(types, lengths, total, maxLayerSparsity >= 1.0 ? maxHistograms : int.MaxValue, arrays);
+        _solver = new GlobalThresholdSolver(_histograms.SlotCount, PruneCount, arrays);
+        for (int j = 0; j < types.Length; j++) _solver.AddCap(_histograms.SlotOf(j), PruneRules.LayerCap(maxLayerSparsity, lengths[j]));
+        _tiesLeft = new long[_histograms.SlotCount];
+        _zeroedScratch = ArrayPool<uint>.Create(MagnitudeHistograms.SubHistogramLength, Environment.ProcessorCount);
+    }
+
+    /// <summary>Number of tensors.</summary>
+    public int TensorCount => _tensors.Length;
+
+    /// <summary>All weights, <c>N = Σ n_j</c>.</summary>
+    public long TotalCount { get; }
+
+    /// <summary>Weights to prune, <c>k = round-half-even(sparsity·N)</c>.</summary>
+    public long PruneCount { get; }
+
+    /// <summary>
+    /// The largest pruned magnitude (the global threshold), or <see cref="float.NegativeInfinity"/> when nothing is
+    /// pruned. Valid after <see cref="Resolve"/> returned <see langword="true"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not resolved yet.</exception>
+    public float Threshold
+    {
+        get
+        {
+            RequireResolved();
+            return _threshold;
+        }
+    }
+
+    /// <summary>Weights of tensor <paramref name="tensor"/> that are pruned (valid once resolved; for a tensor that shares
+    /// a histogram, once it has been applied completely).</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <returns>The count; the counts of all tensors sum to <see cref="PruneCount"/>.</returns>
+    /// <exception cref="InvalidOperationException">Not resolved, or a tensor sharing a histogram not yet applied.</exception>
+    public long PrunedCount(int tensor)
+    {
+        CheckIndex(tensor);
+        RequireResolved();
+        int slot = _histograms.SlotOf(tensor);
+        if (!_histograms.IsShared(slot)) return _solver.Pruned(slot);
+        ref TensorState t = ref _tensors[tensor];
+        if (t.Seen != t.Length) ThrowHelper.ThrowGlobalPhase("PrunedCount of a tensor that shares a histogram", "before it has been applied");
+        // Cut above 0: kept weights have |w| ≥ cut > 0, so the zeros written are exactly the pruned weights. Cut 0: only
+        // zeros can be pruned, as ties, so the ties spent here are the pruned weights.
+        return _solver.Cut(slot) > 0 ? t.Zeros : t.TiesTaken;
+    }
+
+    /// <summary>Elements of magnitude 0 (pruned, or zero and kept) among those <c>Apply</c> wrote for <paramref name="tensor"/> so far.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <returns>The zero count of the output so far.</returns>
+    public long ZeroCount(int tensor)
+    {
+        CheckIndex(tensor);
+        return _tensors[tensor].Zeros;
+    }
+
+    /// <summary>Whether <paramref name="tensor"/> must be scanned again before the next <see cref="Resolve"/>.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <returns><see langword="true"/> between a <see cref="Resolve"/> that returned <see langword="false"/> and the
+    /// next one, for the tensors whose threshold lies inside a first-level bin.</returns>
+    public bool NeedsRefinement(int tensor)
+    {
+        CheckIndex(tensor);
+        return _phase == Phase.Refining && _histograms.IsRefined(_histograms.SlotOf(tensor));
+    }
+
+    /// <summary>Counts a chunk of Float32 tensor <paramref name="tensor"/> (the next elements of this pass).</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="chunk">The next elements; a pass gives each tensor all its elements exactly once, in any chunking.</param>
+    /// <exception cref="TensorArgumentException">The tensor is not Float32, the chunk runs past the tensor's length, or
+    /// it holds a NaN or ±∞ (<paramref name="chunk"/>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tensor"/> is not a tensor index.</exception>
+    /// <exception cref="InvalidOperationException">The selection is already resolved.</exception>
+    public void Scan(int tensor, ReadOnlySpan<float> chunk)
+    {
+        if (BeginScan(tensor, ElementType.Float32, chunk.Length)) Count<Float32Key, float>(tensor, chunk);
+    }
+
+    /// <summary>Counts a chunk of BFloat16 tensor <paramref name="tensor"/>, given as its raw bits.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="chunk">The next elements (bfloat16 bit patterns).</param>
+    /// <exception cref="TensorArgumentException">The tensor is not BFloat16, the chunk runs past its length, or it holds NaN/±∞.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tensor"/> is not a tensor index.</exception>
+    /// <exception cref="InvalidOperationException">The selection is already resolved.</exception>
+    public void ScanBFloat16(int tensor, ReadOnlySpan<ushort> chunk)
+    {
+        if (BeginScan(tensor, ElementType.BFloat16, chunk.Length)) Count<BFloat16Key, ushort>(tensor, chunk);
+    }
+
+    /// <summary>Counts a chunk of Float16 tensor <paramref name="tensor"/>.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="chunk">The next elements.</param>
+    /// <exception cref="TensorArgumentException">The tensor is not Float16, the chunk runs past its length, or it holds NaN/±∞.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tensor"/> is not a tensor index.</exception>
+    /// <exception cref="InvalidOperationException">The selection is already resolved.</exception>
+    public void Scan(int tensor, ReadOnlySpan<Half> chunk)
+    {
+        if (!BeginScan(tensor, ElementType.Float16, chunk.Length)) return;
+        if (_halfKeys) Count<Float16Key, Half>(tensor, chunk);
+        else Count<WidenedFloat16Key, Half>(tensor, chunk);
+    }
+
+    /// <summary>Counts a chunk of Float64 tensor <paramref name="tensor"/> (ranked by <c>|(float)w|</c>).</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="chunk">The next elements.</param>
+    /// <exception cref="TensorArgumentException">The tensor is not Float64, the chunk runs past its length, or a weight
+    /// is NaN or beyond the float32 range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="tensor"/> is not a tensor index.</exception>
+    /// <exception cref="InvalidOperationException">The selection is already resolved.</exception>
+    public void Scan(int tensor, ReadOnlySpan<double> chunk)
+    {
+        if (BeginScan(tensor, ElementType.Float64, chunk.Length)) Count<Float64Key, double>(tensor, chunk);
+    }
+
+    /// <summary>Resolves the per-tensor cut points from the counts of the pass just completed.</summary>
+    /// <returns><see langword="true"/> when the selection is complete (<c>Apply</c> may start); <see langword="false"/>
+    /// when the tensors with <see cref="NeedsRefinement"/> must be scanned once more first.</returns>
+    /// <exception cref="InvalidOperationException">A tensor was not given all its elements in this pass.</exception>
+    public bool Resolve()
+    {
+        if (_phase == Phase.Applying) return true;
+        for (int j = 0; j < _tensors.Length; j++)
+        {
+            ref TensorState t = ref _tensors[j];
+            bool expected = _phase == Phase.Counting || _histograms.IsRefined(_histograms.SlotOf(j));
+            if (expected && t.Seen != t.Length) ThrowHelper.ThrowGlobalIncomplete(j, t.Seen, t.Length);
+        }
+        // k = 0 leaves every cut at 0 with no ties: nothing is pruned.
+        if (PruneCount > 0)
+        {
+            if (_phase == Phase.Counting && _solver.Locate(ref _histograms))
+            {
+                StartPass(Phase.Refining);
+                return false;
+            }
+            _solver.Finish(_histograms);
+            uint key = _solver.ThresholdKey;
+            _threshold = _halfKeys ? (float)BitConverter.UInt16BitsToHalf((ushort)(key >> 16)) : BitConverter.UInt32BitsToSingle(key);
+        }
+        for (int s = 0; s < _tiesLeft.Length; s++) _tiesLeft[s] = _solver.Ties(s);
+        StartPass(Phase.Applying); // Seen now counts the elements applied
+        return true;
+    }
+
+    /// <summary>Masks the next chunk of Float32 tensor <paramref name="tensor"/> into <paramref name="destination"/>.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="source">The next elements, in order.</param>
+    /// <param name="destination">Receives them with the pruned ones set to +0; at least as long; may be exactly
+    /// <paramref name="source"/> (in place).</param>
+    /// <exception cref="ArgumentException">The destination is too short or partly overlaps.</exception>
+    /// <exception cref="TensorArgumentException">Wrong element type, or the chunk runs past the tensor (<paramref name="source"/>).</exception>
+    /// <exception cref="InvalidOperationException">Not resolved yet, or a tensor before it in a shared histogram is not complete.</exception>
+    public void Apply(int tensor, ReadOnlySpan<float> source, Span<float> destination) =>
+        Apply<Float32Key, float>(tensor, ElementType.Float32, source, destination);
+
+    /// <summary>Masks the next chunk of BFloat16 tensor <paramref name="tensor"/> (raw bits) into <paramref name="destination"/>.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="source">The next elements, in order.</param>
+    /// <param name="destination">Receives them, pruned ones +0; at least as long; may be exactly <paramref name="source"/>.</param>
+    /// <exception cref="ArgumentException">The destination is too short or partly overlaps.</exception>
+    /// <exception cref="TensorArgumentException">Wrong element type, or the chunk runs past the tensor (<paramref name="source"/>).</exception>
+    /// <exception cref="InvalidOperationException">Not resolved yet, or a tensor before it in a shared histogram is not complete.</exception>
+    public void ApplyBFloat16(int tensor, ReadOnlySpan<ushort> source, Span<ushort> destination) =>
+        Apply<BFloat16Key, ushort>(tensor, ElementType.BFloat16, source, destination);
+
+    /// <summary>Masks the next chunk of Float16 tensor <paramref name="tensor"/> into <paramref name="destination"/>.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="source">The next elements, in order.</param>
+    /// <param name="destination">Receives them, pruned ones +0; at least as long; may be exactly <paramref name="source"/>.</param>
+    /// <exception cref="ArgumentException">The destination is too short or partly overlaps.</exception>
+    /// <exception cref="TensorArgumentException">Wrong element type, or the chunk runs past the tensor (<paramref name="source"/>).</exception>
+    /// <exception cref="InvalidOperationException">Not resolved yet, or a tensor before it in a shared histogram is not complete.</exception>
+    public void Apply(int tensor, ReadOnlySpan<Half> source, Span<Half> destination)
+    {
+        if (_halfKeys) Apply<Float16Key, Half>(tensor, ElementType.Float16, source, destination);
+        else Apply<WidenedFloat16Key, Half>(tensor, ElementType.Float16, source, destination);
+    }
+
+    /// <summary>Masks the next chunk of Float64 tensor <paramref name="tensor"/> into <paramref name="destination"/>.</summary>
+    /// <param name="tensor">Tensor index.</param>
+    /// <param name="source">The next elements, in order.</param>
+    /// <param name="destination">Receives them, pruned ones +0; at least as long; may be exactly <paramref name="source"/>.</param>
+    /// <exception cref="ArgumentException">The destination is too short or partly overlaps.</exception>
+    /// <exception cref="TensorArgumentException">Wrong element type, or the chunk runs past the tensor (<paramref name="source"/>).</exception>
+    /// <exception cref="InvalidOperationException">Not resolved yet, or a tensor before it in a shared histogram is not complete.</exception>
+    public void Apply(int tensor, ReadOnlySpan<double> source, Span<double> destination) =>
+        Apply<Float64Key, double>(tensor, ElementType.Float64, source, destination);
+
+    private void CheckIndex(int tensor)
+    {
+        if ((uint)tensor >= (uint)_tensors.Length)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(tensor), $"Tensor index {tensor} is not in [0, {_tensors.Length}).");
+    }
+
+    private void RequireResolved()
+    {
+        if (_phase != Phase.Applying) ThrowHelper.ThrowGlobalPhase("Reading the result", "before Resolve() returned true");
+    }
+
+    private void StartPass(Phase phase)
+    {
+        for (int j = 0; j < _tensors.Length; j++) _tensors[j].Seen = 0;
+        _phase = phase;
+    }
+
+    /// <summary>Validates a scan call and books its elements; returns whether there is anything to count.</summary>
+    private bool BeginScan(int tensor, ElementType type, int length)
+    {
+        CheckIndex(tensor);
+        ref TensorState t = ref _tensors[tensor];
+        if (t.Type != type) ThrowHelper.ThrowTensorElementType("chunk", tensor, t.Type, type);
+        if (_phase == Phase.Applying) ThrowHelper.ThrowGlobalPhase("Scan", "after Resolve() returned true");
+        if (_phase == Phase.Refining && !_histograms.IsRefined(_histograms.SlotOf(tensor))) return false; // decided already
+        if (length > t.Length - t.Seen) ThrowHelper.ThrowTensorTooMany("chunk", tensor, t.Seen, t.Length);
+        t.Seen += length;
+        return true;
+    }
+
+    /// <summary>Counts either level; a first-level chunk long enough takes zeroed sub-histograms from the session's pool.</summary>
+    private void Count<TKey, T>(int tensor, ReadOnlySpan<T> chunk)
+        where TKey : IMagnitudeKey<TKey, T>
+        where T : unmanaged, INumberBase<T>
+    {
+        if (_phase == Phase.Refining)
+        {
+            _histograms.CountLow<TKey, T>(tensor, chunk);
+            return;
+        }
+        bool finite;
+        if (MagnitudeHistograms.CountsDirectly(chunk.Length))
+        {
+            finite = _histograms.CountHigh<TKey, T>(tensor, chunk, default);
+        }
+        else
+        {
+            // Counting leaves the sub-histograms zeroed (MergeAndClear), so they go back to the pool ready for reuse.
+            using SpanOwner<uint> scratch = SpanOwner<uint>.Allocate(MagnitudeHistograms.SubHistogramLength, _zeroedScratch);
+            finite = _histograms.CountHigh<TKey, T>(tensor, chunk, scratch.Span);
+        }
+        if (!finite) ThrowHelper.ThrowTensorNonFinite(nameof(chunk), tensor);
+    }
+
+    /// <summary>Validates an apply call, books its elements, masks the chunk and spends the histogram's ties.</summary>
+    private void Apply<TKey, T>(int tensor, ElementType type, ReadOnlySpan<T> source, Span<T> destination)
+        where TKey : IMagnitudeKey<TKey, T>
+        where T : unmanaged, INumberBase<T>
+    {
+        CheckIndex(tensor);
+        ref TensorState t = ref _tensors[tensor];
+        if (t.Type != type) ThrowHelper.ThrowTensorElementType(nameof(source), tensor, t.Type, type);
+        if (destination.Length < source.Length) ThrowHelper.ThrowDestinationTooShort(nameof(destination), destination.Length, source.Length);
+        if (source.Overlaps(destination, out int offset) && offset != 0) ThrowHelper.ThrowOverlap(nameof(destination));
+        if (_phase != Phase.Applying) ThrowHelper.ThrowGlobalPhase("Apply", "before Resolve() returned true");
+        if (source.Length > t.Length - t.Seen) ThrowHelper.ThrowTensorTooMany(nameof(source), tensor, t.Seen, t.Length);
+        int s = _histograms.SlotOf(tensor);
+        // A shared histogram hands its ties out in tensor order: the tensors before this one must be complete.
+        for (int j = _histograms.FirstTensor(s); j < tensor; j++)
+        {
+            if (_tensors[j].Seen != _tensors[j].Length)
+                ThrowHelper.ThrowGlobalPhase($"Apply of tensor {tensor}", $"before tensor {j}, which shares its histogram, has been applied completely");
+        }
+        t.Seen += source.Length;
+
+        long left = TKey.Apply(source, destination, _solver.Cut(s), _tiesLeft[s], ref t.Zeros);
+        t.TiesTaken += _tiesLeft[s] - left;
+        _tiesLeft[s] = left;
+    }
+}
