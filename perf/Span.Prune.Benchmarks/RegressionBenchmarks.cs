@@ -59,10 +59,6 @@ public class RegressionBenchmarks
         ChannelRegression.SelectLasso(_x, _w, _y, _shape, _n, _keep, _mask, _beta, default, _lassoScratch);
 
     [Benchmark]
-    public GreedySelection GreedySelect() =>
-        ChannelRegression.SelectGreedy(_x, _w, _y, _shape, _n, _keep, _mask, _beta);
-
-    [Benchmark]
     public RefitResult Refit() =>
         ChannelRegression.Refit(_x, _w, _y, _shape, _n, _fixedMask, _refitted, default, ChannelRegression.DefaultRelativeRidge, _refitScratch);
 

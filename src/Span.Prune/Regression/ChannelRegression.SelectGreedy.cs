@@ -15,7 +15,7 @@ public static partial class ChannelRegression
     /// <param name="keep">Channels to keep, in <c>[1, C]</c>.</param>
     /// <exception cref="ArgumentException"><paramref name="shape"/> is default.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> or <paramref name="keep"/> is out of range.</exception>
-    public static int GreedyScratchLength(WeightShape shape, int samples, int keep)
+    internal static int GreedyScratchLength(WeightShape shape, int samples, int keep)
     {
         ValidateShape(shape, samples);
         ValidateKeep(keep, shape.In);
@@ -54,7 +54,7 @@ public static partial class ChannelRegression
     /// <exception cref="ArgumentException">A length does not match, an output or the scratch overlaps an input, or X, W, Y
     /// hold NaN/±∞ (ParamName names the span), or <paramref name="shape"/> is default.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> &lt; 1 or <paramref name="keep"/> outside <c>[1, C]</c>.</exception>
-    public static GreedySelection SelectGreedy(
+    internal static GreedySelection SelectGreedy(
         ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
         WeightShape shape, int samples, int keep,
         Span<byte> keepMask, Span<double> coefficients) =>
@@ -74,7 +74,7 @@ public static partial class ChannelRegression
     /// <exception cref="ArgumentException">A length does not match, an output or the scratch overlaps an input, or X, W, Y
     /// hold NaN/±∞ (ParamName names the span), or <paramref name="shape"/> is default.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="samples"/> &lt; 1 or <paramref name="keep"/> outside <c>[1, C]</c>.</exception>
-    public static GreedySelection SelectGreedy(
+    internal static GreedySelection SelectGreedy(
         ReadOnlySpan<float> inputs, ReadOnlySpan<float> weights, ReadOnlySpan<float> targets,
         WeightShape shape, int samples, int keep,
         Span<byte> keepMask, Span<double> coefficients, Span<double> scratch) =>

@@ -1,7 +1,7 @@
 namespace Span.Prune;
 
 /// <summary>What <see cref="ChannelRegression.SelectGreedy(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, WeightShape, int, int, Span{byte}, Span{double})"/> achieved with its channels.</summary>
-public readonly record struct GreedySelection
+internal readonly record struct GreedySelection
 {
     internal GreedySelection(int keptCount, double relativeResidual)
     {

@@ -4,11 +4,6 @@ using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
 
-/// <summary>One candidate timed by <see cref="SparseLayer.Prepare"/>.</summary>
-/// <param name="Layout">The candidate's layout.</param>
-/// <param name="Milliseconds">Median time of one single-threaded multiply at the batch hint.</param>
-public readonly record struct SparseCandidateTiming(SparseLayout Layout, double Milliseconds);
-
 /// <summary>
 /// A pruned linear layer stored in whichever format multiplies fastest on this machine: <see cref="Prepare"/> builds
 /// every format the weights allow, times each on the real matrix at the expected batch size, and keeps the winner.
@@ -35,7 +30,7 @@ public sealed class SparseLayer
     private readonly NmSparseMatrix? _nm;
     private readonly ShrunkDense? _shrunk;
 
-    private SparseLayer(int rows, int columns, SparseLayout layout, object storage, SparseCandidateTiming[] timings)
+    private SparseLayer(int rows, int columns, SparseLayout layout, object storage, (SparseLayout Layout, double Milliseconds)[] timings)
     {
         Rows = rows;
         Columns = columns;
@@ -61,8 +56,9 @@ public sealed class SparseLayer
     /// <summary>The chosen format with its parameters, e.g. <c>bsr:8x1</c>.</summary>
     public SparseLayout Layout { get; }
 
-    /// <summary>Every candidate timed by <see cref="Prepare"/>, in the order tried (empty when the format was forced).</summary>
-    public IReadOnlyList<SparseCandidateTiming> Candidates { get; }
+    /// <summary>Every candidate timed by <see cref="Prepare"/> with its median time of one single-threaded multiply at the
+    /// batch hint, in the order tried (empty when the layout was given to <see cref="Create"/>).</summary>
+    public IReadOnlyList<(SparseLayout Layout, double Milliseconds)> Candidates { get; }
 
     /// <summary>Stores a pruned weight in a given layout (no timing): the explicit way to force a format.</summary>
     /// <param name="weights">W, <c>[rows × columns]</c> row-major; zeros are pruned weights.</param>
@@ -142,14 +138,14 @@ public sealed class SparseLayer
         for (int i = 0; i < x.Length; i++) x[i] = (i * 0.618034f % 1f) - 0.5f;
         float[] y = new float[rows * batchHint];
 
-        var timings = new SparseCandidateTiming[names.Count];
+        var timings = new (SparseLayout Layout, double Milliseconds)[names.Count];
         SparseLayer? best = null, dense = null;
         double bestMs = double.PositiveInfinity, denseMs = double.PositiveInfinity;
         for (int i = 0; i < names.Count; i++)
         {
             var layer = Create(weights, rows, columns, names[i]);
             double ms = layer.Time(x, y, batchHint, rounds);
-            timings[i] = new SparseCandidateTiming(layer.Layout, ms);
+            timings[i] = (layer.Layout, ms);
             if (layer.Layout.Format == SparseFormat.Dense) { dense = layer; denseMs = ms; }
             if (ms < bestMs) { best = layer; bestMs = ms; }
         }
