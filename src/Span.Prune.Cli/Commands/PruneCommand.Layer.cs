@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Numerics.Tensors;
 using System.Text.RegularExpressions;
 using Span.Prune.SafeTensors;
@@ -20,8 +21,8 @@ internal static partial class PruneCommand
         Regex? include, Regex? exclude, string? statsPath, string outputPath, string[] protect)
     {
         List<LayerJob> jobs = [];
-        var weights = new GrowBuffer<float>();
-        var statistic = new GrowBuffer<float>();
+        var weights = new ArrayPoolBufferWriter<float>();
+        var statistic = new ArrayPoolBufferWriter<float>();
         var norms = new Dictionary<int, (string Weight, BnPlan Plan)>();
         using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
         if (o.Criterion == BnScale)
@@ -101,7 +102,7 @@ internal static partial class PruneCommand
     }
 
     /// <summary>Prunes one tensor in place with the library's operation for the criterion and granularity.</summary>
-    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, GrowBuffer<float> statistic, Options o, Granularity g)
+    private static ReportEntry PruneTensor(LayerJob job, Span<float> w, SafeTensorsFile? stats, ArrayPoolBufferWriter<float> statistic, Options o, Granularity g)
     {
         var entry = new ReportEntry(job.Info);
         WeightShape shape = job.Shape;

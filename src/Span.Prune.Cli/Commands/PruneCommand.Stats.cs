@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Globalization;
 using Span.Prune.SafeTensors;
 
@@ -25,7 +26,7 @@ internal static partial class PruneCommand
     /// <summary>The statistics one target reads, resolved and validated up front.</summary>
     private sealed record TargetStats(SafeTensorInfo Primary, SafeTensorInfo? Targets);
 
-    private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity, GrowBuffer<float> buffer)
+    private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity, ArrayPoolBufferWriter<float> buffer)
     {
         string n = t.Name;
         switch (criterion)
@@ -78,7 +79,7 @@ internal static partial class PruneCommand
         }
     }
 
-    private static SafeTensorInfo RequireStat(SafeTensorsFile stats, GrowBuffer<float> buffer, string name, string criterion, long[] expectedShape,
+    private static SafeTensorInfo RequireStat(SafeTensorsFile stats, ArrayPoolBufferWriter<float> buffer, string name, string criterion, long[] expectedShape,
         float minimum = float.NegativeInfinity, float maximum = float.PositiveInfinity)
     {
         if (!stats.TryGetTensor(name, out SafeTensorInfo? info)) throw new ArgumentException($"stats: missing '{name}' for criterion {criterion}");
@@ -86,7 +87,7 @@ internal static partial class PruneCommand
     }
 
     /// <summary>dtype, shape (−1 = any positive size), then one read for NaN/±∞ and the range.</summary>
-    private static SafeTensorInfo CheckStat(SafeTensorsFile stats, GrowBuffer<float> buffer, SafeTensorInfo info, long[] expectedShape,
+    private static SafeTensorInfo CheckStat(SafeTensorsFile stats, ArrayPoolBufferWriter<float> buffer, SafeTensorInfo info, long[] expectedShape,
         float minimum = float.NegativeInfinity, float maximum = float.PositiveInfinity)
     {
         if (!SafeTensorsDTypeInfo.IsConvertibleFloat(info.DType))

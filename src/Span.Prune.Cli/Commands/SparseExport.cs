@@ -1,3 +1,4 @@
+using CommunityToolkit.HighPerformance.Buffers;
 using System.Runtime.InteropServices;
 using Span.Prune.SafeTensors;
 using Span.Prune.Sparse;
@@ -36,11 +37,11 @@ internal static class SparseExport
     /// <summary>Reused buffers: the dense tensor, and the converted arrays of the tensor being written.</summary>
     private sealed class Buffers(SafeTensorsFile file)
     {
-        private readonly GrowBuffer<float> _dense = new();
-        public GrowBuffer<float> Values { get; } = new();
-        public GrowBuffer<int> Pointers { get; } = new();
-        public GrowBuffer<int> Indices { get; } = new();
-        public GrowBuffer<byte> Positions { get; } = new();
+        private readonly ArrayPoolBufferWriter<float> _dense = new();
+        public ArrayPoolBufferWriter<float> Values { get; } = new();
+        public ArrayPoolBufferWriter<int> Pointers { get; } = new();
+        public ArrayPoolBufferWriter<int> Indices { get; } = new();
+        public ArrayPoolBufferWriter<byte> Positions { get; } = new();
 
         public Span<float> Dense(SafeTensorInfo t)
         {
