@@ -24,18 +24,15 @@ public static partial class Pruning
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1] or not finite.</exception>
     public static PruneReport Apoz(Span<float> weights, WeightShape shape, ReadOnlySpan<float> apoz, double sparsity, Span<byte> rowMask)
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
+        CheckWeights(weights, shape);
         if (apoz.Length != shape.Out) ThrowHelper.ThrowLengthMismatch(nameof(apoz), apoz.Length, shape.Out);
-        if (rowMask.Length < shape.Out) ThrowHelper.ThrowDestinationTooShort(nameof(rowMask), rowMask.Length, shape.Out);
-        rowMask = rowMask[..shape.Out];
+        rowMask = CheckRows(rowMask, shape, nameof(rowMask));
         int bad = FiniteScan.IndexOfNonFinite(apoz);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(apoz), bad);
 
         using SpanOwner<float> scores = SpanOwner<float>.Allocate(shape.Out);
         TensorPrimitives.Negate(apoz, scores.Span);
-        SelectionResult r = Selection.LowestMask(scores.Span, Selection.PruneCount(shape.Out, sparsity), rowMask);
-        Masking.ApplyUnitMask(weights, rowMask, shape, Granularity.Row);
-        return new PruneReport(shape.Out, r.Pruned, weights.Length, (long)r.Pruned * shape.RowLength, -r.Threshold);
+        PruneReport report = SelectUnits(weights, scores.Span, shape, Granularity.Row, sparsity, rowMask);
+        return report with { Threshold = -report.Threshold };
     }
 }

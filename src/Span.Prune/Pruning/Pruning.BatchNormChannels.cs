@@ -25,22 +25,19 @@ public static partial class Pruning
     public static PruneReport BatchNormChannels(Span<float> weights, WeightShape shape, Span<float> gamma, Span<float> beta,
         double sparsity, Span<byte> channelMask)
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
+        CheckWeights(weights, shape);
         if (gamma.Length != shape.Out) ThrowHelper.ThrowLengthMismatch(nameof(gamma), gamma.Length, shape.Out);
         if (!beta.IsEmpty && beta.Length != shape.Out) ThrowHelper.ThrowLengthMismatch(nameof(beta), beta.Length, shape.Out);
-        if (channelMask.Length < shape.Out) ThrowHelper.ThrowDestinationTooShort(nameof(channelMask), channelMask.Length, shape.Out);
-        channelMask = channelMask[..shape.Out];
+        channelMask = CheckRows(channelMask, shape, nameof(channelMask));
         if (gamma.Overlaps(beta) || gamma.Overlaps(weights) || beta.Overlaps(weights)) ThrowHelper.ThrowOverlap(nameof(gamma));
         int bad = FiniteScan.IndexOfNonFinite(gamma);
         if (bad >= 0) ThrowHelper.ThrowNotFinite(nameof(gamma), bad);
 
         using SpanOwner<float> scores = SpanOwner<float>.Allocate(shape.Out);
         TensorPrimitives.Abs(gamma, scores.Span);
-        SelectionResult r = Selection.LowestMask(scores.Span, Selection.PruneCount(shape.Out, sparsity), channelMask);
-        Masking.ApplyUnitMask(weights, channelMask, shape, Granularity.Row);
+        PruneReport report = SelectUnits(weights, scores.Span, shape, Granularity.Row, sparsity, channelMask);
         Masking.Apply(gamma, channelMask);
         if (!beta.IsEmpty) Masking.Apply(beta, channelMask);
-        return new PruneReport(shape.Out, r.Pruned, weights.Length, (long)r.Pruned * shape.RowLength, r.Threshold);
+        return report;
     }
 }

@@ -25,21 +25,13 @@ public static partial class Pruning
         where TCriterion : struct, IElementCriterion
         where TReduction : struct, IGroupReduction
     {
-        if (granularity.Kind == GranularityKind.NM)
-            ThrowHelper.ThrowArgument(nameof(granularity), "N:M fixes the kept count per group; use Pruning.NM instead of a sparsity.");
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        int units = granularity.UnitCount(shape);
-        if (unitMask.Length < units) ThrowHelper.ThrowDestinationTooShort(nameof(unitMask), unitMask.Length, units);
-        unitMask = unitMask[..units];
-        int prune = Selection.PruneCount(units, sparsity);
+        unitMask = CheckUnits(weights, shape, granularity, unitMask, nameof(NM));
+        Selection.PruneCount(unitMask.Length, sparsity); // the sparsity is checked before any work
 
-        using SpanOwner<float> rented = SpanOwner<float>.Allocate(units);
-        Span<float> scores = rented.Span.Slice(0, units);
+        using SpanOwner<float> rented = SpanOwner<float>.Allocate(unitMask.Length);
+        Span<float> scores = rented.Span;
         if (granularity.Kind == GranularityKind.Element) Scoring.Elementwise<TCriterion>(weights, statistic, scores);
         else Scoring.Group<TCriterion, TReduction>(weights, statistic, shape, granularity, scores);
-        SelectionResult r = Selection.LowestMask(scores, prune, unitMask);
-        Masking.ApplyUnitMask(weights, unitMask, shape, granularity);
-        return new PruneReport(units, r.Pruned, weights.Length, (long)r.Pruned * granularity.UnitSize(shape), r.Threshold);
+        return SelectUnits(weights, scores, shape, granularity, sparsity, unitMask);
     }
 }

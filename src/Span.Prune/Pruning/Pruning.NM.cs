@@ -19,19 +19,9 @@ public static partial class Pruning
         Granularity granularity, Span<byte> elementMask)
         where TCriterion : struct, IElementCriterion
     {
-        if (granularity.Kind != GranularityKind.NM) ThrowHelper.ThrowArgument(nameof(granularity), $"Expected an N:M granularity, got {granularity}.");
-        granularity.Validate(shape);
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
-        elementMask = elementMask[..shape.ElementCount];
-
-        using SpanOwner<float> rented = SpanOwner<float>.Allocate(weights.Length);
-        Span<float> scores = rented.Span.Slice(0, weights.Length);
-        Scoring.Elementwise<TCriterion>(weights, statistic, scores);
-        Selection.NmMask(scores, shape, granularity, elementMask);
-        Masking.Apply(weights, elementMask);
-        long pruned = (long)weights.Length / granularity.M * (granularity.M - granularity.N);
-        return new PruneReport(weights.Length, (int)pruned, weights.Length, pruned, float.NaN);
+        elementMask = CheckNM(weights, shape, granularity, elementMask);
+        using SpanOwner<float> scores = SpanOwner<float>.Allocate(weights.Length);
+        Scoring.Elementwise<TCriterion>(weights, statistic, scores.Span);
+        return SelectNM(weights, scores.Span, shape, granularity, elementMask);
     }
 }

@@ -20,19 +20,11 @@ public static partial class Pruning
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1] or not finite.</exception>
     public static PruneReport Random(Span<float> weights, WeightShape shape, Granularity granularity, double sparsity, ulong seed, Span<byte> unitMask)
     {
-        if (granularity.Kind == GranularityKind.NM)
-            ThrowHelper.ThrowArgument(nameof(granularity), "N:M fixes the kept count per group; use Pruning.RandomNM instead of a sparsity.");
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        int units = granularity.UnitCount(shape);
-        if (unitMask.Length < units) ThrowHelper.ThrowDestinationTooShort(nameof(unitMask), unitMask.Length, units);
-        unitMask = unitMask[..units];
-
-        using SpanOwner<float> scores = SpanOwner<float>.Allocate(units);
+        unitMask = CheckUnits(weights, shape, granularity, unitMask, nameof(RandomNM));
+        Selection.PruneCount(unitMask.Length, sparsity); // the sparsity is checked before any work
+        using SpanOwner<float> scores = SpanOwner<float>.Allocate(unitMask.Length);
         Scoring.Random(scores.Span, seed);
-        SelectionResult r = Selection.LowestMask(scores.Span, Selection.PruneCount(units, sparsity), unitMask);
-        Masking.ApplyUnitMask(weights, unitMask, shape, granularity);
-        return new PruneReport(units, r.Pruned, weights.Length, (long)r.Pruned * granularity.UnitSize(shape), r.Threshold);
+        return SelectUnits(weights, scores.Span, shape, granularity, sparsity, unitMask);
     }
 
     /// <summary>The random baseline at N:M: keeps N random weights of every M consecutive weights of a row.</summary>
@@ -45,18 +37,9 @@ public static partial class Pruning
     /// <exception cref="ArgumentException">Not N:M, M does not divide the row, or lengths.</exception>
     public static PruneReport RandomNM(Span<float> weights, WeightShape shape, Granularity granularity, ulong seed, Span<byte> elementMask)
     {
-        if (granularity.Kind != GranularityKind.NM) ThrowHelper.ThrowArgument(nameof(granularity), $"Expected an N:M granularity, got {granularity}.");
-        granularity.Validate(shape);
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
-        elementMask = elementMask[..shape.ElementCount];
-
+        elementMask = CheckNM(weights, shape, granularity, elementMask);
         using SpanOwner<float> scores = SpanOwner<float>.Allocate(weights.Length);
         Scoring.Random(scores.Span, seed);
-        Selection.NmMask(scores.Span, shape, granularity, elementMask);
-        Masking.Apply(weights, elementMask);
-        long pruned = (long)weights.Length / granularity.M * (granularity.M - granularity.N);
-        return new PruneReport(weights.Length, (int)pruned, weights.Length, pruned, float.NaN);
+        return SelectNM(weights, scores.Span, shape, granularity, elementMask);
     }
 }

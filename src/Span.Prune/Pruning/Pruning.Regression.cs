@@ -32,8 +32,7 @@ public static partial class Pruning
     public static PruneReport Regression(Span<float> weights, WeightShape shape, ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets,
         int samples, double sparsity, Span<byte> channelMask, out LassoSelection selection, out RefitResult refit)
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
+        CheckWeights(weights, shape);
         if (samples < 1) ThrowHelper.ThrowArgumentOutOfRange(nameof(samples), "At least one sample is required.");
         if ((long)samples * shape.RowLength != inputs.Length) ThrowHelper.ThrowLengthMismatch(nameof(inputs), inputs.Length, samples * shape.RowLength);
         if (!targets.IsEmpty && (long)samples * shape.Out != targets.Length) ThrowHelper.ThrowLengthMismatch(nameof(targets), targets.Length, samples * shape.Out);

@@ -18,8 +18,7 @@ public static partial class Pruning
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sparsity"/> is outside [0, 1] or not finite.</exception>
     public static PruneReport Wanda(Span<float> weights, WeightShape shape, ReadOnlySpan<float> inputNorms, double sparsity, Span<byte> elementMask)
     {
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
+        CheckWeights(weights, shape);
         if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
         elementMask = elementMask[..shape.ElementCount];
         int rowLength = shape.RowLength;
@@ -49,18 +48,9 @@ public static partial class Pruning
     /// <exception cref="ArgumentException">Not N:M, M does not divide the row, lengths, negative norms, or NaN/±∞ inputs.</exception>
     public static PruneReport WandaNM(Span<float> weights, WeightShape shape, ReadOnlySpan<float> inputNorms, Granularity granularity, Span<byte> elementMask)
     {
-        if (granularity.Kind != GranularityKind.NM) ThrowHelper.ThrowArgument(nameof(granularity), $"Expected an N:M granularity, got {granularity}.");
-        granularity.Validate(shape);
-        if (shape.Out <= 0) ThrowHelper.ThrowDefaultShape(nameof(shape));
-        if (weights.Length != shape.ElementCount) ThrowHelper.ThrowLengthMismatch(nameof(weights), weights.Length, shape.ElementCount);
-        if (elementMask.Length < shape.ElementCount) ThrowHelper.ThrowDestinationTooShort(nameof(elementMask), elementMask.Length, shape.ElementCount);
-        elementMask = elementMask[..shape.ElementCount];
-
+        elementMask = CheckNM(weights, shape, granularity, elementMask);
         using SpanOwner<float> scores = SpanOwner<float>.Allocate(weights.Length);
         Scoring.Wanda(weights, shape, inputNorms, scores.Span); // validates the norms
-        Selection.NmMask(scores.Span, shape, granularity, elementMask);
-        Masking.Apply(weights, elementMask);
-        long pruned = (long)weights.Length / granularity.M * (granularity.M - granularity.N);
-        return new PruneReport(weights.Length, (int)pruned, weights.Length, pruned, float.NaN);
+        return SelectNM(weights, scores.Span, shape, granularity, elementMask);
     }
 }
