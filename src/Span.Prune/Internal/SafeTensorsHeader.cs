@@ -142,6 +142,8 @@ internal sealed class SafeTensorsHeader
         if (reader.TokenType != JsonTokenType.StartObject)
             throw new SafeTensorsFormatException($"Tensor '{name}': the entry is a {reader.TokenType}, not an object with dtype, shape and data_offsets.", name);
 
+        if (FirstDuplicateField(reader) is string duplicate)
+            throw new SafeTensorsFormatException($"Tensor '{name}': field '{duplicate}' appears more than once.", name);
         SafeTensorsEntryJson entry;
         try
         {
@@ -189,6 +191,23 @@ internal sealed class SafeTensorsHeader
     }
 
     /// <summary>
+    /// The first property name that repeats among the entry's own fields (a copy of the reader walks the object;
+    /// nested values are skipped), or null. Checked before deserialising, so that no message text is ever parsed.
+    /// </summary>
+    private static string? FirstDuplicateField(Utf8JsonReader reader)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            string field = reader.GetString()!;
+            if (!seen.Add(field)) return field;
+            if (!reader.Read()) return null;
+            reader.TrySkip();
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Turns the source generator's <see cref="JsonException"/> into a message about the field: its
     /// <see cref="JsonException.Path"/> is relative to the entry (<c>$.shape[1]</c>), and a type mismatch there
     /// means a non-string dtype or a shape / data_offsets that is not a list of 64-bit integers (1.5, 1e3, "2",
@@ -201,8 +220,6 @@ internal sealed class SafeTensorsHeader
         int bracket = field.IndexOf('[');
         if (bracket >= 0)
             field = field[..bracket];
-        if (e.Message.StartsWith("Duplicate", StringComparison.Ordinal))
-            return $"field '{field}' appears more than once.";
         return field switch
         {
             "dtype" => "dtype is not a string.",
