@@ -31,6 +31,10 @@ public static class DemoRunner
                 onRow?.Invoke(row);
             }
         }
+        if (options.ExportDirectory is { } directory)
+        {
+            foreach (string file in DemoExport.Write(context, directory)) progress?.WriteLine($"wrote {file}");
+        }
         return rows;
     }
 }
