@@ -121,10 +121,18 @@ public sealed class MlpExperimentTests
     }
 
     [Fact]
-    public void AgpTargets_FollowTheCubic()
+    public void ScheduleTargets()
     {
-        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, ScheduleExperiment.Steps), 12);
-        Assert.Equal(0.95 * (1 - 0.8 * 0.8 * 0.8), ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 1), 12);
-        Assert.Equal(0.95 * 2 / 5, ScheduleExperiment.Target(DemoSchedule.Iterative, 0.95, 2), 12);
+        const long total = 630;
+        long end = (long)(ScheduleExperiment.AgpEnd * total);
+        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.OneShot, 0.95, 0, total));
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.OneShot, 0.95, 1, total));
+        Assert.Equal(0.95 * 2 / 5, ScheduleExperiment.Target(DemoSchedule.Iterative, 0.95, 126, total)!.Value, 12);
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Iterative, 0.95, 127, total));
+        Assert.Equal(0.0, ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 0, total));
+        Assert.Equal(0.95 * (1 - Math.Pow(1 - 10.0 / end, 3)), ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 10, total)!.Value, 12);
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 11, total));
+        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, end, total));
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, end + 10, total));
     }
 }
