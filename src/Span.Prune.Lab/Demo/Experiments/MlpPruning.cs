@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Span.Prune.Lab.Demo.Statistics;
 using Span.Prune.Lab.Training;
 
@@ -48,26 +47,11 @@ public static class MlpPruning
     /// <summary>Seed of every random baseline (<see cref="Pruning.Random"/>, <see cref="Pruning.RandomNM"/>).</summary>
     public const ulong RandomSeed = 7;
 
-    private static readonly ConditionalWeakTable<ReferenceNetwork, NetworkStatistics> s_statistics = new();
-
-    /// <summary>The statistics of a trained dense network (the first 1,024 training images, batches of 32), collected on first use and cached per network.</summary>
+    /// <summary>The statistics of a trained dense network, collected once per network (<see cref="NetworkStatistics.Cached"/>).</summary>
     /// <param name="context">The run (its training set).</param>
     /// <param name="network">The dense network (not modified).</param>
     /// <returns>The statistics.</returns>
-    public static NetworkStatistics StatisticsOf(DemoContext context, ReferenceNetwork network)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(network);
-        lock (s_statistics)
-        {
-            if (!s_statistics.TryGetValue(network, out NetworkStatistics? statistics))
-            {
-                statistics = NetworkStatistics.Collect(network, context.Train, Math.Min(1024, context.Train.Count), 32);
-                s_statistics.Add(network, statistics);
-            }
-            return statistics;
-        }
-    }
+    public static NetworkStatistics StatisticsOf(DemoContext context, ReferenceNetwork network) => NetworkStatistics.Cached(context, network);
 
     /// <summary>The JSON name of an element criterion.</summary>
     /// <param name="criterion">The criterion.</param>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Span.Prune.Lab.Data;
 using Span.Prune.Sparse;
 using Span.Prune.Lab.Training;
@@ -34,6 +35,8 @@ public sealed class NetworkStatistics
     /// <summary>Seed of the position sampling for convolutions.</summary>
     public const ulong SampleSeed = 0x5A3D_17C2_0000_0001;
 
+    private static readonly ConditionalWeakTable<ReferenceNetwork, NetworkStatistics> s_cache = new();
+
     private readonly LayerStatistics[] _layers;
 
     private NetworkStatistics(LayerStatistics[] layers, int images, int batch)
@@ -55,6 +58,29 @@ public sealed class NetworkStatistics
     /// <summary>The statistics of the layer named <paramref name="name"/> (e.g. <c>fc2</c>).</summary>
     /// <exception cref="KeyNotFoundException">No layer has that name.</exception>
     public LayerStatistics this[string name] => _layers.FirstOrDefault(l => l.Name == name) ?? throw new KeyNotFoundException($"No layer is named '{name}'.");
+
+    /// <summary>
+    /// The demo's statistics of a trained network: <see cref="Collect"/> over the first 1,024 images of the run's training
+    /// set (fewer if the set is smaller) in batches of 32, collected on first use and cached per network instance (the
+    /// experiments prune copies and read the dense network's statistics).
+    /// </summary>
+    /// <param name="context">The run.</param>
+    /// <param name="network">A trained network that is not modified afterwards (e.g. <see cref="DemoContext.Dense"/>).</param>
+    /// <returns>The statistics.</returns>
+    public static NetworkStatistics Cached(DemoContext context, ReferenceNetwork network)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(network);
+        lock (s_cache)
+        {
+            if (!s_cache.TryGetValue(network, out NetworkStatistics? statistics))
+            {
+                statistics = Collect(network, context.Train, Math.Min(1024, context.Train.Count), 32);
+                s_cache.Add(network, statistics);
+            }
+            return statistics;
+        }
+    }
 
     /// <summary>Collects the statistics of <paramref name="network"/> over the first <paramref name="images"/> images of <paramref name="data"/>.</summary>
     /// <param name="network">A trained network; left unchanged (see remarks).</param>
