@@ -9,7 +9,7 @@ namespace Span.Prune.Lab.Demo;
 public static class DemoRunner
 {
     /// <summary>The experiments, in the order they run.</summary>
-    public static IReadOnlyList<IDemoExperiment> Experiments { get; } = [new DenseExperiment()];
+    public static IReadOnlyList<IDemoExperiment> Experiments { get; } = [new DenseExperiment(), new GlobalExperiment(), new LayerExperiment(), new NeuronExperiment(), new ScheduleExperiment()];
 
     /// <summary>Runs the demo.</summary>
     /// <param name="options">What to run.</param>
@@ -30,6 +30,10 @@ public static class DemoRunner
                 rows.Add(row);
                 onRow?.Invoke(row);
             }
+        }
+        if (options.ExportDirectory is { } directory)
+        {
+            foreach (string file in DemoExport.Write(context, directory)) progress?.WriteLine($"wrote {file}");
         }
         return rows;
     }
