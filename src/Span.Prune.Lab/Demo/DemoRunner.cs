@@ -9,7 +9,7 @@ namespace Span.Prune.Lab.Demo;
 public static class DemoRunner
 {
     /// <summary>The experiments, in the order they run.</summary>
-    public static IReadOnlyList<IDemoExperiment> Experiments { get; } = [new DenseExperiment()];
+    public static IReadOnlyList<IDemoExperiment> Experiments { get; } = [new DenseExperiment(), new ChannelsExperiment(), new SpeedExperiment()];
 
     /// <summary>Runs the demo.</summary>
     /// <param name="options">What to run.</param>
