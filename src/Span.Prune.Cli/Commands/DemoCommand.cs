@@ -139,10 +139,14 @@ internal static class DemoCommand
         }
     }
 
-    /// <summary>Prefixes progress lines with the elapsed time and, at each "experiment i/n", an estimate of the time left.</summary>
+    /// <summary>
+    /// Prefixes progress lines with the elapsed time and adds an estimate of the time left: of the run at each
+    /// "experiment i/n" (from the experiments done so far), and of the current experiment at each "… point i/n".
+    /// </summary>
     private sealed class ProgressWriter(TextWriter inner) : TextWriter
     {
         private readonly long _start = Stopwatch.GetTimestamp();
+        private long _experimentStart = Stopwatch.GetTimestamp();
 
         public override System.Text.Encoding Encoding => inner.Encoding;
 
@@ -152,13 +156,30 @@ internal static class DemoCommand
             string eta = "";
             if (value is not null && value.StartsWith("experiment ", StringComparison.Ordinal))
             {
-                string[] parts = value["experiment ".Length..].Split(':')[0].Split('/');
-                if (parts.Length == 2 && int.TryParse(parts[0], out int i) && int.TryParse(parts[1], out int n) && i > 1)
-                    eta = string.Create(CultureInfo.InvariantCulture, $", ETA {elapsed.TotalSeconds / (i - 1) * (n - i + 1):0} s");
+                _experimentStart = Stopwatch.GetTimestamp();
+                if (Fraction(value, "experiment ", out int i, out int n) && i > 1)
+                    eta = string.Create(CultureInfo.InvariantCulture, $", ETA {elapsed.TotalSeconds / (i - 1) * (n - i + 1):0} s (by experiments done)");
+            }
+            else if (value is not null && Fraction(value, " point ", out int i, out int n) && i > 0)
+            {
+                double spent = Stopwatch.GetElapsedTime(_experimentStart).TotalSeconds;
+                eta = string.Create(CultureInfo.InvariantCulture, $", experiment ETA {spent / i * (n - i):0} s");
             }
             inner.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{elapsed.TotalSeconds,6:0.0} s] {value}{eta}"));
         }
 
         public override void Write(char value) => inner.Write(value);
+
+        /// <summary>Reads "i/n" right after <paramref name="marker"/>.</summary>
+        private static bool Fraction(string line, string marker, out int i, out int n)
+        {
+            i = n = 0;
+            int at = line.IndexOf(marker, StringComparison.Ordinal);
+            if (at < 0) return false;
+            string rest = line[(at + marker.Length)..];
+            int end = rest.IndexOfAny([':', ' ', ',']);
+            string[] parts = (end < 0 ? rest : rest[..end]).Split('/');
+            return parts.Length == 2 && int.TryParse(parts[0], CultureInfo.InvariantCulture, out i) && int.TryParse(parts[1], CultureInfo.InvariantCulture, out n);
+        }
     }
 }

@@ -52,16 +52,33 @@ public sealed class ChannelsExperiment : IDemoExperiment
     public IEnumerable<DemoRow> Run(DemoContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        int points = (2 + LayerCriteria.Count) * Sparsities.Count, done = 0;
         foreach (bool slimming in new[] { true, false })
         {
             ReferenceNetwork dense = context.Dense(ReferenceArchitecture.Cnn, slimming);
-            foreach (double s in Sparsities) yield return Point(context, dense, "bn_scale", s, slimming, null);
+            foreach (double s in Sparsities)
+            {
+                DemoRow row = Point(context, dense, "bn_scale", s, slimming, null);
+                Report(context, row, ++done, points);
+                yield return row;
+            }
         }
         ReferenceNetwork plain = context.Dense(ReferenceArchitecture.Cnn);
         CnnStatistics stats = CnnStatistics.Collect((CnnNetwork)plain, context.Train);
         foreach (string criterion in LayerCriteria)
-            foreach (double s in Sparsities) yield return Point(context, plain, criterion, s, false, stats);
+        {
+            foreach (double s in Sparsities)
+            {
+                DemoRow row = Point(context, plain, criterion, s, false, stats);
+                Report(context, row, ++done, points);
+                yield return row;
+            }
+        }
     }
+
+    private static void Report(DemoContext context, DemoRow row, int done, int points) =>
+        context.Progress?.WriteLine(FormattableString.Invariant(
+            $"channels point {done}/{points}: {row.Criterion}{(row.Slimming == true ? " (slimming)" : "")} at {row.Sparsity:0.000}, fine-tuned {row.FineTuned:P2}"));
 
     private static DemoRow Point(DemoContext context, ReferenceNetwork dense, string criterion, double sparsity, bool slimming, CnnStatistics? stats)
     {

@@ -50,6 +50,7 @@ public sealed class SpeedExperiment : IDemoExperiment
             networks.Add(() => Neurons(context, 0.5));
         }
         if (context.Covers(DemoModel.Cnn)) networks.Add(() => Channels(context, 0.5));
+        int points = networks.Count * Batches.Count, done = 0;
         foreach (Func<PrunedNetwork> make in networks)
         {
             PrunedNetwork pruned = make();
@@ -57,6 +58,8 @@ public sealed class SpeedExperiment : IDemoExperiment
             foreach (int batch in Batches)
             {
                 IReadOnlyList<FormatTiming> timings = Measure(pruned, context.Test.Pixels.Span, context.Test.Count, batch, passes);
+                context.Progress?.WriteLine(FormattableString.Invariant(
+                    $"speed point {++done}/{points}: {DemoNames.Of(pruned.Model)} {pruned.Criterion} {pruned.Granularity} at {pruned.Sparsity:0.000}, batch {batch}"));
                 double denseMs = timings[0].Milliseconds;
                 foreach (FormatTiming t in timings)
                 {
