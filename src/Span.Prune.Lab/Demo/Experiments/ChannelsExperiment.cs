@@ -1,3 +1,4 @@
+using Span.Prune.Lab.Demo.Statistics;
 using Span.Prune.Lab.Training;
 
 namespace Span.Prune.Lab.Demo.Experiments;
@@ -17,8 +18,9 @@ namespace Span.Prune.Lab.Demo.Experiments;
 /// im2col rows of conv2's input and conv2 refitted by least squares; then conv2's channels are the classifier's input
 /// channels (49 columns each), chosen and refitted on the flattened features of the conv1-pruned network against the
 /// dense network's classifier outputs.</para>
-/// <para>Statistics: the first 1,024 training images in file order in batches of 32, from a copy of the dense cnn
-/// (APoZ and regression samples in evaluation mode, gradients in training mode).</para>
+/// <para>Statistics: <see cref="NetworkStatistics.Collect"/> of the plain dense cnn (the first 1,024 training images in
+/// file order, batches of 32, training-mode passes), the same the export writes. The classifier's regression inputs
+/// come from the same passes of the conv1-pruned network.</para>
 /// <para>Rows: <c>sparsity</c> is the fraction of the 48 channels removed; <c>params</c> (weights and biases) and
 /// <c>macs</c> (weights × output positions) are those of the shrunk network after removal; the dense cnn row carries
 /// them before.</para>
@@ -64,7 +66,7 @@ public sealed class ChannelsExperiment : IDemoExperiment
             }
         }
         ReferenceNetwork plain = context.Dense(ReferenceArchitecture.Cnn);
-        CnnStatistics stats = CnnStatistics.Collect((CnnNetwork)plain, context.Train);
+        NetworkStatistics stats = NetworkStatistics.Collect(plain, context.Train, Math.Min(1024, context.Train.Count), 32);
         foreach (string criterion in LayerCriteria)
         {
             foreach (double s in Sparsities)
@@ -80,7 +82,7 @@ public sealed class ChannelsExperiment : IDemoExperiment
         context.Progress?.WriteLine(FormattableString.Invariant(
             $"channels point {done}/{points}: {row.Criterion}{(row.Slimming == true ? " (slimming)" : "")} at {row.Sparsity:0.000}, fine-tuned {row.FineTuned:P2}"));
 
-    private static DemoRow Point(DemoContext context, ReferenceNetwork dense, string criterion, double sparsity, bool slimming, CnnStatistics? stats)
+    private static DemoRow Point(DemoContext context, ReferenceNetwork dense, string criterion, double sparsity, bool slimming, NetworkStatistics? stats)
     {
         CnnNetwork network = null!;
         byte[] keep1 = [], keep2 = [];
@@ -132,7 +134,7 @@ public sealed class ChannelsExperiment : IDemoExperiment
     /// <param name="sparsity">Fraction of channels pruned (bn_scale: of all 48, globally; others: of each layer).</param>
     /// <param name="stats">Statistics of the plain dense cnn (null for bn_scale).</param>
     /// <returns>One keep byte per channel of conv1 and of conv2.</returns>
-    internal static (byte[] Keep1, byte[] Keep2) Prune(DemoContext context, CnnNetwork network, string criterion, double sparsity, CnnStatistics? stats)
+    internal static (byte[] Keep1, byte[] Keep2) Prune(DemoContext context, CnnNetwork network, string criterion, double sparsity, NetworkStatistics? stats)
     {
         IReadOnlyList<PrunableLayer> layers = network.Layers;
         byte[] keep1 = new byte[layers[0].Units], keep2 = new byte[layers[1].Units];
@@ -159,7 +161,7 @@ public sealed class ChannelsExperiment : IDemoExperiment
         return (keep1, keep2);
     }
 
-    private static void PerLayer(DemoContext context, PrunableLayer layer, string criterion, double sparsity, CnnStatistics stats, int index, byte[] keep)
+    private static void PerLayer(DemoContext context, PrunableLayer layer, string criterion, double sparsity, NetworkStatistics stats, int index, byte[] keep)
     {
         Span<float> w = layer.Weight.Values.Span;
         switch (criterion)
@@ -168,12 +170,12 @@ public sealed class ChannelsExperiment : IDemoExperiment
                 Pruning.Layer<MagnitudeCriterion, L1Reduction>(w, [], layer.Shape, Granularity.Row, sparsity, keep);
                 break;
             case "apoz":
-                Pruning.Apoz(w, layer.Shape, stats.Apoz[index], sparsity, keep);
+                Pruning.Apoz(w, layer.Shape, stats.Layers[index].Apoz!, sparsity, keep);
                 break;
             case "taylor":
             {
                 float[] scores = new float[layer.Units];
-                Scoring.GroupTaylor(w, stats.MeanGradient[index], layer.Shape, Granularity.Row, scores, absoluteOfSum: true);
+                Scoring.GroupTaylor(w, stats.Layers[index].MeanGradient, layer.Shape, Granularity.Row, scores, absoluteOfSum: true);
                 Selection.LowestMask(scores, Selection.PruneCount(layer.Units, sparsity), keep);
                 break;
             }
@@ -185,23 +187,50 @@ public sealed class ChannelsExperiment : IDemoExperiment
         }
     }
 
-    private static void Regress(DemoContext context, CnnNetwork network, double sparsity, CnnStatistics stats, byte[] keep1, byte[] keep2)
+    private static void Regress(DemoContext context, CnnNetwork network, double sparsity, NetworkStatistics stats, byte[] keep1, byte[] keep2)
     {
         IReadOnlyList<PrunableLayer> layers = network.Layers;
         // conv1's channels are conv2's input channels: LASSO on conv2's im2col samples, conv2 refitted.
-        Pruning.Regression(layers[1].Weight.Values.Span, layers[1].Shape, stats.Conv2Inputs, [], stats.Conv2Samples, sparsity, keep1, out _, out _);
+        LayerStatistics conv2 = stats.Layers[1], classifier = stats.Layers[2];
+        Pruning.Regression(layers[1].Weight.Values.Span, layers[1].Shape, conv2.Inputs, conv2.Targets, conv2.Samples, sparsity, keep1, out _, out _);
         var masks = new MaskSet(network);
         masks.RestrictUnits(layers[0], keep1);
         masks.Apply();
         // conv2's channels are the classifier's input channels (49 columns each): its weight viewed as [10, C2, 7, 7],
         // samples from the conv1-pruned network, targets the dense network's classifier outputs (before the bias).
-        int c2 = layers[1].Units, images = stats.Images;
+        int c2 = layers[1].Units, images = classifier.Samples;
         WeightShape fcShape = WeightShape.Conv2D(ReferenceNetwork.Classes, c2, 7, 7);
-        float[] inputs = CnnStatistics.ClassifierInputs(network, context.Train, images);
+        float[] inputs = ClassifierInputs(network, context.Train, images, stats.Batch);
         // Pruning.Regression's composition with a larger ridge: with 1,024 samples, a 0.3 prune keeps 22·49 = 1,078
         // columns, more than the samples, so X_keptᵀX_kept is singular and the default ridge (1e-6) cannot factor it.
         Span<float> fc = layers[2].Weight.Values.Span;
-        ChannelRegression.SelectLasso(inputs, fc, stats.ClassifierTargets, fcShape, images, c2 - Selection.PruneCount(c2, sparsity), keep2, new double[c2]);
-        ChannelRegression.Refit(inputs, fc, stats.ClassifierTargets, fcShape, images, keep2, fc, default, ClassifierRidge);
+        ChannelRegression.SelectLasso(inputs, fc, classifier.Targets, fcShape, images, c2 - Selection.PruneCount(c2, sparsity), keep2, new double[c2]);
+        ChannelRegression.Refit(inputs, fc, classifier.Targets, fcShape, images, keep2, fc, default, ClassifierRidge);
+    }
+
+    /// <summary>
+    /// The classifier's inputs (the flattened 7×7 maps), <c>[images, C2·49]</c>, of <paramref name="network"/> in the
+    /// passes <see cref="NetworkStatistics.Collect"/> makes (training mode, consecutive batches from image 0), on a
+    /// scratch copy so that the network's running statistics do not move.
+    /// </summary>
+    private static float[] ClassifierInputs(CnnNetwork network, Data.ImageSet train, int images, int batch)
+    {
+        var scratch = new CnnNetwork(batch, network.Channels1, network.Channels2);
+        scratch.CopyStateFrom(network);
+        int features = network.Layers[2].Shape.RowLength;
+        float[] inputs = new float[images * features];
+        ReadOnlySpan<byte> pixels = train.Pixels.Span;
+        for (int start = 0; start < images; start += batch)
+        {
+            int b = Math.Min(batch, images - start);
+            scratch.Forward(pixels.Slice(start * ReferenceNetwork.InputSize, b * ReferenceNetwork.InputSize), b, training: true);
+            ActivationView f = scratch.LayerInput(2);
+            for (int j = 0; j < features; j++)
+            {
+                ReadOnlySpan<float> column = f.Feature(j);
+                for (int i = 0; i < b; i++) inputs[(start + i) * features + j] = column[i];
+            }
+        }
+        return inputs;
     }
 }
