@@ -80,7 +80,7 @@ public sealed class ChannelsExperiment : IDemoExperiment
 
     private static void Report(DemoContext context, DemoRow row, int done, int points) =>
         context.Progress?.WriteLine(FormattableString.Invariant(
-            $"channels point {done}/{points}: {row.Criterion}{(row.Slimming == true ? " (slimming)" : "")} at {row.Sparsity:0.000}, fine-tuned {row.FineTuned:P2}"));
+            $"channels point {done}/{points}: {row.Criterion}{(row.Slimming == true ? " (slimming)" : "")} at {row.Sparsity:0.000}, fine-tuned {row.FineTuned * 100:0.00}%"));
 
     private static DemoRow Point(DemoContext context, ReferenceNetwork dense, string criterion, double sparsity, bool slimming, NetworkStatistics? stats)
     {
