@@ -45,6 +45,7 @@ internal static class Program
         root.Subcommands.Add(PruneCommand.Create());
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(DemoCommand.Create());
         return root;
     }
 

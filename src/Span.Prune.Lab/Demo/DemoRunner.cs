@@ -9,7 +9,8 @@ namespace Span.Prune.Lab.Demo;
 public static class DemoRunner
 {
     /// <summary>The experiments, in the order they run.</summary>
-    public static IReadOnlyList<IDemoExperiment> Experiments { get; } = [new DenseExperiment(), new GlobalExperiment(), new LayerExperiment(), new NeuronExperiment(), new ScheduleExperiment()];
+    public static IReadOnlyList<IDemoExperiment> Experiments { get; } =
+        [new DenseExperiment(), new GlobalExperiment(), new LayerExperiment(), new NeuronExperiment(), new ChannelsExperiment(), new ScheduleExperiment(), new SpeedExperiment()];
 
     /// <summary>Runs the demo.</summary>
     /// <param name="options">What to run.</param>

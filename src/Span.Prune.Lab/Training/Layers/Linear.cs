@@ -87,6 +87,13 @@ public sealed class Linear
         if (ForwardMultiply is { } multiply) multiply.Multiply(x, y, batch);
         else Gemm.Multiply(_weight.Span, OutFeatures, InFeatures, x, y, batch, MaxDegreeOfParallelism);
         ReadOnlySpan<float> bias = _bias.Span;
+        if (batch == 1)
+        {
+            // One vector add instead of OutFeatures one-element calls, which cost as much as a sparse product at
+            // batch 1 (the same float additions, so the same bits).
+            TensorPrimitives.Add(y, bias, y);
+            return;
+        }
         for (int r = 0; r < OutFeatures; r++)
         {
             Span<float> row = y.Slice(r * batch, batch);
