@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -53,10 +54,10 @@ public sealed class SgdMomentum
             for (; i + 16 <= n; i += 16)
             {
                 Vector512<float> wi = Vector512.LoadUnsafe(ref w, (nuint)i);
-                Vector512<float> d = Vector512.FusedMultiplyAdd(wi, vwd, Vector512.LoadUnsafe(ref g, (nuint)i));
+                Vector512<float> d = MultiplyAdd.Of(wi, vwd, Vector512.LoadUnsafe(ref g, (nuint)i));
                 Vector512<float> vi = Vector512.LoadUnsafe(ref v, (nuint)i) * vmu + d;
                 vi.StoreUnsafe(ref v, (nuint)i);
-                Vector512.FusedMultiplyAdd(vi, vstep, wi).StoreUnsafe(ref w, (nuint)i);
+                MultiplyAdd.Of(vi, vstep, wi).StoreUnsafe(ref w, (nuint)i);
             }
         }
         if (Vector256.IsHardwareAccelerated)
@@ -65,18 +66,18 @@ public sealed class SgdMomentum
             for (; i + 8 <= n; i += 8)
             {
                 Vector256<float> wi = Vector256.LoadUnsafe(ref w, (nuint)i);
-                Vector256<float> d = Vector256.FusedMultiplyAdd(wi, vwd, Vector256.LoadUnsafe(ref g, (nuint)i));
+                Vector256<float> d = MultiplyAdd.Of(wi, vwd, Vector256.LoadUnsafe(ref g, (nuint)i));
                 Vector256<float> vi = Vector256.LoadUnsafe(ref v, (nuint)i) * vmu + d;
                 vi.StoreUnsafe(ref v, (nuint)i);
-                Vector256.FusedMultiplyAdd(vi, vstep, wi).StoreUnsafe(ref w, (nuint)i);
+                MultiplyAdd.Of(vi, vstep, wi).StoreUnsafe(ref w, (nuint)i);
             }
         }
         for (; i < n; i++)
         {
-            float d = MathF.FusedMultiplyAdd(parameters[i], wd, gradients[i]);
+            float d = MultiplyAdd.Of(parameters[i], wd, gradients[i]);
             float vi = _velocity[i] * mu + d;
             _velocity[i] = vi;
-            parameters[i] = MathF.FusedMultiplyAdd(vi, step, parameters[i]);
+            parameters[i] = MultiplyAdd.Of(vi, step, parameters[i]);
         }
     }
 }

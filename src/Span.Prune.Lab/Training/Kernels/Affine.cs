@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -16,14 +17,14 @@ internal static class Affine
         {
             Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b);
             for (; i + 16 <= n; i += 16)
-                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, (nuint)i), va, vb).StoreUnsafe(ref py, (nuint)i);
+                MultiplyAdd.Of(Vector512.LoadUnsafe(ref px, (nuint)i), va, vb).StoreUnsafe(ref py, (nuint)i);
         }
         if (Vector256.IsHardwareAccelerated)
         {
             Vector256<float> va = Vector256.Create(a), vb = Vector256.Create(b);
             for (; i + 8 <= n; i += 8)
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), va, vb).StoreUnsafe(ref py, (nuint)i);
+                MultiplyAdd.Of(Vector256.LoadUnsafe(ref px, (nuint)i), va, vb).StoreUnsafe(ref py, (nuint)i);
         }
-        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(x[i], a, b);
+        for (; i < n; i++) y[i] = MultiplyAdd.Of(x[i], a, b);
     }
 }

@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -24,15 +25,15 @@ internal static class BatchNormKernels
         {
             Vector512<float> a = Vector512.Create(alpha), b = Vector512.Create(beta);
             for (; i + 16 <= n; i += 16)
-                Vector512.Max(Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref px, (nuint)i), a, b), Vector512<float>.Zero).StoreUnsafe(ref py, (nuint)i);
+                Vector512.Max(MultiplyAdd.Of(Vector512.LoadUnsafe(ref px, (nuint)i), a, b), Vector512<float>.Zero).StoreUnsafe(ref py, (nuint)i);
         }
         if (Vector256.IsHardwareAccelerated)
         {
             Vector256<float> a = Vector256.Create(alpha), b = Vector256.Create(beta);
             for (; i + 8 <= n; i += 8)
-                Vector256.Max(Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref px, (nuint)i), a, b), Vector256<float>.Zero).StoreUnsafe(ref py, (nuint)i);
+                Vector256.Max(MultiplyAdd.Of(Vector256.LoadUnsafe(ref px, (nuint)i), a, b), Vector256<float>.Zero).StoreUnsafe(ref py, (nuint)i);
         }
-        for (; i < n; i++) Unsafe.Add(ref py, i) = Math.Max(MathF.FusedMultiplyAdd(Unsafe.Add(ref px, i), alpha, beta), 0f);
+        for (; i < n; i++) Unsafe.Add(ref py, i) = Math.Max(MultiplyAdd.Of(Unsafe.Add(ref px, i), alpha, beta), 0f);
     }
 
     /// <summary>One pass: <c>sum = Σ dy'</c>, <c>dot = Σ (x − mean)·dy'</c>; <paramref name="y"/> empty = no mask.</summary>
@@ -134,7 +135,7 @@ internal static class BatchNormKernels
             for (; i + 16 <= n; i += 16)
             {
                 Vector512<float> g = TMask.Apply(Vector512.LoadUnsafe(ref dy, (nuint)i), Vector512.LoadUnsafe(ref y, (nuint)i));
-                Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref x, (nuint)i), vb, Vector512.FusedMultiplyAdd(g, va, vc)).StoreUnsafe(ref dx, (nuint)i);
+                MultiplyAdd.Of(Vector512.LoadUnsafe(ref x, (nuint)i), vb, MultiplyAdd.Of(g, va, vc)).StoreUnsafe(ref dx, (nuint)i);
             }
         }
         if (Vector256.IsHardwareAccelerated)
@@ -143,13 +144,13 @@ internal static class BatchNormKernels
             for (; i + 8 <= n; i += 8)
             {
                 Vector256<float> g = TMask.Apply(Vector256.LoadUnsafe(ref dy, (nuint)i), Vector256.LoadUnsafe(ref y, (nuint)i));
-                Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref x, (nuint)i), vb, Vector256.FusedMultiplyAdd(g, va, vc)).StoreUnsafe(ref dx, (nuint)i);
+                MultiplyAdd.Of(Vector256.LoadUnsafe(ref x, (nuint)i), vb, MultiplyAdd.Of(g, va, vc)).StoreUnsafe(ref dx, (nuint)i);
             }
         }
         for (; i < n; i++)
         {
             float g = TMask.Apply(Unsafe.Add(ref dy, i), Unsafe.Add(ref y, i));
-            Unsafe.Add(ref dx, i) = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, i), b, MathF.FusedMultiplyAdd(g, a, c));
+            Unsafe.Add(ref dx, i) = MultiplyAdd.Of(Unsafe.Add(ref x, i), b, MultiplyAdd.Of(g, a, c));
         }
     }
 }

@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -109,7 +110,7 @@ internal static class GemmNT
     private static float Finish<TV>(TV acc, ref float x, ref float y, int kv, int k) where TV : struct, IVec<TV>
     {
         float s = TV.Sum(acc);
-        for (int p = kv; p < k; p++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), s);
+        for (int p = kv; p < k; p++) s = MultiplyAdd.Of(Unsafe.Add(ref x, p), Unsafe.Add(ref y, p), s);
         return s;
     }
 
@@ -126,7 +127,7 @@ internal static class GemmNT
         private readonly Vector512<float> _v = v;
         public static int Width => Vector512<float>.Count;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Load(ref float source, nint offset) => new(Vector512.LoadUnsafe(ref source, (nuint)offset));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Fma(V512 a, V512 b, V512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V512 Fma(V512 a, V512 b, V512 c) => new(MultiplyAdd.Of(a._v, b._v, c._v));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(V512 value) => Vector512.Sum(value._v);
     }
 
@@ -135,7 +136,7 @@ internal static class GemmNT
         private readonly Vector256<float> _v = v;
         public static int Width => Vector256<float>.Count;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Load(ref float source, nint offset) => new(Vector256.LoadUnsafe(ref source, (nuint)offset));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Fma(V256 a, V256 b, V256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V256 Fma(V256 a, V256 b, V256 c) => new(MultiplyAdd.Of(a._v, b._v, c._v));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(V256 value) => Vector256.Sum(value._v);
     }
 
@@ -144,7 +145,7 @@ internal static class GemmNT
         private readonly Vector128<float> _v = v;
         public static int Width => Vector128<float>.Count;
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V128 Load(ref float source, nint offset) => new(Vector128.LoadUnsafe(ref source, (nuint)offset));
-        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V128 Fma(V128 a, V128 b, V128 c) => new(Vector128.FusedMultiplyAdd(a._v, b._v, c._v));
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public static V128 Fma(V128 a, V128 b, V128 c) => new(MultiplyAdd.Of(a._v, b._v, c._v));
         [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(V128 value) => Vector128.Sum(value._v);
     }
 }

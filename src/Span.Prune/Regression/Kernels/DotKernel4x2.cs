@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -45,13 +46,13 @@ internal static class DotKernel4x2
             {
                 Vector512<float> y0 = Vector512.LoadUnsafe(ref b0, i), y1 = Vector512.LoadUnsafe(ref b1, i);
                 Vector512<float> x = Vector512.LoadUnsafe(ref a0, i);
-                v00 = Vector512.FusedMultiplyAdd(x, y0, v00); v01 = Vector512.FusedMultiplyAdd(x, y1, v01);
+                v00 = MultiplyAdd.Of(x, y0, v00); v01 = MultiplyAdd.Of(x, y1, v01);
                 x = Vector512.LoadUnsafe(ref a1, i);
-                v10 = Vector512.FusedMultiplyAdd(x, y0, v10); v11 = Vector512.FusedMultiplyAdd(x, y1, v11);
+                v10 = MultiplyAdd.Of(x, y0, v10); v11 = MultiplyAdd.Of(x, y1, v11);
                 x = Vector512.LoadUnsafe(ref a2, i);
-                v20 = Vector512.FusedMultiplyAdd(x, y0, v20); v21 = Vector512.FusedMultiplyAdd(x, y1, v21);
+                v20 = MultiplyAdd.Of(x, y0, v20); v21 = MultiplyAdd.Of(x, y1, v21);
                 x = Vector512.LoadUnsafe(ref a3, i);
-                v30 = Vector512.FusedMultiplyAdd(x, y0, v30); v31 = Vector512.FusedMultiplyAdd(x, y1, v31);
+                v30 = MultiplyAdd.Of(x, y0, v30); v31 = MultiplyAdd.Of(x, y1, v31);
             }
             s00 = Sum(v00); s01 = Sum(v01); s10 = Sum(v10); s11 = Sum(v11);
             s20 = Sum(v20); s21 = Sum(v21); s30 = Sum(v30); s31 = Sum(v31);
@@ -64,13 +65,13 @@ internal static class DotKernel4x2
             {
                 Vector256<float> y0 = Vector256.LoadUnsafe(ref b0, i), y1 = Vector256.LoadUnsafe(ref b1, i);
                 Vector256<float> x = Vector256.LoadUnsafe(ref a0, i);
-                v00 = Vector256.FusedMultiplyAdd(x, y0, v00); v01 = Vector256.FusedMultiplyAdd(x, y1, v01);
+                v00 = MultiplyAdd.Of(x, y0, v00); v01 = MultiplyAdd.Of(x, y1, v01);
                 x = Vector256.LoadUnsafe(ref a1, i);
-                v10 = Vector256.FusedMultiplyAdd(x, y0, v10); v11 = Vector256.FusedMultiplyAdd(x, y1, v11);
+                v10 = MultiplyAdd.Of(x, y0, v10); v11 = MultiplyAdd.Of(x, y1, v11);
                 x = Vector256.LoadUnsafe(ref a2, i);
-                v20 = Vector256.FusedMultiplyAdd(x, y0, v20); v21 = Vector256.FusedMultiplyAdd(x, y1, v21);
+                v20 = MultiplyAdd.Of(x, y0, v20); v21 = MultiplyAdd.Of(x, y1, v21);
                 x = Vector256.LoadUnsafe(ref a3, i);
-                v30 = Vector256.FusedMultiplyAdd(x, y0, v30); v31 = Vector256.FusedMultiplyAdd(x, y1, v31);
+                v30 = MultiplyAdd.Of(x, y0, v30); v31 = MultiplyAdd.Of(x, y1, v31);
             }
             s00 = Sum(v00); s01 = Sum(v01); s10 = Sum(v10); s11 = Sum(v11);
             s20 = Sum(v20); s21 = Sum(v21); s30 = Sum(v30); s31 = Sum(v31);
@@ -83,13 +84,13 @@ internal static class DotKernel4x2
             {
                 Vector128<float> y0 = Vector128.LoadUnsafe(ref b0, i), y1 = Vector128.LoadUnsafe(ref b1, i);
                 Vector128<float> x = Vector128.LoadUnsafe(ref a0, i);
-                v00 = Vector128.FusedMultiplyAdd(x, y0, v00); v01 = Vector128.FusedMultiplyAdd(x, y1, v01);
+                v00 = MultiplyAdd.Of(x, y0, v00); v01 = MultiplyAdd.Of(x, y1, v01);
                 x = Vector128.LoadUnsafe(ref a1, i);
-                v10 = Vector128.FusedMultiplyAdd(x, y0, v10); v11 = Vector128.FusedMultiplyAdd(x, y1, v11);
+                v10 = MultiplyAdd.Of(x, y0, v10); v11 = MultiplyAdd.Of(x, y1, v11);
                 x = Vector128.LoadUnsafe(ref a2, i);
-                v20 = Vector128.FusedMultiplyAdd(x, y0, v20); v21 = Vector128.FusedMultiplyAdd(x, y1, v21);
+                v20 = MultiplyAdd.Of(x, y0, v20); v21 = MultiplyAdd.Of(x, y1, v21);
                 x = Vector128.LoadUnsafe(ref a3, i);
-                v30 = Vector128.FusedMultiplyAdd(x, y0, v30); v31 = Vector128.FusedMultiplyAdd(x, y1, v31);
+                v30 = MultiplyAdd.Of(x, y0, v30); v31 = MultiplyAdd.Of(x, y1, v31);
             }
             s00 = Sum(v00); s01 = Sum(v01); s10 = Sum(v10); s11 = Sum(v11);
             s20 = Sum(v20); s21 = Sum(v21); s30 = Sum(v30); s31 = Sum(v31);

@@ -1,3 +1,4 @@
+using Span.Prune.Internal;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -67,13 +68,13 @@ internal static class ResidualKernel
                     ref float vi = ref Unsafe.Add(ref vc, i * outputs);
                     Vector512<float> v0 = Vector512.LoadUnsafe(ref vi), v1 = Vector512.LoadUnsafe(ref vi, (nuint)w);
                     Vector512<float> b = Vector512.Create(Unsafe.Add(ref x0, i));
-                    a00 = Vector512.FusedMultiplyAdd(b, v0, a00); a01 = Vector512.FusedMultiplyAdd(b, v1, a01);
+                    a00 = MultiplyAdd.Of(b, v0, a00); a01 = MultiplyAdd.Of(b, v1, a01);
                     b = Vector512.Create(Unsafe.Add(ref x1, i));
-                    a10 = Vector512.FusedMultiplyAdd(b, v0, a10); a11 = Vector512.FusedMultiplyAdd(b, v1, a11);
+                    a10 = MultiplyAdd.Of(b, v0, a10); a11 = MultiplyAdd.Of(b, v1, a11);
                     b = Vector512.Create(Unsafe.Add(ref x2, i));
-                    a20 = Vector512.FusedMultiplyAdd(b, v0, a20); a21 = Vector512.FusedMultiplyAdd(b, v1, a21);
+                    a20 = MultiplyAdd.Of(b, v0, a20); a21 = MultiplyAdd.Of(b, v1, a21);
                     b = Vector512.Create(Unsafe.Add(ref x3, i));
-                    a30 = Vector512.FusedMultiplyAdd(b, v0, a30); a31 = Vector512.FusedMultiplyAdd(b, v1, a31);
+                    a30 = MultiplyAdd.Of(b, v0, a30); a31 = MultiplyAdd.Of(b, v1, a31);
                 }
                 Vector512<float> sq = Square512(ref y, n, outputs, c0, w, a00, a01);
                 if (n + 1 < rows) sq += Square512(ref y, n1, outputs, c0, w, a10, a11);
@@ -113,13 +114,13 @@ internal static class ResidualKernel
                     ref float vi = ref Unsafe.Add(ref vc, i * outputs);
                     Vector256<float> v0 = Vector256.LoadUnsafe(ref vi), v1 = Vector256.LoadUnsafe(ref vi, (nuint)w);
                     Vector256<float> b = Vector256.Create(Unsafe.Add(ref x0, i));
-                    a00 = Vector256.FusedMultiplyAdd(b, v0, a00); a01 = Vector256.FusedMultiplyAdd(b, v1, a01);
+                    a00 = MultiplyAdd.Of(b, v0, a00); a01 = MultiplyAdd.Of(b, v1, a01);
                     b = Vector256.Create(Unsafe.Add(ref x1, i));
-                    a10 = Vector256.FusedMultiplyAdd(b, v0, a10); a11 = Vector256.FusedMultiplyAdd(b, v1, a11);
+                    a10 = MultiplyAdd.Of(b, v0, a10); a11 = MultiplyAdd.Of(b, v1, a11);
                     b = Vector256.Create(Unsafe.Add(ref x2, i));
-                    a20 = Vector256.FusedMultiplyAdd(b, v0, a20); a21 = Vector256.FusedMultiplyAdd(b, v1, a21);
+                    a20 = MultiplyAdd.Of(b, v0, a20); a21 = MultiplyAdd.Of(b, v1, a21);
                     b = Vector256.Create(Unsafe.Add(ref x3, i));
-                    a30 = Vector256.FusedMultiplyAdd(b, v0, a30); a31 = Vector256.FusedMultiplyAdd(b, v1, a31);
+                    a30 = MultiplyAdd.Of(b, v0, a30); a31 = MultiplyAdd.Of(b, v1, a31);
                 }
                 Vector256<float> sq = Square256(ref y, n, outputs, c0, w, a00, a01);
                 if (n + 1 < rows) sq += Square256(ref y, n1, outputs, c0, w, a10, a11);
@@ -159,13 +160,13 @@ internal static class ResidualKernel
                     ref float vi = ref Unsafe.Add(ref vc, i * outputs);
                     Vector128<float> v0 = Vector128.LoadUnsafe(ref vi), v1 = Vector128.LoadUnsafe(ref vi, (nuint)w);
                     Vector128<float> b = Vector128.Create(Unsafe.Add(ref x0, i));
-                    a00 = Vector128.FusedMultiplyAdd(b, v0, a00); a01 = Vector128.FusedMultiplyAdd(b, v1, a01);
+                    a00 = MultiplyAdd.Of(b, v0, a00); a01 = MultiplyAdd.Of(b, v1, a01);
                     b = Vector128.Create(Unsafe.Add(ref x1, i));
-                    a10 = Vector128.FusedMultiplyAdd(b, v0, a10); a11 = Vector128.FusedMultiplyAdd(b, v1, a11);
+                    a10 = MultiplyAdd.Of(b, v0, a10); a11 = MultiplyAdd.Of(b, v1, a11);
                     b = Vector128.Create(Unsafe.Add(ref x2, i));
-                    a20 = Vector128.FusedMultiplyAdd(b, v0, a20); a21 = Vector128.FusedMultiplyAdd(b, v1, a21);
+                    a20 = MultiplyAdd.Of(b, v0, a20); a21 = MultiplyAdd.Of(b, v1, a21);
                     b = Vector128.Create(Unsafe.Add(ref x3, i));
-                    a30 = Vector128.FusedMultiplyAdd(b, v0, a30); a31 = Vector128.FusedMultiplyAdd(b, v1, a31);
+                    a30 = MultiplyAdd.Of(b, v0, a30); a31 = MultiplyAdd.Of(b, v1, a31);
                 }
                 Vector128<float> sq = Square128(ref y, n, outputs, c0, w, a00, a01);
                 if (n + 1 < rows) sq += Square128(ref y, n1, outputs, c0, w, a10, a11);

@@ -51,10 +51,10 @@ public static partial class DenseMatMul
         for (; i < n; i++)
         {
             float xi = Unsafe.Add(ref x, i);
-            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref w0, i), xi, s0);
-            s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref w1, i), xi, s1);
-            s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref w2, i), xi, s2);
-            s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref w3, i), xi, s3);
+            s0 = MultiplyAdd.Of(Unsafe.Add(ref w0, i), xi, s0);
+            s1 = MultiplyAdd.Of(Unsafe.Add(ref w1, i), xi, s1);
+            s2 = MultiplyAdd.Of(Unsafe.Add(ref w2, i), xi, s2);
+            s3 = MultiplyAdd.Of(Unsafe.Add(ref w3, i), xi, s3);
         }
         y = s0;
         Unsafe.Add(ref y, 1) = s1;
@@ -80,7 +80,7 @@ public static partial class DenseMatMul
             i += v;
         }
         float s0 = TS.Sum(TS.Add(a0, b0));
-        for (; i < n; i++) s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref w0, i), Unsafe.Add(ref x, i), s0);
+        for (; i < n; i++) s0 = MultiplyAdd.Of(Unsafe.Add(ref w0, i), Unsafe.Add(ref x, i), s0);
         return s0;
     }
 }

@@ -183,27 +183,27 @@ public static partial class DenseMatMul
         {
             Vector512<float> xv = Vector512.LoadUnsafe(ref xp);
             xp = ref Unsafe.Add(ref xp, 16);
-            c0 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w0, k)), xv, c0);
-            c1 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w1, k)), xv, c1);
-            c2 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w2, k)), xv, c2);
-            c3 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w3, k)), xv, c3);
-            c4 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w4, k)), xv, c4);
-            c5 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w5, k)), xv, c5);
-            c6 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w6, k)), xv, c6);
-            c7 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w7, k)), xv, c7);
+            c0 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w0, k)), xv, c0);
+            c1 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w1, k)), xv, c1);
+            c2 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w2, k)), xv, c2);
+            c3 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w3, k)), xv, c3);
+            c4 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w4, k)), xv, c4);
+            c5 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w5, k)), xv, c5);
+            c6 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w6, k)), xv, c6);
+            c7 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w7, k)), xv, c7);
         }
         if (k < n)
         {
             Vector512<float> xv = Vector512.LoadUnsafe(ref xp);
             int k0 = (int)k;
-            c0 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w0, k0, cols), xv, c0);
-            c1 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w1, k0, cols), xv, c1);
-            c2 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w2, k0, cols), xv, c2);
-            c3 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w3, k0, cols), xv, c3);
-            c4 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w4, k0, cols), xv, c4);
-            c5 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w5, k0, cols), xv, c5);
-            c6 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w6, k0, cols), xv, c6);
-            c7 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w7, k0, cols), xv, c7);
+            c0 = MultiplyAdd.Of(TailBroadcast<TG>(ref w0, k0, cols), xv, c0);
+            c1 = MultiplyAdd.Of(TailBroadcast<TG>(ref w1, k0, cols), xv, c1);
+            c2 = MultiplyAdd.Of(TailBroadcast<TG>(ref w2, k0, cols), xv, c2);
+            c3 = MultiplyAdd.Of(TailBroadcast<TG>(ref w3, k0, cols), xv, c3);
+            c4 = MultiplyAdd.Of(TailBroadcast<TG>(ref w4, k0, cols), xv, c4);
+            c5 = MultiplyAdd.Of(TailBroadcast<TG>(ref w5, k0, cols), xv, c5);
+            c6 = MultiplyAdd.Of(TailBroadcast<TG>(ref w6, k0, cols), xv, c6);
+            c7 = MultiplyAdd.Of(TailBroadcast<TG>(ref w7, k0, cols), xv, c7);
         }
         c0.StoreUnsafe(ref acc);
         c1.StoreUnsafe(ref acc, 16);
@@ -226,10 +226,10 @@ public static partial class DenseMatMul
         nint k = 0;
         for (; k + g <= n; k += g)
         {
-            c0 = Vector512.FusedMultiplyAdd(TG.Broadcast(ref Unsafe.Add(ref w0, k)), Vector512.LoadUnsafe(ref xp), c0);
+            c0 = MultiplyAdd.Of(TG.Broadcast(ref Unsafe.Add(ref w0, k)), Vector512.LoadUnsafe(ref xp), c0);
             xp = ref Unsafe.Add(ref xp, 16);
         }
-        if (k < n) c0 = Vector512.FusedMultiplyAdd(TailBroadcast<TG>(ref w0, (int)k, cols), Vector512.LoadUnsafe(ref xp), c0);
+        if (k < n) c0 = MultiplyAdd.Of(TailBroadcast<TG>(ref w0, (int)k, cols), Vector512.LoadUnsafe(ref xp), c0);
         c0.StoreUnsafe(ref acc);
     }
 }

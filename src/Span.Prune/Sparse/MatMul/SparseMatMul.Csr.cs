@@ -155,16 +155,16 @@ public static partial class SparseMatMul
         Vector256<float> a = Vector256<float>.Zero, b = Vector256<float>.Zero;
         for (; i + 16 <= end; i += 16)
         {
-            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)i), LoadX8(ref x, ref Unsafe.Add(ref cols, i)), a);
-            b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)(i + 8)), LoadX8(ref x, ref Unsafe.Add(ref cols, i + 8)), b);
+            a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vals, (nuint)i), LoadX8(ref x, ref Unsafe.Add(ref cols, i)), a);
+            b = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vals, (nuint)(i + 8)), LoadX8(ref x, ref Unsafe.Add(ref cols, i + 8)), b);
         }
         if (i + 8 <= end)
         {
-            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)i), LoadX8(ref x, ref Unsafe.Add(ref cols, i)), a);
+            a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vals, (nuint)i), LoadX8(ref x, ref Unsafe.Add(ref cols, i)), a);
             i += 8;
         }
         float s = Vector256.Sum(a + b);
-        for (; i < end; i++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vals, i), Unsafe.Add(ref x, nint.CreateTruncating(Unsafe.Add(ref cols, i))), s);
+        for (; i < end; i++) s = MultiplyAdd.Of(Unsafe.Add(ref vals, i), Unsafe.Add(ref x, nint.CreateTruncating(Unsafe.Add(ref cols, i))), s);
         return s;
     }
 }

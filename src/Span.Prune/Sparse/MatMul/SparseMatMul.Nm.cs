@@ -164,16 +164,16 @@ public static partial class SparseMatMul
             nint e = 0;
             for (; e + 16 <= kept; e += 16)
             {
-                a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), NmLoadX8<TG>(ref x, m, ref ir, e), a);
-                b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)(e + 8)), NmLoadX8<TG>(ref x, m, ref ir, e + 8), b);
+                a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vr, (nuint)e), NmLoadX8<TG>(ref x, m, ref ir, e), a);
+                b = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vr, (nuint)(e + 8)), NmLoadX8<TG>(ref x, m, ref ir, e + 8), b);
             }
             if (e + 8 <= kept)
             {
-                a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vr, (nuint)e), NmLoadX8<TG>(ref x, m, ref ir, e), a);
+                a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vr, (nuint)e), NmLoadX8<TG>(ref x, m, ref ir, e), a);
                 e += 8;
             }
             float s = Vector256.Sum(a + b);
-            for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vr, e), Unsafe.Add(ref x, TG.Group(e, n) * m + Unsafe.Add(ref ir, e)), s);
+            for (; e < kept; e++) s = MultiplyAdd.Of(Unsafe.Add(ref vr, e), Unsafe.Add(ref x, TG.Group(e, n) * m + Unsafe.Add(ref ir, e)), s);
             Unsafe.Add(ref y, r) = s;
         }
     }
@@ -214,19 +214,19 @@ public static partial class SparseMatMul
             Vector512<int> ib = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(Unsafe.Add(ref packed, (e >> 4) + 1)), shifts) & three).AsInt32() + groupBase;
             Vector512<float> xa = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw), ia, Vector512.LoadUnsafe(ref xw, 16));
             Vector512<float> xb = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw, 32), ib, Vector512.LoadUnsafe(ref xw, 48));
-            a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
-            b = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)(e + 16)), xb, b);
+            a = MultiplyAdd.Of(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
+            b = MultiplyAdd.Of(Vector512.LoadUnsafe(ref vals, (nuint)(e + 16)), xb, b);
         }
         if (e + 16 <= kept)
         {
             ref float xw = ref Unsafe.Add(ref x, 2 * e);
             Vector512<int> ia = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(Unsafe.Add(ref packed, e >> 4)), shifts) & three).AsInt32() + groupBase;
             Vector512<float> xa = Avx512F.PermuteVar16x32x2(Vector512.LoadUnsafe(ref xw), ia, Vector512.LoadUnsafe(ref xw, 16));
-            a = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
+            a = MultiplyAdd.Of(Vector512.LoadUnsafe(ref vals, (nuint)e), xa, a);
             e += 16;
         }
         float s = Vector512.Sum(a + b);
-        for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vals, e), Unsafe.Add(ref x, (e >> 1) * 4 + Unsafe.Add(ref idx, e)), s);
+        for (; e < kept; e++) s = MultiplyAdd.Of(Unsafe.Add(ref vals, e), Unsafe.Add(ref x, (e >> 1) * 4 + Unsafe.Add(ref idx, e)), s);
         return s;
     }
 
@@ -241,17 +241,17 @@ public static partial class SparseMatMul
         for (; e + 16 <= kept; e += 16)
         {
             Vector256<uint> word = Vector256.Create(Unsafe.Add(ref packed, e >> 4));
-            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(word, lo, ref Unsafe.Add(ref x, 2 * e), groupBase), a);
-            b = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)(e + 8)), Nm24Pick256(word, hi, ref Unsafe.Add(ref x, 2 * e + 16), groupBase), b);
+            a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(word, lo, ref Unsafe.Add(ref x, 2 * e), groupBase), a);
+            b = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vals, (nuint)(e + 8)), Nm24Pick256(word, hi, ref Unsafe.Add(ref x, 2 * e + 16), groupBase), b);
         }
         if (e + 8 <= kept)
         {
             Vector256<uint> word = Vector256.Create(Unsafe.Add(ref packed, e >> 4));
-            a = Vector256.FusedMultiplyAdd(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(word, lo, ref Unsafe.Add(ref x, 2 * e), groupBase), a);
+            a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref vals, (nuint)e), Nm24Pick256(word, lo, ref Unsafe.Add(ref x, 2 * e), groupBase), a);
             e += 8;
         }
         float s = Vector256.Sum(a + b);
-        for (; e < kept; e++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref vals, e), Unsafe.Add(ref x, (e >> 1) * 4 + Unsafe.Add(ref idx, e)), s);
+        for (; e < kept; e++) s = MultiplyAdd.Of(Unsafe.Add(ref vals, e), Unsafe.Add(ref x, (e >> 1) * 4 + Unsafe.Add(ref idx, e)), s);
         return s;
     }
 

@@ -18,7 +18,7 @@ public class ElementwiseKernelTests
 
         float[] out1 = TestData.NaNs(n);
         BatchNormKernels.AffineRelu(x, a, b, out1);
-        for (int i = 0; i < n; i++) Assert.Equal(Math.Max(MathF.FusedMultiplyAdd(x[i], a, b), 0f), out1[i]);
+        for (int i = 0; i < n; i++) Assert.Equal(Math.Max(ReferenceMultiplyAdd.Of(x[i], a, b), 0f), out1[i]);
 
         foreach (bool masked in new[] { false, true })
         {
@@ -39,7 +39,7 @@ public class ElementwiseKernelTests
             for (int i = 0; i < n; i++)
             {
                 float g = !masked || y[i] > 0f ? dy[i] : 0f;
-                Assert.Equal(MathF.FusedMultiplyAdd(x[i], b, MathF.FusedMultiplyAdd(g, a, c)), dx[i]);
+                Assert.Equal(ReferenceMultiplyAdd.Of(x[i], b, ReferenceMultiplyAdd.Of(g, a, c)), dx[i]);
             }
         }
     }
@@ -73,9 +73,9 @@ public class ElementwiseKernelTests
             float lr = step == 0 ? 0.1f : 0.05f;
             for (int i = 0; i < n; i++)
             {
-                float d = MathF.FusedMultiplyAdd(e[i], 1e-4f, g[i]);
+                float d = ReferenceMultiplyAdd.Of(e[i], 1e-4f, g[i]);
                 v[i] = v[i] * 0.9f + d;
-                e[i] = MathF.FusedMultiplyAdd(v[i], -lr, e[i]);
+                e[i] = ReferenceMultiplyAdd.Of(v[i], -lr, e[i]);
             }
         }
         Assert.Equal(e, w);
