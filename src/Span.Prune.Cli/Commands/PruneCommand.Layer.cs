@@ -115,6 +115,9 @@ internal static partial class PruneCommand
         }
         switch (o.Criterion)
         {
+            case "taylor" when job.Stats!.IsScore:
+                entry.Result = WithStatistic<PrecomputedScore>(w, stat, shape, g, o.Sparsity);
+                break;
             case "taylor":
                 entry.Result = WithStatistic<TaylorCriterion>(w, stat, shape, g, o.Sparsity);
                 break;

@@ -8,7 +8,11 @@ namespace Span.Prune.Cli.Commands;
 /// Statistics of the data-driven criteria, from the <c>--stats</c> safetensors file by naming convention (for a
 /// weight <c>W</c> of shape S and 2-D view <c>[Out, RowLength]</c>, <c>RowLength = in·kh·kw</c>):
 /// <list type="bullet">
-/// <item><c>taylor</c>: <c>W.grad</c>, shape S (the mean gradient; score <c>|g·w|</c>, group <c>Σ|g·w|</c>).</item>
+/// <item><c>taylor</c>: <c>W.taylor</c>, shape S, the Taylor importance itself, the mean over batches of <c>|g_b·w|</c>
+/// (≥ 0; group: its sum), when present; otherwise <c>W.grad</c>, shape S, the mean gradient ḡ (score <c>|ḡ·w|</c>, group
+/// <c>Σ|ḡ·w|</c>). The two differ: <c>|ḡ·w|</c> lets batches of opposite sign cancel, the mean of <c>|g_b·w|</c> does not
+/// (Molchanov et al. 2019 accumulate the latter), and only the latter can be collected from per-batch gradients, which
+/// is why a file with both uses <c>W.taylor</c>.</item>
 /// <item><c>obd</c>: <c>W.fisher</c> (mean g²) or <c>W.hess_diag</c>, shape S, exactly one of them (score <c>½·h·w²</c>, group <c>Σ ½·h·w²</c>).</item>
 /// <item><c>wanda</c>: <c>W.input_norm</c>, <c>[RowLength]</c>: ‖X_j‖₂ per column of the 2-D view — per input feature
 /// for a linear layer, per im2col feature <c>(i, kh, kw)</c> in filter-row order for a convolution; ≥ 0.</item>
@@ -24,7 +28,10 @@ namespace Span.Prune.Cli.Commands;
 internal static partial class PruneCommand
 {
     /// <summary>The statistics one target reads, resolved and validated up front.</summary>
-    private sealed record TargetStats(SafeTensorInfo Primary, SafeTensorInfo? Targets);
+    /// <param name="Primary">The statistic scored with the weight.</param>
+    /// <param name="Targets">Regression's sampled outputs, or null.</param>
+    /// <param name="IsScore">The statistic is the score itself (<c>W.taylor</c>), not an input to the criterion.</param>
+    private sealed record TargetStats(SafeTensorInfo Primary, SafeTensorInfo? Targets, bool IsScore = false);
 
     private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity, ArrayPoolBufferWriter<float> buffer)
     {
@@ -32,7 +39,9 @@ internal static partial class PruneCommand
         switch (criterion)
         {
             case "taylor":
-                return new(RequireStat(stats, buffer, n + ".grad", criterion, t.Shape.ToArray()), null);
+                return stats.TryGetTensor(n + ".taylor", out _)
+                    ? new(RequireStat(stats, buffer, n + ".taylor", criterion, t.Shape.ToArray(), minimum: 0), null, IsScore: true)
+                    : new(RequireStat(stats, buffer, n + ".grad", criterion, t.Shape.ToArray()), null);
             case "obd":
             {
                 bool fisher = stats.TryGetTensor(n + ".fisher", out _), hessian = stats.TryGetTensor(n + ".hess_diag", out _);

@@ -16,6 +16,8 @@ namespace Span.Prune.Lab.Demo;
 /// (<c>fc1.weight [300, 784]</c>, conv weights OIHW, BatchNorm γ, β and running statistics). PyTorch's int64
 /// <c>bnN.num_batches_tracked</c> is not written (load with <c>strict=False</c>).</para>
 /// <para>Statistics (F32), for every weight <c>W</c> (e.g. <c>fc1.weight</c>): <c>W.grad</c> (mean gradient, shape of W),
+/// <c>W.taylor</c> (the mean over batches of <c>|g·w|</c>, shape of W: the layer experiment's taylor score, which the
+/// CLI's <c>taylor</c> prefers over <c>|ḡ·w|</c> from <c>W.grad</c>),
 /// <c>W.fisher</c> (mean g², shape of W), <c>W.input_norm</c> <c>[In·kh·kw]</c>, <c>W.apoz</c> <c>[Out]</c> (not for the
 /// last layer, which has no ReLU), <c>W.inputs</c> <c>[N, In·kh·kw]</c> and <c>W.targets</c> <c>[N, Out]</c>; from
 /// <see cref="NetworkStatistics.Collect"/> over the first 1,024 training images in batches of 32.</para>
@@ -71,6 +73,7 @@ public static class DemoExport
             long[] weightShape = shape.IsLinear ? [shape.Out, shape.In] : [shape.Out, shape.In, shape.KernelHeight, shape.KernelWidth];
             string w = s.WeightName;
             writer.Add(w + ".grad", SafeTensorsDType.F32, weightShape, Bytes(s.MeanGradient));
+            writer.Add(w + ".taylor", SafeTensorsDType.F32, weightShape, Bytes(s.Taylor));
             writer.Add(w + ".fisher", SafeTensorsDType.F32, weightShape, Bytes(s.Fisher));
             writer.Add(w + ".input_norm", SafeTensorsDType.F32, [shape.RowLength], Bytes(s.InputNorms));
             if (s.Apoz is { } apoz) writer.Add(w + ".apoz", SafeTensorsDType.F32, [shape.Out], Bytes(apoz));
