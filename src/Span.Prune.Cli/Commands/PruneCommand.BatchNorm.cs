@@ -26,7 +26,7 @@ internal static partial class PruneCommand
     private static readonly Regex ConvWeight = new(@"^(.*)conv(\d*)\.weight$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     /// <summary>The channel selection of one weight and the BatchNorm tensors it zeroes.</summary>
-    private sealed record BnPlan(SafeTensorInfo Gamma, SafeTensorInfo? Beta, byte[] ChannelMask, SelectionResult Selection);
+    private sealed record BnPlan(SafeTensorInfo Gamma, SafeTensorInfo? Beta, byte[] ChannelMask, PruneReport Selection);
 
     /// <summary>
     /// The bn-scale targets in file order with their plans; every pair is checked (tensors exist, shapes, finite γ,
@@ -101,7 +101,7 @@ internal static partial class PruneCommand
         var scores = new float[channels];
         Scoring.Magnitude(g, scores);
         var mask = new byte[channels];
-        SelectionResult r = Selection.LowestMask(scores, Selection.PruneCount(channels, sparsity), mask);
+        PruneReport r = Selection.LowestMask(scores, Selection.PruneCount(channels, sparsity), mask);
         return new BnPlan(gamma, beta, mask, r);
     }
 
@@ -133,7 +133,7 @@ internal static partial class PruneCommand
         int channels = plan.ChannelMask.Length;
         return new ReportEntry(norm)
         {
-            Result = new PruneReport(channels, plan.Selection.Pruned, channels, plan.Selection.Pruned, plan.Selection.Threshold),
+            Result = new PruneReport(channels, plan.Selection.PrunedUnits, channels, plan.Selection.PrunedUnits, plan.Selection.Threshold),
             Zeros = values.AsSpan().Count(0f),
             PairedWith = weightName,
         };

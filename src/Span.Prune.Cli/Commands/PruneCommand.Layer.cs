@@ -137,7 +137,7 @@ internal static partial class PruneCommand
             {
                 BnPlan plan = job.Bn!;
                 Masking.ApplyUnitMask(w, plan.ChannelMask, shape, Granularity.Row);
-                int pruned = plan.Selection.Pruned;
+                int pruned = plan.Selection.PrunedUnits;
                 entry.Result = new PruneReport(shape.Out, pruned, w.Length, (long)pruned * shape.RowLength, plan.Selection.Threshold);
                 entry.PairedWith = plan.Gamma.Name;
                 break;

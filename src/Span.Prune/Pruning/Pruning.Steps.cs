@@ -47,9 +47,9 @@ public static partial class Pruning
         double sparsity, Span<byte> unitMask)
     {
         int units = unitScores.Length;
-        SelectionResult r = Selection.LowestMask(unitScores, Selection.PruneCount(units, sparsity), unitMask);
+        PruneReport r = Selection.LowestMask(unitScores, Selection.PruneCount(units, sparsity), unitMask);
         Masking.ApplyUnitMask(weights, unitMask, shape, granularity);
-        return new PruneReport(units, r.Pruned, weights.Length, (long)r.Pruned * granularity.UnitSize(shape), r.Threshold);
+        return new PruneReport(units, r.PrunedUnits, weights.Length, (long)r.PrunedUnits * granularity.UnitSize(shape), r.Threshold);
     }
 
     /// <summary>Keeps the N highest element scores of every M-group, ties lowest index pruned first, and zeroes the rest.</summary>

@@ -17,7 +17,7 @@ public static partial class Selection
     /// <param name="scratch">Working memory of at least <see cref="ScratchLength(int)"/> floats (for the total unit
     /// count), overlapping neither <paramref name="scores"/> nor <paramref name="mask"/>.</param>
     /// <param name="maxSegmentSparsity">The per-segment cap, finite in <c>[0, 1]</c>; 1 means uncapped.</param>
-    /// <returns>The largest pruned score (−∞ when nothing is pruned) and the pruned count.</returns>
+    /// <returns>A <see cref="PruneReport"/> over all scores as units: the pruned count and the largest pruned score (−∞ when nothing is pruned).</returns>
     /// <remarks>
     /// <para><b>Uncapped</b>: exactly <see cref="LowestMask(ReadOnlySpan{float}, int, Span{byte}, Span{float})"/> on the
     /// concatenation; ties at the threshold are pruned in global index order (segment order, then index).</para>
@@ -37,7 +37,7 @@ public static partial class Selection
     /// <paramref name="scratch"/> is too short or overlaps.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pruneCount"/> is outside <c>[0, scores.Length]</c>,
     /// or <paramref name="maxSegmentSparsity"/> is NaN, infinite or outside <c>[0, 1]</c>.</exception>
-    public static SelectionResult GlobalLowestMask(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
+    public static PruneReport GlobalLowestMask(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
         Span<byte> mask, Span<float> scratch, double maxSegmentSparsity = 1.0)
     {
         ValidateGlobal(scores, segmentLengths, pruneCount, mask, maxSegmentSparsity);
@@ -55,10 +55,10 @@ public static partial class Selection
     /// <param name="pruneCount">Units to prune in total, in <c>[0, scores.Length]</c>.</param>
     /// <param name="mask">Receives 1 (keep) or 0 (prune) per unit.</param>
     /// <param name="maxSegmentSparsity">The per-segment cap <c>⌊cap·n_s⌋</c>, finite in <c>[0, 1]</c>; 1 means uncapped.</param>
-    /// <returns>The largest pruned score (−∞ when nothing is pruned) and the pruned count.</returns>
+    /// <returns>A <see cref="PruneReport"/> over all scores as units: the pruned count and the largest pruned score (−∞ when nothing is pruned).</returns>
     /// <exception cref="ArgumentException">Bad segment lengths; infeasible caps; a NaN/±∞ score; <paramref name="mask"/> too short or overlapping.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pruneCount"/> or <paramref name="maxSegmentSparsity"/> out of range.</exception>
-    public static SelectionResult GlobalLowestMask(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
+    public static PruneReport GlobalLowestMask(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
         Span<byte> mask, double maxSegmentSparsity = 1.0)
     {
         ValidateGlobal(scores, segmentLengths, pruneCount, mask, maxSegmentSparsity);
@@ -82,7 +82,7 @@ public static partial class Selection
         if (capacity < pruneCount) ThrowHelper.ThrowSelectionCapsInfeasible(nameof(maxSegmentSparsity), capacity, pruneCount);
     }
 
-    private static SelectionResult GlobalCore(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
+    private static PruneReport GlobalCore(ReadOnlySpan<float> scores, ReadOnlySpan<int> segmentLengths, int pruneCount,
         Span<byte> mask, Span<float> scratch, double maxSegmentSparsity)
     {
         if (maxSegmentSparsity >= 1.0 || pruneCount == 0) return LowestMaskCore(scores, pruneCount, mask, scratch);
@@ -161,13 +161,13 @@ public static partial class Selection
             }
             else
             {
-                SelectionResult r = LowestMaskCore(segScores, ~caps[s], segMask, scratch);
+                PruneReport r = LowestMaskCore(segScores, ~caps[s], segMask, scratch);
                 if (~caps[s] > 0) threshold = Math.Max(threshold, r.Threshold);
             }
             begin += length;
         }
 
         if (rentedCaps is not null) ArrayPool<int>.Shared.Return(rentedCaps);
-        return new SelectionResult(threshold, pruneCount);
+        return new PruneReport(scores.Length, pruneCount, scores.Length, pruneCount, threshold);
     }
 }

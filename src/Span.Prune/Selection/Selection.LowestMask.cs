@@ -14,7 +14,7 @@ public static partial class Selection
     /// <param name="mask">Receives <c>1</c> (keep) or <c>0</c> (prune) for the first <c>scores.Length</c> units.</param>
     /// <param name="scratch">Working memory of at least <see cref="ScratchLength(int)"/> floats, overlapping neither
     /// <paramref name="scores"/> nor <paramref name="mask"/>.</param>
-    /// <returns>The threshold <c>t</c> (largest pruned score; −∞ when nothing is pruned) and the pruned count.</returns>
+    /// <returns>A <see cref="PruneReport"/> over the scores as units (<c>UnitCount = ElementCount = scores.Length</c>): the pruned count and the threshold <c>t</c> (largest pruned score; −∞ when nothing is pruned).</returns>
     /// <remarks>
     /// <para>Rule: with <c>t</c> the <c>pruneCount</c>-th smallest score, prune every unit with <c>s &lt; t</c>, then the
     /// units with <c>s == t</c> in ascending index order until exactly <paramref name="pruneCount"/> are pruned. This is
@@ -25,7 +25,7 @@ public static partial class Selection
     /// <exception cref="ArgumentException">A score is NaN or ±∞ (<paramref name="scores"/>); <paramref name="mask"/> or
     /// <paramref name="scratch"/> is too short or overlaps an input.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pruneCount"/> is outside <c>[0, scores.Length]</c>.</exception>
-    public static SelectionResult LowestMask(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask, Span<float> scratch)
+    public static PruneReport LowestMask(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask, Span<float> scratch)
     {
         ValidateMask(scores, pruneCount, mask);
         if (scratch.Length < scores.Length) ThrowHelper.ThrowDestinationTooShort(nameof(scratch), scratch.Length, scores.Length);
@@ -40,10 +40,10 @@ public static partial class Selection
     /// <param name="scores">One finite score per unit; higher = more important.</param>
     /// <param name="pruneCount">Units to prune, in <c>[0, scores.Length]</c>.</param>
     /// <param name="mask">Receives <c>1</c> (keep) or <c>0</c> (prune) for the first <c>scores.Length</c> units.</param>
-    /// <returns>The threshold (largest pruned score; −∞ when nothing is pruned) and the pruned count.</returns>
+    /// <returns>The report over the scores as units: the pruned count and the threshold (largest pruned score; −∞ when nothing is pruned).</returns>
     /// <exception cref="ArgumentException">A score is NaN or ±∞; <paramref name="mask"/> is too short or overlaps <paramref name="scores"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="pruneCount"/> is outside <c>[0, scores.Length]</c>.</exception>
-    public static SelectionResult LowestMask(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask)
+    public static PruneReport LowestMask(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask)
     {
         ValidateMask(scores, pruneCount, mask);
         return LowestMaskCore(scores, pruneCount, mask, default);
@@ -56,7 +56,7 @@ public static partial class Selection
         if ((uint)pruneCount > (uint)scores.Length) ThrowHelper.ThrowCount(nameof(pruneCount), pruneCount, scores.Length);
     }
 
-    private static SelectionResult LowestMaskCore(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask, Span<float> scratch)
+    private static PruneReport LowestMaskCore(ReadOnlySpan<float> scores, int pruneCount, Span<byte> mask, Span<float> scratch)
     {
         float t = float.NegativeInfinity;
         int ties = 0;
@@ -70,6 +70,6 @@ public static partial class Selection
             ties = pruneCount - less;
         }
         ThresholdMask.WriteMask(scores, t, ties, mask);
-        return new SelectionResult(t, pruneCount);
+        return new PruneReport(scores.Length, pruneCount, scores.Length, pruneCount, t);
     }
 }

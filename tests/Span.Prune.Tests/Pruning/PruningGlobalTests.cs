@@ -74,7 +74,7 @@ public class PruningGlobalTests
         }).ToArray();
         int[] lengths = layers.Select(l => l.Length).ToArray();
         var mask = new byte[scores.Length];
-        SelectionResult expected = Span.Prune.Selection.GlobalLowestMask(scores, lengths, Span.Prune.Selection.PruneCount(scores.Length, s), mask, cap);
+        PruneReport expected = Span.Prune.Selection.GlobalLowestMask(scores, lengths, Span.Prune.Selection.PruneCount(scores.Length, s), mask, cap);
 
         float[][] pruned = layers.Select(l => (float[])l.Clone()).ToArray();
         PruneReport r = Span.Prune.Pruning.Global(pruned.Select(l => (Memory<float>)l).ToArray(), s, score, cap);
@@ -88,7 +88,7 @@ public class PruningGlobalTests
             }
         }
         Assert.Equal(expected.Threshold, r.Threshold);
-        Assert.Equal(expected.Pruned, r.PrunedUnits);
+        Assert.Equal(expected.PrunedUnits, r.PrunedUnits);
     }
 
     [Theory]

@@ -37,9 +37,9 @@ public class GlobalLowestMaskTests
         {
             byte[] expected = SelectionReference.GlobalMask(scores, lengths, k, cap);
             Array.Fill(mask, (byte)0xCD);
-            SelectionResult r = Sel.GlobalLowestMask(scores, lengths, k, mask, scratch, cap);
+            PruneReport r = Sel.GlobalLowestMask(scores, lengths, k, mask, scratch, cap);
             Assert.Equal(expected, mask);
-            Assert.Equal(k, r.Pruned);
+            Assert.Equal(k, r.PrunedUnits);
             float largestPruned = float.NegativeInfinity;
             for (int i = 0; i < n; i++) if (mask[i] == 0) largestPruned = Math.Max(largestPruned, scores[i]);
             Assert.Equal(largestPruned, r.Threshold);
@@ -74,10 +74,10 @@ public class GlobalLowestMaskTests
         var mask = new byte[20];
         Sel.GlobalLowestMask(scores, lengths, 10, mask);
         Assert.Equal(10, mask.AsSpan(0, 10).ToArray().Count(x => x == 0));
-        SelectionResult r = Sel.GlobalLowestMask(scores, lengths, 10, mask, 0.6);
+        PruneReport r = Sel.GlobalLowestMask(scores, lengths, 10, mask, 0.6);
         Assert.Equal(new byte[] { 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1 }, mask);
         Assert.Equal(4f, r.Threshold);
-        Assert.Equal(10, r.Pruned);
+        Assert.Equal(10, r.PrunedUnits);
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public class GlobalLowestMaskTests
             .. Enumerable.Range(1, 10).Select(i => i * 10f)];
         int[] lengths = [10, 10, 10];
         var mask = new byte[30];
-        SelectionResult r = Sel.GlobalLowestMask(scores, lengths, 14, mask, 0.5);
+        PruneReport r = Sel.GlobalLowestMask(scores, lengths, 14, mask, 0.5);
         Assert.Equal(SelectionReference.GlobalMask(scores, lengths, 14, 0.5), mask);
         Assert.Equal(5, mask.AsSpan(0, 10).ToArray().Count(x => x == 0));
         Assert.Equal(5, mask.AsSpan(10, 10).ToArray().Count(x => x == 0));

@@ -26,13 +26,13 @@ public class LowestMaskTests
             foreach (var path in new[] { SelectionPath.Auto, SelectionPath.Introselect, SelectionPath.Radix, SelectionPath.SampleWindow })
             {
                 Array.Fill(mask, (byte)0xCD);
-                SelectionResult r = SelectionReference.With(path, PartitionVariant.Auto, () => Sel.LowestMask(scores, k, mask, scratch));
+                PruneReport r = SelectionReference.With(path, PartitionVariant.Auto, () => Sel.LowestMask(scores, k, mask, scratch));
                 Assert.Equal(expected, mask);
-                Assert.Equal(k, r.Pruned);
+                Assert.Equal(k, r.PrunedUnits);
                 Assert.Equal(ExpectedThreshold(scores, k), r.Threshold);
             }
             Array.Fill(mask, (byte)0xCD);
-            Assert.Equal(k, Sel.LowestMask(scores, k, mask).Pruned);
+            Assert.Equal(k, Sel.LowestMask(scores, k, mask).PrunedUnits);
             Assert.Equal(expected, mask);
         }
     }
@@ -82,7 +82,7 @@ public class LowestMaskTests
 
         // −0 and +0 tie, so the lower index goes first even though it is +0.
         var zeros = new byte[3];
-        SelectionResult r = Sel.LowestMask([0f, -0f, 0f], 1, zeros);
+        PruneReport r = Sel.LowestMask([0f, -0f, 0f], 1, zeros);
         Assert.Equal(new byte[] { 0, 1, 1 }, zeros);
         Assert.Equal(0f, r.Threshold);
     }
