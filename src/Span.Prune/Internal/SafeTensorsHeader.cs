@@ -147,6 +147,7 @@ internal sealed class SafeTensorsHeader
             Next(ref reader, null);
             if (reader.TokenType == JsonTokenType.EndObject)
                 break;
+            CheckEscapes(ref reader, null); // before comparing: a lone surrogate makes the comparison throw
             if (reader.ValueTextEquals("__metadata__"u8))
             {
                 if (metadataSeen)
@@ -302,6 +303,7 @@ internal sealed class SafeTensorsHeader
             Next(ref reader, name);
             if (reader.TokenType == JsonTokenType.EndObject)
                 break;
+            CheckEscapes(ref reader, name);
             if (reader.ValueTextEquals("dtype"u8))
             {
                 if (dtype is not null) throw DuplicateField(name, "dtype");
@@ -320,7 +322,6 @@ internal sealed class SafeTensorsHeader
             else
             {
                 // serde ignores unknown fields, but serde_json still parses them: check without building them.
-                CheckEscapes(ref reader, name);
                 Next(ref reader, name);
                 SkipChecked(ref reader, name);
             }
@@ -459,7 +460,7 @@ internal sealed class SafeTensorsHeader
     }
 
     /// <summary>Checks that the escapes of the current string or key decode (no lone surrogate), without keeping the text.</summary>
-    private static void CheckEscapes(ref Utf8JsonReader reader, string name)
+    private static void CheckEscapes(ref Utf8JsonReader reader, string? name)
     {
         if (!reader.ValueIsEscaped)
             return; // raw text: already checked as UTF-8

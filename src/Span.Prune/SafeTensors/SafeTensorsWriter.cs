@@ -169,6 +169,16 @@ public sealed class SafeTensorsWriter
         return ms.ToArray();
     }
 
+    /// <summary>The length prefix and padded header alone, for tests that lay out large (sparse) files themselves.</summary>
+    internal byte[] HeaderBytesForTest()
+    {
+        byte[] header = BuildHeader();
+        var result = new byte[8 + header.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)header.Length);
+        header.CopyTo(result, 8);
+        return result;
+    }
+
     /// <summary>Length of the complete file: prefix, padded header and every tensor's bytes.</summary>
     private long FileLength()
     {
