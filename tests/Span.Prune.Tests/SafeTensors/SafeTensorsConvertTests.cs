@@ -154,13 +154,15 @@ public class SafeTensorsConvertTests
     [Fact]
     public void F64_ReadRoundsToNearestAndWritesExactly()
     {
-        double[] d = [0.1, -1e300, 1e-300, Math.PI, double.NegativeInfinity];
+        // -1e300 and 1e300 are refused (F64_BeyondFloatRange_IsRefused); 1e-300 underflows to zero, which is rounding.
+        double[] d = [0.1, -3.4e38, 1e-300, Math.PI, double.NegativeInfinity, double.NaN, -0.0];
         var raw = new byte[8 * d.Length];
         for (int i = 0; i < d.Length; i++)
             BinaryPrimitives.WriteDoubleLittleEndian(raw.AsSpan(8 * i), d[i]);
         var f = new float[d.Length];
         SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F64, f);
         Assert.Equal(d.Select(x => (float)x), f);
+        Assert.True(float.IsNegative(f[^1]) && f[^1] == 0);
         var back = new byte[raw.Length];
         SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.F64, back);
         for (int i = 0; i < d.Length; i++)
@@ -211,7 +213,25 @@ public class SafeTensorsConvertTests
         {
             Assert.True(SafeTensorsDTypeInfo.TryParse(SafeTensorsDTypeInfo.GetName(dt), out var parsed));
             Assert.Equal(dt, parsed);
-            Assert.Contains(SafeTensorsDTypeInfo.SizeOf(dt), new[] { 1, 2, 4, 8 });
+            int bits = SafeTensorsDTypeInfo.BitSizeOf(dt);
+            Assert.Contains(bits, new[] { 4, 6, 8, 16, 32, 64 });
+            if (bits % 8 == 0)
+                Assert.Equal(bits / 8, SafeTensorsDTypeInfo.SizeOf(dt));
+            else
+                Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.SizeOf(dt)).ParamName);
+        }
+        // The reference's list (huggingface/safetensors Dtype), spelled as in headers, with sizes in bits.
+        (string Name, int Bits)[] reference =
+        [
+            ("BOOL", 8), ("F4", 4), ("F6_E2M3", 6), ("F6_E3M2", 6), ("U8", 8), ("I8", 8), ("F8_E5M2", 8), ("F8_E4M3", 8),
+            ("F8_E8M0", 8), ("F8_E4M3FNUZ", 8), ("F8_E5M2FNUZ", 8), ("I16", 16), ("U16", 16), ("F16", 16), ("BF16", 16),
+            ("I32", 32), ("U32", 32), ("F32", 32), ("C64", 64), ("F64", 64), ("I64", 64), ("U64", 64),
+        ];
+        Assert.Equal(reference.Length, Enum.GetValues<SafeTensorsDType>().Length);
+        foreach (var (name, bits) in reference)
+        {
+            Assert.True(SafeTensorsDTypeInfo.TryParse(name, out var dt), name);
+            Assert.Equal(bits, SafeTensorsDTypeInfo.BitSizeOf(dt));
         }
         Assert.Equal(2, SafeTensorsDTypeInfo.SizeOf(SafeTensorsDType.BF16));
         Assert.Equal(8, SafeTensorsDTypeInfo.SizeOf(SafeTensorsDType.I64));
