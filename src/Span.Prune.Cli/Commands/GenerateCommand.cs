@@ -68,7 +68,7 @@ internal static class GenerateCommand
             Scoring.Random(u.AsSpan(0, 2 * n), seed + (ulong)(2 * start) * 0x9E3779B97F4A7C15UL);
             for (int j = 0; j < n; j++) w[j] = Scale * (u[2 * j] - u[2 * j + 1]);
             int size = n * SafeTensorsDTypeInfo.SizeOf(dtype);
-            SafeTensorsConvert.FromFloat32(w.AsSpan(0, n), dtype, bytes.AsSpan(0, size));
+            SafeTensorsDTypeInfo.FromFloat32(w.AsSpan(0, n), dtype, bytes.AsSpan(0, size));
             destination.Write(bytes, 0, size);
         }
     }

@@ -84,7 +84,7 @@ internal static class InspectCommand
     private static int CountConverted(ReadOnlySpan<byte> bytes, SafeTensorsDType dtype, float[] buffer)
     {
         Span<float> values = buffer.AsSpan(0, bytes.Length / SafeTensorsDTypeInfo.SizeOf(dtype));
-        SafeTensorsConvert.ToFloat32(bytes, dtype, values);
+        SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, values);
         return ((ReadOnlySpan<float>)values).Count(0f);
     }
 

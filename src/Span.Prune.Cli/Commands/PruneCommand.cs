@@ -212,7 +212,7 @@ internal static partial class PruneCommand
         for (int i = 0; i < weights.Length; i += ChunkElements)
         {
             int n = Math.Min(ChunkElements, weights.Length - i);
-            SafeTensorsConvert.FromFloat32(weights.Slice(i, n), dtype, buffer.AsSpan(0, n * size));
+            SafeTensorsDTypeInfo.FromFloat32(weights.Slice(i, n), dtype, buffer.AsSpan(0, n * size));
             destination.Write(buffer, 0, n * size);
         }
     }

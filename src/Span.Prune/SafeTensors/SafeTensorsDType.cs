@@ -56,8 +56,9 @@ public enum SafeTensorsDType
     C64,
 }
 
-/// <summary>Size, header spelling and parsing of <see cref="SafeTensorsDType"/>.</summary>
-public static class SafeTensorsDTypeInfo
+/// <summary>Everything about a <see cref="SafeTensorsDType"/>: size, header spelling and parsing here; conversion to
+/// and from float32 in <c>SafeTensorsDTypeInfo.Convert.cs</c>.</summary>
+public static partial class SafeTensorsDTypeInfo
 {
     /// <summary>Bytes per element of <paramref name="dtype"/>.</summary>
     /// <param name="dtype">The element type.</param>
@@ -155,7 +156,7 @@ public static class SafeTensorsDTypeInfo
         }
     }
 
-    /// <summary>True for the dtypes that <see cref="SafeTensorsConvert"/> converts to and from float32: F16, BF16, F32, F64.</summary>
+    /// <summary>True for the dtypes that <see cref="SafeTensorsDTypeInfo"/> converts to and from float32: F16, BF16, F32, F64.</summary>
     /// <param name="dtype">The element type.</param>
     /// <returns>Whether the type is a convertible floating type.</returns>
     public static bool IsConvertibleFloat(SafeTensorsDType dtype) =>

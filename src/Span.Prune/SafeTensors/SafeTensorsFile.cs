@@ -319,7 +319,7 @@ public sealed class SafeTensorsFile : IDisposable
         {
             // In memory the tensor is below 2 GiB (it is inside one array).
             var bytes = _memory.Span.Slice((int)(_header.DataStart + info.DataOffset), (int)info.ByteLength);
-            SafeTensorsConvert.ToFloat32(bytes, info.DType, destination, info.Name, 0);
+            SafeTensorsDTypeInfo.ToFloat32(bytes, info.DType, destination, info.Name, 0);
             return;
         }
         if (info.DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
@@ -343,7 +343,7 @@ public sealed class SafeTensorsFile : IDisposable
                 int n = Math.Min(perChunk, destination.Length - done);
                 var chunk = buffer.AsSpan(0, n * size);
                 ReadPositioned(info, (long)done * size, chunk);
-                SafeTensorsConvert.ToFloat32(chunk, info.DType, destination.Slice(done, n), info.Name, done);
+                SafeTensorsDTypeInfo.ToFloat32(chunk, info.DType, destination.Slice(done, n), info.Name, done);
             }
         }
         finally
@@ -413,7 +413,7 @@ public sealed class SafeTensorsFile : IDisposable
             ThrowHelper.ThrowArgument(tensorParam, $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}; only F16, BF16, F32 and F64 convert to float32 (read other dtypes as bytes).");
         if (destinationLength < info.ElementCount)
             ThrowHelper.ThrowArgument(destinationParam, info.ElementCount > int.MaxValue
-                ? $"Tensor '{info.Name}' has {info.ElementCount} elements, more than one span can hold; read it in windows with ReadByteRange and SafeTensorsConvert.ToFloat32."
+                ? $"Tensor '{info.Name}' has {info.ElementCount} elements, more than one span can hold; read it in windows with ReadByteRange and SafeTensorsDTypeInfo.ToFloat32."
                 : $"Destination length {destinationLength} is shorter than the {info.ElementCount} elements of tensor '{info.Name}'.");
     }
 }

@@ -53,7 +53,7 @@ public class SafeTensorsConvertTests
         var src = Interesting(n, n);
         var dst = new byte[2 * n + 2];
         dst.AsSpan().Fill(0xAB);
-        SafeTensorsConvert.FromFloat32(src, SafeTensorsDType.BF16, dst);
+        SafeTensorsDTypeInfo.FromFloat32(src, SafeTensorsDType.BF16, dst);
         for (int i = 0; i < n; i++)
             Assert.Equal(Bf16Reference(src[i]), BinaryPrimitives.ReadUInt16LittleEndian(dst.AsSpan(2 * i)));
         Assert.Equal(0xAB, dst[2 * n]);
@@ -66,7 +66,7 @@ public class SafeTensorsConvertTests
     {
         var src = Interesting(n, n + 1000);
         var dst = new byte[2 * n];
-        SafeTensorsConvert.FromFloat32(src, SafeTensorsDType.F16, dst);
+        SafeTensorsDTypeInfo.FromFloat32(src, SafeTensorsDType.F16, dst);
         for (int i = 0; i < n; i++)
         {
             ushort expected = BitConverter.HalfToUInt16Bits((Half)src[i]);
@@ -87,8 +87,8 @@ public class SafeTensorsConvertTests
         rng.NextBytes(raw);
         var bf = TestData.NaNs(n + 1);
         var hf = TestData.NaNs(n + 1);
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.BF16, bf);
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F16, hf);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.BF16, bf);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.F16, hf);
         for (int i = 0; i < n; i++)
         {
             ushort u = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i));
@@ -112,8 +112,8 @@ public class SafeTensorsConvertTests
         var f = new float[65536];
         var back = new byte[raw.Length];
 
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.BF16, f);
-        SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.BF16, back);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.BF16, f);
+        SafeTensorsDTypeInfo.FromFloat32(f, SafeTensorsDType.BF16, back);
         for (int i = 0; i < 65536; i++)
         {
             ushort got = BinaryPrimitives.ReadUInt16LittleEndian(back.AsSpan(2 * i));
@@ -122,8 +122,8 @@ public class SafeTensorsConvertTests
             Assert.Equal(want, got);
         }
 
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F16, f);
-        SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.F16, back);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.F16, f);
+        SafeTensorsDTypeInfo.FromFloat32(f, SafeTensorsDType.F16, back);
         for (int i = 0; i < 65536; i++)
         {
             ushort got = BinaryPrimitives.ReadUInt16LittleEndian(back.AsSpan(2 * i));
@@ -144,9 +144,9 @@ public class SafeTensorsConvertTests
         float[] src = [0f, -0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, -0f];
         var bytes = new byte[src.Length * SafeTensorsDTypeInfo.SizeOf(dtype)];
         bytes.AsSpan().Fill(0xFF);
-        SafeTensorsConvert.FromFloat32(src, dtype, bytes);
+        SafeTensorsDTypeInfo.FromFloat32(src, dtype, bytes);
         var back = TestData.NaNs(src.Length);
-        SafeTensorsConvert.ToFloat32(bytes, dtype, back);
+        SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, back);
         for (int i = 0; i < src.Length; i++)
             Assert.Equal(BitConverter.SingleToUInt32Bits(src[i]), BitConverter.SingleToUInt32Bits(back[i]));
     }
@@ -160,11 +160,11 @@ public class SafeTensorsConvertTests
         for (int i = 0; i < d.Length; i++)
             BinaryPrimitives.WriteDoubleLittleEndian(raw.AsSpan(8 * i), d[i]);
         var f = new float[d.Length];
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F64, f);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.F64, f);
         Assert.Equal(d.Select(x => (float)x), f);
         Assert.True(float.IsNegative(f[^1]) && f[^1] == 0);
         var back = new byte[raw.Length];
-        SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.F64, back);
+        SafeTensorsDTypeInfo.FromFloat32(f, SafeTensorsDType.F64, back);
         for (int i = 0; i < d.Length; i++)
             Assert.Equal((double)f[i], BinaryPrimitives.ReadDoubleLittleEndian(back.AsSpan(8 * i)));
     }
@@ -172,12 +172,12 @@ public class SafeTensorsConvertTests
     [Fact]
     public void Throws_OnBadArguments()
     {
-        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.ToFloat32(new byte[8], SafeTensorsDType.I64, new float[1])).ParamName);
-        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.FromFloat32(new float[1], SafeTensorsDType.U8, new byte[8])).ParamName);
-        Assert.Equal("source", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.ToFloat32(new byte[3], SafeTensorsDType.BF16, new float[2])).ParamName);
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.ToFloat32(new byte[8], SafeTensorsDType.BF16, new float[3])).ParamName);
+        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.ToFloat32(new byte[8], SafeTensorsDType.I64, new float[1])).ParamName);
+        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.FromFloat32(new float[1], SafeTensorsDType.U8, new byte[8])).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.ToFloat32(new byte[3], SafeTensorsDType.BF16, new float[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.ToFloat32(new byte[8], SafeTensorsDType.BF16, new float[3])).ParamName);
         var dst = new byte[3];
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.FromFloat32(new float[2], SafeTensorsDType.BF16, dst)).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.FromFloat32(new float[2], SafeTensorsDType.BF16, dst)).ParamName);
         Assert.All(dst, b => Assert.Equal(0, b));
     }
 
@@ -193,8 +193,8 @@ public class SafeTensorsConvertTests
             int len = 1000 * SafeTensorsDTypeInfo.SizeOf(dt);
             AllocationAssert.None(() =>
             {
-                SafeTensorsConvert.FromFloat32(floats, dt, bytes);
-                SafeTensorsConvert.ToFloat32(bytes.AsSpan(0, len), dt, back);
+                SafeTensorsDTypeInfo.FromFloat32(floats, dt, bytes);
+                SafeTensorsDTypeInfo.ToFloat32(bytes.AsSpan(0, len), dt, back);
             });
         }
         float sum = 0;

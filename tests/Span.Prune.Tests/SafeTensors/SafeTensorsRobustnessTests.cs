@@ -122,7 +122,7 @@ public class SafeTensorsRobustnessTests
                 Assert.Equal(3.5e38, BinaryPrimitives.ReadDoubleLittleEndian(f.GetBytes("big")[8..]));
             }
         }
-        var span = Assert.Throws<SafeTensorsConversionException>(() => SafeTensorsConvert.ToFloat32(Bytes(0.0, 0.0, -1e39), SafeTensorsDType.F64, new float[3]));
+        var span = Assert.Throws<SafeTensorsConversionException>(() => SafeTensorsDTypeInfo.ToFloat32(Bytes(0.0, 0.0, -1e39), SafeTensorsDType.F64, new float[3]));
         Assert.Null(span.TensorName);
         Assert.Equal(2, span.ElementIndex);
     }
@@ -153,13 +153,13 @@ public class SafeTensorsRobustnessTests
         var floats = new float[count];
         for (int i = 0; i < count; i++) floats[i] = (float)(rng.NextDouble() * 200 - 100);
         var bytes = new byte[(long)count * SafeTensorsDTypeInfo.SizeOf(dtype)];
-        SafeTensorsConvert.FromFloat32(floats, dtype, bytes);
+        SafeTensorsDTypeInfo.FromFloat32(floats, dtype, bytes);
         byte[] image = new SafeTensorsWriter().Add("x", SafeTensorsDType.I8, [3], new byte[3]).Add("w", dtype, [count], bytes).ToArray();
         using var dir = new TempDir();
         string path = dir.File("w.safetensors");
         File.WriteAllBytes(path, image);
         var expected = new float[count];
-        SafeTensorsConvert.ToFloat32(bytes, dtype, expected);
+        SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, expected);
         var actual = new float[count + 1];
         actual.AsSpan().Fill(float.NaN);
         using var f = SafeTensorsFile.Open(path);

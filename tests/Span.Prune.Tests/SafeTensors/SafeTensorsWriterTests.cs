@@ -103,7 +103,7 @@ public class SafeTensorsWriterTests
             for (int i = 0; i < values.Length; i += 3)
                 values[i] = 0f;
             var bytes = new byte[t.ByteLength];
-            SafeTensorsConvert.FromFloat32(values, t.DType, bytes);
+            SafeTensorsDTypeInfo.FromFloat32(values, t.DType, bytes);
             w.Add(t.Name, t.DType, t.Shape, bytes);
         }
         using var g = SafeTensorsFile.Parse(w.ToArray());

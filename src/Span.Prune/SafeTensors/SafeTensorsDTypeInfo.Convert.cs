@@ -20,7 +20,7 @@ namespace Span.Prune.SafeTensors;
 /// BF16 is the upper half of the binary32 bits: widen = <c>bits &lt;&lt; 16</c>; narrow =
 /// <c>(bits + 0x7FFF + ((bits &gt;&gt; 16) &amp; 1)) &gt;&gt; 16</c>, with NaN kept NaN (quiet bit set, sign kept).
 /// </remarks>
-public static class SafeTensorsConvert
+public static partial class SafeTensorsDTypeInfo
 {
     /// <summary>Converts <paramref name="source"/> (little-endian elements of <paramref name="dtype"/>) to float32.</summary>
     /// <param name="source">Raw tensor bytes; the length must be a multiple of the dtype size.</param>
