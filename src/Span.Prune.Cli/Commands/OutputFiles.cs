@@ -76,7 +76,10 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
         {
             // Two inputs may be one file (reading twice harms nothing); anything involving an output may not.
             if ((isOutput || other.IsOutput) && identity.Equals(other.Identity))
-                throw new ArgumentException($"{label} '{shown}' is the same file as {other.Label} '{other.Shown}'; every output must be a file of its own");
+            {
+                throw new ArgumentException($"{label} '{shown}' is the same file as {other.Label} '{other.Shown}'; " +
+                    (other.IsOutput ? "every output must be a file of its own" : "an input is never written"));
+            }
         }
         _paths.Add((identity, shown, label, isOutput));
     }
