@@ -84,9 +84,18 @@ internal static class Program
             quick, json, check, smoke,
         };
         // The report lives in Lab (perf/ runs the same one); its exit codes are ours: 0, 1 a failed floor, 2 bad input.
-        bench.SetAction(parse => QuickReport.Run(
-            parse.GetValue(smoke) ? BenchSize.Smoke : parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full,
-            Console.Out, Console.Error, parse.GetValue(json), parse.GetValue(check)));
+        // The JSON goes through OutputFiles like every other output (checked against the floors file before measuring).
+        bench.SetAction(parse =>
+        {
+            using var files = new OutputFiles();
+            string? floors = parse.GetValue(check);
+            if (floors is not null && File.Exists(floors)) files.Input(floors, "--check"); // a missing one: the report's own message
+            string? jsonPath = parse.GetValue(json) is { } j ? files.Output(j, "--json") : null;
+            return QuickReport.Run(
+                parse.GetValue(smoke) ? BenchSize.Smoke : parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full,
+                Console.Out, Console.Error, jsonPath, floors,
+                jsonPath is null ? null : text => files.Write(jsonPath, stream => OutputFiles.WriteText(stream, text)));
+        });
         return bench;
     }
 }

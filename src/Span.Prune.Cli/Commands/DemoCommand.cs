@@ -78,8 +78,8 @@ internal static class DemoCommand
         IReadOnlyList<DemoRow> rows = DemoRunner.Run(options, progress);
 
         Console.Out.Write(DemoMarkdown.Render(rows));
-        if (json is not null) files.Stage(json, s => WriteText(s, DemoJson.ToJson(rows)));
-        if (plot is not null) files.Stage(plot, s => WriteText(s, CombinedSvg(rows)));
+        if (json is not null) files.Stage(json, s => OutputFiles.WriteText(s, DemoJson.ToJson(rows)));
+        if (plot is not null) files.Stage(plot, s => OutputFiles.WriteText(s, CombinedSvg(rows)));
         files.Commit();
         return Program.Success;
     }
@@ -121,12 +121,6 @@ internal static class DemoCommand
             labels[i] = set.Labels.Span[from];
         }
         return new ImageSet(set.Rows, set.Columns, pixels, labels);
-    }
-
-    private static void WriteText(Stream destination, string text)
-    {
-        using var writer = new StreamWriter(destination, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
-        writer.Write(text);
     }
 
     /// <summary>

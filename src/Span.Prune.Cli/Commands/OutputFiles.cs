@@ -162,6 +162,13 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
         Commit();
     }
 
+    /// <summary>Text as UTF-8 without a byte-order mark (what <see cref="File.WriteAllText(string, string?)"/> writes).</summary>
+    public static void WriteText(Stream destination, string text)
+    {
+        using var writer = new StreamWriter(destination, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
+        writer.Write(text);
+    }
+
     /// <summary>Deletes whatever was staged and not committed.</summary>
     public void Dispose()
     {

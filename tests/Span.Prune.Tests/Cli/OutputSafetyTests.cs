@@ -101,6 +101,26 @@ public sealed partial class OutputSafetyTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    [Fact]
+    public void BenchJson_AtAPlantedLink_ReplacesTheLink_AndOverTheFloorsFile_IsRefused()
+    {
+        string victim = PathOf("victim.txt"), link = PathOf("bench.json"), floors = PathOf("floors.json");
+        File.WriteAllText(victim, "not sprune's to write");
+        File.CreateSymbolicLink(link, victim);
+        File.WriteAllText(floors, "{\"floors\": {}}");
+
+        var refused = Sprune.Run("bench", "--smoke", "--json", floors, "--check", floors);
+        AssertRefused(refused);
+        Assert.DoesNotContain("measuring", refused.StdErr, StringComparison.Ordinal);
+        Assert.Equal("{\"floors\": {}}", File.ReadAllText(floors));
+
+        var r = Sprune.Run("bench", "--smoke", "--json", link);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal("not sprune's to write", File.ReadAllText(victim)); // was: the JSON written through the link
+        Assert.Null(new FileInfo(link).LinkTarget);
+        JsonDocument.Parse(File.ReadAllText(link)).Dispose();
+    }
+
     // ---- Problem 4: same file means the same file, not the same spelling. ----
 
     [Fact]
