@@ -24,13 +24,14 @@ namespace Span.Prune.Cli.Commands;
 /// fails instead of clobbering); <see cref="Commit"/> renames every staged file over its target. A failure before the
 /// commit deletes the temporary files and leaves every target as it was; the renames themselves are atomic one by one
 /// (two processes racing to one target leave one complete file). Staging everything first is what lets a command
-/// promise "all outputs or none" for failures that happen while writing.</para>
+/// promise "all outputs or none" for failures that happen while writing; a rename that itself fails (rare: the target
+/// turned into a directory meanwhile) leaves the outputs renamed before it in place.</para>
 /// <para><b>Permissions.</b> The new file takes the mode of the file it replaces (links followed), or for a new file
 /// the umask default (0666 minus the umask, as <c>open</c> creates it); in both cases without set-id or sticky bits
 /// and never world-writable. Ownership is the writing user's (a rename cannot keep another owner).</para>
 /// <para><b>Durability.</b> With <c>flushToDisk</c> (<c>--fsync</c>) each temporary file is fsynced before the rename
-/// and each target directory after it, so that a power loss leaves the old file or the complete new one (the rename
-/// alone is atomic only for a crash of the process).</para>
+/// and each target directory after it (Linux x64/arm64; elsewhere the file only), so that a power loss leaves the old
+/// file or the complete new one (the rename alone is atomic only for a crash of the process).</para>
 /// <para><b>Signals.</b> Temporary files are registered process-wide; <see cref="HandleTerminationSignals"/> makes
 /// SIGINT, SIGTERM, SIGHUP and SIGQUIT delete them and exit with 128 + the signal number. Staging and committing hold
 /// the same lock as the handler, so a signal never lands between creating a temporary file and registering it, nor
@@ -149,9 +150,16 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
             }
         }
         // The rename is a change to the directory: durable only once the directory itself is synced.
+        // Best effort where libc cannot be called (not Linux x64/arm64): the files themselves were synced.
         if (flushToDisk && LibC.IsAvailable)
         {
-            foreach (string directory in directories) LibC.FsyncDirectory(directory);
+            try
+            {
+                foreach (string directory in directories) LibC.FsyncDirectory(directory);
+            }
+            catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+            {
+            }
         }
     }
 
@@ -249,9 +257,9 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
                     if (LibC.TryGetFileId(directory, out device, out inode)) return new($"entry {device}:{inode}/{Path.GetFileName(fullPath)}", fullPath);
                     return new("path " + fullPath, fullPath); // no directory: refused by Output; Input needs the file
                 }
-                catch (EntryPointNotFoundException)
+                catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
                 {
-                    s_noStat = true; // glibc < 2.33: no "stat" symbol
+                    s_noStat = true; // glibc < 2.33 has no "stat" symbol; a libc we cannot load has none at all
                 }
             }
             return new("path " + FinalTarget(fullPath), fullPath);
