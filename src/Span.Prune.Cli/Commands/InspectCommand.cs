@@ -39,7 +39,7 @@ internal static class InspectCommand
             Console.WriteLine("|---|---|---|---|---|");
             foreach (var (t, z) in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {t.Name} | {SafeTensorsDTypeInfo.GetName(t.DType)} | {ShapeText(t)} | {t.ElementCount:N0} | {100 * Fraction(z, t.ElementCount):0.00}% |"));
+                    $"| {DisplayText.Escape(t.Name)} | {SafeTensorsDTypeInfo.GetName(t.DType)} | {ShapeText(t)} | {t.ElementCount:N0} | {100 * Fraction(z, t.ElementCount):0.00}% |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| **total** ({rows.Count} tensors) | | | {parameters:N0} | {100 * Fraction(zeros, parameters):0.00}% |"));
         }

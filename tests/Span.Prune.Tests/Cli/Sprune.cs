@@ -9,16 +9,7 @@ internal static class Sprune
 
     public static Result Run(params string[] args)
     {
-        string dir = AppContext.BaseDirectory;
-        string appHost = Path.Combine(dir, OperatingSystem.IsWindows() ? "sprune.exe" : "sprune");
-        var start = File.Exists(appHost)
-            ? new ProcessStartInfo(appHost)
-            : new ProcessStartInfo("dotnet") { ArgumentList = { Path.Combine(dir, "sprune.dll") } };
-        foreach (string a in args) start.ArgumentList.Add(a);
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        using var process = Process.Start(start)!;
+        using Process process = Start(args);
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
@@ -27,5 +18,23 @@ internal static class Sprune
             throw new TimeoutException($"sprune {string.Join(' ', args)} did not finish in 2 minutes");
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts sprune with stdout and stderr redirected (the caller reads them and waits).</summary>
+    public static Process Start(params string[] args) => StartUnder([], args);
+
+    /// <summary>Starts sprune as the last arguments of <paramref name="wrapper"/> (e.g. strace), or alone when it is empty.</summary>
+    public static Process StartUnder(string[] wrapper, params string[] args)
+    {
+        string dir = AppContext.BaseDirectory;
+        string appHost = Path.Combine(dir, OperatingSystem.IsWindows() ? "sprune.exe" : "sprune");
+        string[] command = File.Exists(appHost) ? [appHost] : ["dotnet", Path.Combine(dir, "sprune.dll")];
+        string[] argv = [.. wrapper, .. command, .. args];
+        var start = new ProcessStartInfo(argv[0]);
+        foreach (string a in argv.Skip(1)) start.ArgumentList.Add(a);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        return Process.Start(start)!;
     }
 }
