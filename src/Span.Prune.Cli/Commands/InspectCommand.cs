@@ -28,20 +28,23 @@ internal static class InspectCommand
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"'{path}' does not exist.", path);
         using SafeTensorsFile file = SafeTensorsFile.Open(path);
-        var rows = new List<(SafeTensorInfo Info, long Zeros)>(file.Tensors.Count);
-        foreach (SafeTensorInfo t in file.Tensors) rows.Add((t, CountZeros(file, t)));
+        var rows = new List<(SafeTensorInfo Info, long? Zeros)>(file.Tensors.Count);
+        var counter = new ZeroCounter();
+        foreach (SafeTensorInfo t in file.Tensors) rows.Add((t, counter.Count(file, t)));
 
-        long parameters = rows.Sum(r => r.Info.ElementCount), zeros = rows.Sum(r => r.Zeros);
-        if (json) WriteJson(file, rows, parameters, zeros);
+        // Totals over the tensors whose zeros are known (sub-byte dtypes are listed with "n/a").
+        long parameters = rows.Sum(r => r.Info.ElementCount), zeros = rows.Sum(r => r.Zeros ?? 0);
+        long counted = rows.Where(r => r.Zeros is not null).Sum(r => r.Info.ElementCount);
+        if (json) WriteJson(file, rows, parameters, zeros, counted);
         else
         {
             Console.WriteLine("| tensor | dtype | shape | parameters | zeros |");
             Console.WriteLine("|---|---|---|---|---|");
             foreach (var (t, z) in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {DisplayText.Escape(t.Name)} | {SafeTensorsDTypeInfo.GetName(t.DType)} | {ShapeText(t)} | {t.ElementCount:N0} | {100 * Fraction(z, t.ElementCount):0.00}% |"));
+                    $"| {DisplayText.Escape(t.Name)} | {SafeTensorsDTypeInfo.GetName(t.DType)} | {ShapeText(t)} | {t.ElementCount:N0} | {(z is long k ? $"{100 * Fraction(k, t.ElementCount):0.00}%" : "n/a")} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| **total** ({rows.Count} tensors) | | | {parameters:N0} | {100 * Fraction(zeros, parameters):0.00}% |"));
+                $"| **total** ({rows.Count} tensors) | | | {parameters:N0} | {100 * Fraction(zeros, counted):0.00}% |"));
         }
         return Program.Success;
     }
@@ -55,40 +58,63 @@ internal static class InspectCommand
         return "[" + string.Join(", ", dims) + "]";
     }
 
-    /// <summary>Exact zeros of one tensor, read range by range (whole elements per range).</summary>
-    private static long CountZeros(SafeTensorsFile file, SafeTensorInfo t)
+    /// <summary>
+    /// Exact zeros of one tensor, read range by range (whole elements per range) into buffers reused across tensors, so a
+    /// file of a million tiny tensors costs no more memory than one of a single large tensor.
+    /// </summary>
+    private sealed class ZeroCounter
     {
-        int size = SafeTensorsDTypeInfo.SizeOf(t.DType);
-        int chunk = ChunkBytes / size * size;
-        long zeros = 0;
-        float[]? buffer = SafeTensorsDTypeInfo.IsConvertibleFloat(t.DType) && t.DType != SafeTensorsDType.F32 ? new float[chunk / size] : null;
-        for (long offset = 0; offset < t.ByteLength; offset += chunk)
+        private readonly byte[] _bytes = new byte[ChunkBytes];
+        private readonly float[] _floats = new float[ChunkBytes / 2]; // the most floats a chunk converts to (F16, BF16)
+
+        /// <returns>The count, or null for F4 and the F6 types, whose elements are not whole bytes.</returns>
+        public long? Count(SafeTensorsFile file, SafeTensorInfo t)
         {
-            int length = (int)Math.Min(chunk, t.ByteLength - offset);
-            ReadOnlySpan<byte> bytes = file.GetByteRange(t.Index, offset, length);
-            zeros += t.DType switch
+            int bits = SafeTensorsDTypeInfo.BitSizeOf(t.DType);
+            if (bits % 8 != 0) return null;
+            int size = bits / 8;
+            int chunk = ChunkBytes / size * size;
+            long zeros = 0;
+            for (long offset = 0; offset < t.ByteLength; offset += chunk)
             {
-                SafeTensorsDType.F32 => MemoryMarshal.Cast<byte, float>(bytes).Count(0f), // -0f equals 0f
-                SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.F64 => CountConverted(bytes, t.DType, buffer!),
-                // 8-bit floats: +0 is 0x00 and −0 is 0x80.
-                SafeTensorsDType.F8E4M3 or SafeTensorsDType.F8E5M2 => bytes.Count((byte)0) + bytes.Count((byte)0x80),
-                SafeTensorsDType.I16 or SafeTensorsDType.U16 => MemoryMarshal.Cast<byte, ushort>(bytes).Count((ushort)0),
-                SafeTensorsDType.I32 or SafeTensorsDType.U32 => MemoryMarshal.Cast<byte, uint>(bytes).Count(0u),
-                SafeTensorsDType.I64 or SafeTensorsDType.U64 => MemoryMarshal.Cast<byte, ulong>(bytes).Count(0ul),
-                _ => bytes.Count((byte)0), // Bool, U8, I8
-            };
+                Span<byte> bytes = _bytes.AsSpan(0, (int)Math.Min(chunk, t.ByteLength - offset));
+                file.ReadByteRange(t.Index, offset, bytes);
+                zeros += t.DType switch
+                {
+                    SafeTensorsDType.F32 => MemoryMarshal.Cast<byte, float>(bytes).Count(0f), // -0f equals 0f
+                    SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.F64 => CountConverted(bytes, t.DType),
+                    // 8-bit floats with a signed zero: +0 is 0x00 and −0 is 0x80.
+                    SafeTensorsDType.F8E4M3 or SafeTensorsDType.F8E5M2 => bytes.Count((byte)0) + bytes.Count((byte)0x80),
+                    // The FNUZ variants have one zero, 0x00 (0x80 is their NaN); E8M0 is a bare exponent, 2^(e−127), never 0.
+                    SafeTensorsDType.F8E8M0 => 0,
+                    // A complex zero is both binary32 parts zero (either sign).
+                    SafeTensorsDType.C64 => CountComplexZeros(MemoryMarshal.Cast<byte, float>(bytes)),
+                    SafeTensorsDType.I16 or SafeTensorsDType.U16 => MemoryMarshal.Cast<byte, ushort>(bytes).Count((ushort)0),
+                    SafeTensorsDType.I32 or SafeTensorsDType.U32 => MemoryMarshal.Cast<byte, uint>(bytes).Count(0u),
+                    SafeTensorsDType.I64 or SafeTensorsDType.U64 => MemoryMarshal.Cast<byte, ulong>(bytes).Count(0ul),
+                    _ => bytes.Count((byte)0), // Bool, U8, I8, F8_E4M3FNUZ, F8_E5M2FNUZ
+                };
+            }
+            return zeros;
         }
-        return zeros;
+
+        private int CountConverted(ReadOnlySpan<byte> bytes, SafeTensorsDType dtype)
+        {
+            Span<float> values = _floats.AsSpan(0, bytes.Length / SafeTensorsDTypeInfo.SizeOf(dtype));
+            SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, values);
+            return ((ReadOnlySpan<float>)values).Count(0f);
+        }
+
+        private static long CountComplexZeros(ReadOnlySpan<float> parts)
+        {
+            long zeros = 0;
+            for (int i = 0; i + 1 < parts.Length; i += 2)
+                if (parts[i] == 0f && parts[i + 1] == 0f) zeros++;
+            return zeros;
+        }
     }
 
-    private static int CountConverted(ReadOnlySpan<byte> bytes, SafeTensorsDType dtype, float[] buffer)
-    {
-        Span<float> values = buffer.AsSpan(0, bytes.Length / SafeTensorsDTypeInfo.SizeOf(dtype));
-        SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, values);
-        return ((ReadOnlySpan<float>)values).Count(0f);
-    }
-
-    private static void WriteJson(SafeTensorsFile file, List<(SafeTensorInfo Info, long Zeros)> rows, long parameters, long zeros)
+    private static void WriteJson(SafeTensorsFile file, List<(SafeTensorInfo Info, long? Zeros)> rows, long parameters, long zeros, long counted)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
@@ -104,8 +130,16 @@ internal static class InspectCommand
                 foreach (long d in t.Shape) w.WriteNumberValue(d);
                 w.WriteEndArray();
                 w.WriteNumber("parameters", t.ElementCount);
-                w.WriteNumber("zeros", z);
-                w.WriteNumber("zero_fraction", Fraction(z, t.ElementCount));
+                if (z is long k)
+                {
+                    w.WriteNumber("zeros", k);
+                    w.WriteNumber("zero_fraction", Fraction(k, t.ElementCount));
+                }
+                else
+                {
+                    w.WriteNull("zeros"); // F4/F6: sub-byte elements, not counted
+                    w.WriteNull("zero_fraction");
+                }
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -113,7 +147,7 @@ internal static class InspectCommand
             w.WriteNumber("tensors", rows.Count);
             w.WriteNumber("parameters", parameters);
             w.WriteNumber("zeros", zeros);
-            w.WriteNumber("zero_fraction", Fraction(zeros, parameters));
+            w.WriteNumber("zero_fraction", Fraction(zeros, counted));
             w.WriteEndObject();
             w.WriteStartObject("metadata");
             foreach (var (k, v) in file.Metadata) w.WriteString(k, v);
