@@ -26,11 +26,30 @@ namespace Span.Prune.Tests.Cli;
 /// PATH does not see it), or <c>SPRUNE_PYTHON</c>. Without torch the tests pass vacuously and say so in their output,
 /// because xunit 2 has no dynamic skip; with <c>SPRUNE_REQUIRE_TORCH=1</c> (set by .ci/run) a missing torch fails them.
 /// </remarks>
-public sealed class TorchStatsTests(ITestOutputHelper output) : IDisposable
+public sealed class TorchStatsTests(ITestOutputHelper output, TorchStatsTests.MaskFiles masks) : IDisposable, IClassFixture<TorchStatsTests.MaskFiles>
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sprune-torch-").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>One run of the driver's <c>masks</c> mode for both models (importing torch costs seconds), read-only
+    /// afterwards; each test writes its CLI outputs into its own directory.</summary>
+    public sealed class MaskFiles : IDisposable
+    {
+        private readonly Lazy<string> _dir = new(() =>
+        {
+            string dir = System.IO.Directory.CreateTempSubdirectory("sprune-torch-masks-").FullName;
+            RunDriver("masks", dir);
+            return dir;
+        });
+
+        public string Directory => _dir.Value;
+
+        public void Dispose()
+        {
+            if (_dir.IsValueCreated) System.IO.Directory.Delete(_dir.Value, recursive: true);
+        }
+    }
 
     private static readonly Lazy<string?> s_missing = new(ProbeTorch);
 
@@ -83,7 +102,7 @@ public sealed class TorchStatsTests(ITestOutputHelper output) : IDisposable
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
-    private void RunDriver(params string[] args)
+    private static void RunDriver(params string[] args)
     {
         (int code, string text) = RunProcess(Python, [Driver, .. args]);
         Assert.True(code == 0, $"torch_stats_check.py {string.Join(' ', args)} exited {code}:\n{text}");
@@ -96,11 +115,10 @@ public sealed class TorchStatsTests(ITestOutputHelper output) : IDisposable
     public void CliZeros_EqualTorchMasks(string model)
     {
         if (!TorchAvailable()) return;
-        RunDriver("masks", _dir);
-        string modelPath = Path.Combine(_dir, model + ".safetensors"), stats = Path.Combine(_dir, model + ".stats.safetensors");
-        string masksPath = Path.Combine(_dir, model + ".masks.safetensors");
+        string modelPath = Path.Combine(masks.Directory, model + ".safetensors"), stats = Path.Combine(masks.Directory, model + ".stats.safetensors");
+        string masksPath = Path.Combine(masks.Directory, model + ".masks.safetensors");
         string[] names;
-        using (var masks = SafeTensorsFile.Open(masksPath)) names = masks.Tensors.Select(t => t.Name).ToArray();
+        using (var file = SafeTensorsFile.Open(masksPath)) names = file.Tensors.Select(t => t.Name).ToArray();
         var runs = names.Select(n => n.Split('/')).GroupBy(p => p[0], p => p[1]).ToList();
         Assert.Equal(10, runs.Count);   // 5 criteria × 2 sparsities
 
