@@ -17,7 +17,7 @@ internal static class InspectCommand
 
     public static Command Create()
     {
-        var model = new Argument<string>("MODEL") { Description = "A .safetensors file." };
+        var model = new Argument<string>("MODEL") { Description = "A .safetensors file, or a sharded checkpoint's *.safetensors.index.json or its folder." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var command = new Command("inspect", "List every tensor: dtype, shape, parameters, fraction of zeros; then totals.") { model, json };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(json)));
@@ -26,16 +26,22 @@ internal static class InspectCommand
 
     private static int Run(string path, bool json)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"'{path}' does not exist.", path);
-        using SafeTensorsFile file = SafeTensorsFile.Open(path);
-        var rows = new List<(SafeTensorInfo Info, long? Zeros)>(file.Tensors.Count);
+        // A sharded checkpoint (index file or its folder) is listed shard by shard, in the index's order, as one model.
+        var (resolved, isIndex) = ShardedCheckpoint.Resolve(path);
+        using var inputs = new OutputFiles();
+        using ShardedCheckpoint? sharded = isIndex ? ShardedCheckpoint.Open(resolved, inputs) : null;
+        if (!isIndex && !File.Exists(resolved)) throw new FileNotFoundException($"'{path}' does not exist.", path);
+        using SafeTensorsFile? single = isIndex ? null : SafeTensorsFile.Open(resolved);
+        SafeTensorsFile[] files = sharded is null ? [single!] : sharded.Shards.Select(s => s.File).ToArray();
+        var rows = new List<(SafeTensorInfo Info, long? Zeros)>(files.Sum(f => f.Tensors.Count));
         var counter = new ZeroCounter();
-        foreach (SafeTensorInfo t in file.Tensors) rows.Add((t, counter.Count(file, t)));
+        foreach (SafeTensorsFile file in files)
+            foreach (SafeTensorInfo t in file.Tensors) rows.Add((t, counter.Count(file, t)));
 
         // Totals over the tensors whose zeros are known (sub-byte dtypes are listed with "n/a").
         long parameters = rows.Sum(r => r.Info.ElementCount), zeros = rows.Sum(r => r.Zeros ?? 0);
         long counted = rows.Where(r => r.Zeros is not null).Sum(r => r.Info.ElementCount);
-        if (json) WriteJson(file, rows, parameters, zeros, counted);
+        if (json) WriteJson(files[0].Metadata, rows, parameters, zeros, counted);
         else
         {
             Console.WriteLine("| tensor | dtype | shape | parameters | zeros |");
@@ -114,7 +120,7 @@ internal static class InspectCommand
         }
     }
 
-    private static void WriteJson(SafeTensorsFile file, List<(SafeTensorInfo Info, long? Zeros)> rows, long parameters, long zeros, long counted)
+    private static void WriteJson(IReadOnlyList<KeyValuePair<string, string>> metadata, List<(SafeTensorInfo Info, long? Zeros)> rows, long parameters, long zeros, long counted)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
@@ -150,7 +156,7 @@ internal static class InspectCommand
             w.WriteNumber("zero_fraction", Fraction(zeros, counted));
             w.WriteEndObject();
             w.WriteStartObject("metadata");
-            foreach (var (k, v) in file.Metadata) w.WriteString(k, v);
+            foreach (var (k, v) in metadata) w.WriteString(k, v); // a sharded model: the first shard's
             w.WriteEndObject();
             w.WriteEndObject();
         }

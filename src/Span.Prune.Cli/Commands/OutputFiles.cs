@@ -43,6 +43,23 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
     private static readonly HashSet<string> s_temporaries = new(StringComparer.Ordinal);
     private static bool s_terminating;
     private static bool s_noStat;
+    private static readonly HashSet<string> s_temporaryFolders = new(StringComparer.Ordinal);
+
+    /// <summary>A temporary output folder (<see cref="OutputFolder"/>) that a termination signal deletes with its content.</summary>
+    public static void RegisterTemporaryFolder(string path)
+    {
+        lock (s_lock)
+        {
+            if (s_terminating) throw new OperationCanceledException("terminating");
+            s_temporaryFolders.Add(path);
+        }
+    }
+
+    /// <summary>The folder was renamed into place or deleted.</summary>
+    public static void UnregisterTemporaryFolder(string path)
+    {
+        lock (s_lock) s_temporaryFolders.Remove(path);
+    }
 
     private readonly List<(FileIdentity Identity, string Shown, string Label, bool IsOutput)> _paths = [];
     private readonly List<(string Temporary, string Target)> _staged = [];
@@ -232,6 +249,13 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
             s_terminating = true;
             foreach (string temporary in s_temporaries) TryDelete(temporary);
             s_temporaries.Clear();
+            foreach (string folder in s_temporaryFolders)
+            {
+                try { Directory.Delete(folder, recursive: true); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+            s_temporaryFolders.Clear();
         }
         context.Cancel = true;
         Environment.Exit(exitCode);

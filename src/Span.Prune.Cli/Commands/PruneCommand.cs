@@ -33,8 +33,8 @@ internal static partial class PruneCommand
 
     public static Command Create()
     {
-        var input = new Argument<string>("IN") { Description = "Input .safetensors file (never modified)." };
-        var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file.", Required = true, HelpName = "OUT" };
+        var input = new Argument<string>("IN") { Description = "Input .safetensors file, or a sharded checkpoint's *.safetensors.index.json or its folder (never modified)." };
+        var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file (for a sharded input: a new or empty folder).", Required = true, HelpName = "OUT" };
         var criterion = new Option<string>("--criterion") { Description = "magnitude | l1 | l2 | random | taylor | obd | wanda | apoz | regression (these five need --stats) | bn-scale.", DefaultValueFactory = _ => "magnitude" };
         var sparsity = new Option<double>("--sparsity") { Description = "Fraction of units to prune, in [0, 1]; exactly round-half-even(s·n).", Required = true };
         var granularity = new Option<string?>("--granularity") { Description = "element | row | column | kernel | block:RxC | nm:N:M (default element; row for apoz and bn-scale, column for regression)." };
@@ -96,11 +96,13 @@ internal static partial class PruneCommand
         if (!usesStats && o.Stats is not null) throw new ArgumentException($"--stats is not read by criterion {o.Criterion}");
         if (o.Criterion != BnScale && o.Pairs.Length > 0) throw new ArgumentException($"--pair is only used by criterion {BnScale}");
         Regex? include = Compile(o.Include, "--include"), exclude = Compile(o.Exclude, "--exclude");
+        var (input, isIndex) = ShardedCheckpoint.Resolve(o.Input);
+        if (isIndex) return RunSharded(o, input, granularity, include, exclude); // PruneCommand.Sharded.cs
 
         // Every input and output, registered before anything is read: each output must be a file of its own (identity,
         // not spelling: links and hard links count), and none is touched until all are written (see OutputFiles).
         using var files = new OutputFiles(o.Fsync);
-        string inputPath = files.Input(o.Input, "the input");
+        string inputPath = files.Input(input, "the input");
         string? statsPath = o.Stats is null ? null : files.Input(o.Stats, "--stats");
         string outputPath = files.Output(o.Output, "the output");
         string? sparsePath = o.SparseOut is null ? null : files.Output(o.SparseOut, "--sparse-out");

@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Span.Prune.SafeTensors;
+
+namespace Span.Prune.Cli.Commands;
+
+/// <summary>
+/// A sharded input (<see cref="ShardedCheckpoint"/>): the index and every shard header are validated, the targets
+/// selected and checked across all shards, and only then is the output folder staged (<see cref="OutputFolder"/>):
+/// the same shard file names and an index whose <c>metadata.total_size</c> is the output's data size. Layer scope
+/// prunes each shard's tensors as for one file; global scope runs one <see cref="GlobalMagnitudePruning"/> over the
+/// targets of every shard, so the threshold is the one of a single file holding the same tensors.
+/// </summary>
+internal static partial class PruneCommand
+{
+    private static int RunSharded(Options o, string indexPath, Granularity granularity, Regex? include, Regex? exclude)
+    {
+        if (o.Criterion == BnScale) throw new ArgumentException("criterion bn-scale does not read a sharded checkpoint yet (its BatchNorm pairs may span shards)");
+        if (o.SparseOut is not null) throw new ArgumentException("--sparse-out does not take a sharded checkpoint yet");
+
+        using var files = new OutputFiles(o.Fsync);
+        using ShardedCheckpoint model = ShardedCheckpoint.Open(indexPath, files);
+        string? statsPath = o.Stats is null ? null : files.Input(o.Stats, "--stats");
+        string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
+
+        // Targets from the headers of every shard, in index order, before the output folder exists.
+        var targets = new List<(SafeTensorsFile File, SafeTensorInfo Info)>();
+        foreach (var (_, shard) in model.Shards)
+        {
+            foreach (SafeTensorInfo t in shard.Tensors)
+                if (IsTarget(t, include, exclude)) targets.Add((shard, CheckTarget(t, granularity)));
+        }
+        if (targets.Count == 0) throw new ArgumentException("no tensor matches: pruning targets are floating tensors of rank >= 2 (or those --include names)");
+
+        using var folder = new OutputFolder(o.Output, Path.GetDirectoryName(model.IndexPath)!, o.Fsync);
+        List<ReportEntry> entries = o.Scope == "global"
+            ? RunGlobalSharded(model, targets, o, folder)
+            : RunLayerSharded(model, targets, o, granularity, include, exclude, statsPath, folder);
+        long totalSize = model.TotalSize; // every output tensor keeps its dtype and shape
+        folder.Files.Stage(folder.File(Path.GetFileName(model.IndexPath)), stream => model.WriteIndex(stream, totalSize));
+        if (reportPath is not null) files.Stage(reportPath, stream => WriteReport(stream, o, granularity, entries));
+        folder.Commit();
+        files.Commit();
+        long total = entries.Sum(e => e.Info.ElementCount), zeros = entries.Sum(e => e.Zeros);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sprune: pruned {entries.Count} tensors in {model.Shards.Count} shards, {zeros:N0} of {total:N0} weights now zero ({100.0 * zeros / total:0.00}%) -> {DisplayText.Escape(o.Output)}"));
+        return Program.Success;
+    }
+
+    /// <summary>Each shard as one file (<see cref="RunLayer"/>); a shard without targets is copied.</summary>
+    private static List<ReportEntry> RunLayerSharded(ShardedCheckpoint model, List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o,
+        Granularity granularity, Regex? include, Regex? exclude, string? statsPath, OutputFolder folder)
+    {
+        var entries = new List<ReportEntry>();
+        foreach (var (name, shard) in model.Shards)
+        {
+            string outputPath = folder.File(name);
+            if (targets.Exists(t => ReferenceEquals(t.File, shard)))
+            {
+                entries.AddRange(RunLayer(shard, o, granularity, include, exclude, statsPath, folder.Files, outputPath).Entries);
+            }
+            else
+            {
+                var writer = new SafeTensorsWriter();
+                foreach (var (key, value) in shard.Metadata) writer.AddMetadata(key, value);
+                foreach (SafeTensorInfo t in shard.Tensors) AddCopy(writer, shard, t);
+                folder.Files.Stage(outputPath, writer.WriteTo);
+            }
+        }
+        return entries;
+    }
+
+    /// <summary>One engine over the targets of every shard: scan all, resolve the exact threshold, write shard by shard.</summary>
+    private static List<ReportEntry> RunGlobalSharded(ShardedCheckpoint model, List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o, OutputFolder folder)
+    {
+        var engine = new GlobalMagnitudePruning(
+            targets.Select(t => t.Info.ElementType!.Value).ToArray(), targets.Select(t => t.Info.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
+        ScanShardTargets(targets, engine, refine: false);
+        while (!engine.Resolve()) ScanShardTargets(targets, engine, refine: true);
+
+        var targetIndex = new Dictionary<(SafeTensorsFile, int), int>();
+        for (int j = 0; j < targets.Count; j++) targetIndex[(targets[j].File, targets[j].Info.Index)] = j;
+        foreach (var (name, shard) in model.Shards)
+        {
+            var writer = new SafeTensorsWriter();
+            foreach (var (key, value) in shard.Metadata) writer.AddMetadata(key, value);
+            foreach (SafeTensorInfo t in shard.Tensors)
+            {
+                if (targetIndex.TryGetValue((shard, t.Index), out int j))
+                    writer.Add(t.Name, t.DType, t.Shape, stream => WriteMasked(shard, t, j, engine, stream));
+                else
+                    AddCopy(writer, shard, t);
+            }
+            folder.Files.Stage(folder.File(name), writer.WriteTo);
+        }
+
+        var entries = new List<ReportEntry>(targets.Count);
+        for (int j = 0; j < targets.Count; j++)
+        {
+            long n = targets[j].Info.ElementCount, pruned = engine.PrunedCount(j);
+            entries.Add(new ReportEntry(targets[j].Info)
+            {
+                Result = new PruneReport((int)n, (int)pruned, n, pruned, engine.Threshold),
+                Zeros = engine.ZeroCount(j),
+            });
+        }
+        return entries;
+    }
+
+    /// <summary><see cref="ScanTargets"/> over tensors of several files: a tensor per worker, the first failure in index order reported.</summary>
+    private static void ScanShardTargets(List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, GlobalMagnitudePruning engine, bool refine)
+    {
+        var errors = new Exception?[targets.Count];
+        Parallel.For(0, targets.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, j =>
+        {
+            if (refine && !engine.NeedsRefinement(j)) return;
+            try { ScanTensor(targets[j].File, targets[j].Info, j, engine); }
+            catch (Exception e) { errors[j] = e; }
+        });
+        for (int j = 0; j < errors.Length; j++)
+        {
+            if (errors[j] is TensorArgumentException t) throw new ArgumentException($"tensor '{targets[t.TensorIndex].Info.Name}': {t.Message}", t);
+            if (errors[j] is { } e) throw new InvalidOperationException($"tensor '{targets[j].Info.Name}': {e.Message}", e);
+        }
+    }
+}
