@@ -23,12 +23,12 @@ internal sealed class OutputFolder : IDisposable
         _shown = target;
         _target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(target));
         if (System.IO.File.Exists(_target)) throw new ArgumentException($"the output '{target}' is a file; a sharded input is written to a folder");
+        if (IsSameOrInside(_target, Path.GetFullPath(inputFolder)))
+            throw new ArgumentException($"the output folder '{target}' is the input's folder or inside it");
         if (Directory.Exists(_target) && Directory.EnumerateFileSystemEntries(_target).Any())
             throw new ArgumentException($"the output folder '{target}' exists and is not empty");
         string parent = Path.GetDirectoryName(_target) ?? throw new ArgumentException($"the output '{target}' is a root folder");
         if (!Directory.Exists(parent)) throw new DirectoryNotFoundException($"the folder that would hold the output '{target}' does not exist");
-        if (IsSameOrInside(_target, Path.GetFullPath(inputFolder)))
-            throw new ArgumentException($"the output folder '{target}' is the input's folder or inside it");
         Files = new OutputFiles(flushToDisk);
         _temporary = Path.Join(parent, $".sprune-{Path.GetRandomFileName()}.tmpdir");
         OutputFiles.RegisterTemporaryFolder(_temporary);
