@@ -63,7 +63,7 @@ internal sealed class OutputFolder : IDisposable
     }
 
     /// <summary>Whether <paramref name="path"/> (which may not exist yet) is <paramref name="folder"/> or below it.</summary>
-    private static bool IsSameOrInside(string path, string folder)
+    internal static bool IsSameOrInside(string path, string folder)
     {
         if (LibC.IsAvailable)
         {

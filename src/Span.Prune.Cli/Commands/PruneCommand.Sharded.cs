@@ -32,6 +32,9 @@ internal static partial class PruneCommand
         }
         if (targets.Count == 0) throw new ArgumentException("no tensor matches: pruning targets are floating tensors of rank >= 2 (or those --include names)");
 
+        // The report is written next to the folder, not into it: the folder holds the checkpoint and nothing else.
+        if (reportPath is not null && OutputFolder.IsSameOrInside(Path.GetDirectoryName(reportPath)!, Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Output))))
+            throw new ArgumentException($"--report '{o.Report}' is inside the output folder; write it elsewhere");
         using var folder = new OutputFolder(o.Output, Path.GetDirectoryName(model.IndexPath)!, o.Fsync);
         List<ReportEntry> entries = o.Scope == "global"
             ? RunGlobalSharded(model, targets, o, folder)

@@ -70,6 +70,10 @@ internal sealed class ShardedCheckpoint : IDisposable
         {
             JsonElement root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new FormatException($"index '{indexPath}': not a JSON object");
+            foreach (string key in (string[])["metadata", "weight_map"])
+            {
+                if (root.EnumerateObject().Count(p => p.NameEquals(key)) > 1) throw new FormatException($"index '{indexPath}': \"{key}\" appears twice");
+            }
             if (root.TryGetProperty("metadata", out JsonElement metadata) && metadata.ValueKind != JsonValueKind.Object)
                 throw new FormatException($"index '{indexPath}': \"metadata\" is not an object");
             if (!root.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)

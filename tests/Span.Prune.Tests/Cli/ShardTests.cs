@@ -133,8 +133,16 @@ public sealed class ShardTests : IDisposable
     {
         string dir = WriteSharded(index: IndexJson(Map, "{\"format\": \"pt\", \"total_size\": 12345, \"note\": {\"a\": [1, 2]}}"));
         string outDir = PathOf("out");
-        var r = Sprune.Run("prune", Path.Combine(dir, "model.safetensors.index.json"), "-o", outDir, "--sparsity", "0.5");
+        var inside = Sprune.Run("prune", dir, "-o", outDir, "--sparsity", "0.5", "--report", Path.Combine(outDir, "report.json"));
+        Assert.Equal(2, inside.ExitCode);
+        Assert.Contains("--report", inside.StdErr);
+        var r = Sprune.Run("prune", Path.Combine(dir, "model.safetensors.index.json"), "-o", outDir, "--sparsity", "0.5", "--report", PathOf("report.json"));
         Assert.True(r.ExitCode == 0, r.StdErr);
+        using (var report = JsonDocument.Parse(File.ReadAllText(PathOf("report.json"))))
+        {
+            Assert.Equal(["embed.weight", "layers.0.weight", "layers.1.weight", "layers.2.weight", "lm_head.weight"],
+                report.RootElement.GetProperty("tensors").EnumerateArray().Select(t => t.GetProperty("name").GetString()));
+        }
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "model.safetensors.index.json")));
         JsonElement metadata = doc.RootElement.GetProperty("metadata");
         Assert.Equal(["format", "total_size", "note"], metadata.EnumerateObject().Select(p => p.Name));
@@ -178,6 +186,7 @@ public sealed class ShardTests : IDisposable
         { "sub-path", "names 'sub/model-00001-of-00003.safetensors', which is not a plain file name" },
         { "malformed", "malformed JSON" },
         { "no-weight-map", "no \"weight_map\" object" },
+        { "two-weight-maps", "\"weight_map\" appears twice" },
     };
 
     [Theory]
@@ -194,6 +203,7 @@ public sealed class ShardTests : IDisposable
             "sub-path" => IndexJson(map.Select(e => e.Item2 == Shard1 ? (e.Item1, "sub/" + Shard1) : e)),
             "malformed" => IndexJson(map)[..^4],
             "no-weight-map" => "{\"metadata\": {}}",
+            "two-weight-maps" => IndexJson(map).TrimEnd()[..^1] + ", \"weight_map\": {}}",
             _ => null,
         };
         string dir = WriteSharded(index: index, tamper: kind switch
