@@ -95,10 +95,22 @@ public sealed class ShardTests : IDisposable
     [InlineData("layer", "--granularity", "row")]
     [InlineData("global", "--sparsity", "0.6")]
     [InlineData("global", "--max-layer-sparsity", "0.7")]
-    public void Prune_equals_the_single_file_prune_tensor_by_tensor(string scope, string option, string value)
+    public void Prune_equals_the_single_file_prune_tensor_by_tensor(string scope, string option, string value) =>
+        AssertShardedEqualsSingle(["--scope", scope, .. option == "--sparsity" ? new[] { option, value } : ["--sparsity", "0.6", option, value]]);
+
+    [Fact]
+    public void Prune_with_statistics_reads_one_stats_file_for_all_shards()
+    {
+        var stats = new TensorFile();
+        foreach (T t in Model.SelectMany(s => s.Tensors).Where(t => t.Shape.Length == 2))
+            stats.F32(t.Name + ".grad", TestData.Normal(t.Values.Length, t.Values.Length + 11, 1f), t.Shape);
+        string path = stats.Save(PathOf("stats.safetensors"));
+        AssertShardedEqualsSingle(["--criterion", "taylor", "--stats", path, "--sparsity", "0.4"]);
+    }
+
+    private void AssertShardedEqualsSingle(string[] common)
     {
         string dir = WriteSharded(), single = WriteSingle(), outDir = PathOf("out"), outFile = PathOf("single-out.safetensors");
-        string[] common = ["--scope", scope, .. option == "--sparsity" ? new[] { option, value } : ["--sparsity", "0.6", option, value]];
         var sharded = Sprune.Run(["prune", dir, "-o", outDir, .. common]);
         Assert.True(sharded.ExitCode == 0, sharded.StdErr);
         var one = Sprune.Run(["prune", single, "-o", outFile, .. common]);
