@@ -1,4 +1,5 @@
-using System.Globalization;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Span.Prune.SafeTensors;
@@ -10,7 +11,7 @@ namespace Span.Prune.Tests.Cli;
 /// shard, prune writes the same shard names and an index with a correct total_size, layer and global results equal the
 /// single-file prune of the same tensors byte for byte, and every inconsistent index is exit 2 with nothing written.
 /// </summary>
-public sealed class ShardTests : IDisposable
+public sealed partial class ShardTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sprune-shards-").FullName;
 
@@ -312,6 +313,46 @@ public sealed class ShardTests : IDisposable
         Assert.Equal(File.ReadAllBytes(PathOf("ref.safetensors")), File.ReadAllBytes(PathOf("plain-out.safetensors")));
         Assert.Equal(0, Sprune.Run("inspect", dir).ExitCode);
     }
+
+    [Fact]
+    public async Task A_signal_while_writing_removes_the_temporary_folder()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        // 3 shards of 48 MiB F32 (about a second to write): the signal lands while the temporary folder is being filled.
+        string dir = PathOf("big");
+        Directory.CreateDirectory(dir);
+        byte[] data = MemoryMarshal.AsBytes(Enumerable.Range(0, 12 << 20).Select(i => (float)(i % 1000 + 1)).ToArray().AsSpan()).ToArray();
+        var map = new List<(string, string)>();
+        for (int k = 1; k <= 3; k++)
+        {
+            string shard = $"model-{k:00000}-of-00003.safetensors";
+            var writer = new SafeTensorsWriter();
+            writer.Add($"layers.{k}.weight", SafeTensorsDType.F32, [3072, 4096], data);
+            writer.WriteFile(Path.Combine(dir, shard));
+            map.Add(($"layers.{k}.weight", shard));
+        }
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(map));
+
+        using Process p = Sprune.Start("prune", dir, "-o", PathOf("out"), "--scope", "global", "--sparsity", "0.5");
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        var clock = Stopwatch.StartNew();
+        while (!Directory.GetDirectories(_dir, ".sprune-*.tmpdir").Any(d => Directory.GetFiles(d).Length > 0))
+        {
+            Assert.False(p.HasExited, "sprune finished before the temporary folder was filled");
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "no temporary folder appeared");
+            Thread.Sleep(1);
+        }
+        Assert.Equal(0, kill(p.Id, 15));
+        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
+        Assert.Equal(143, p.ExitCode);
+        Assert.DoesNotContain("   at ", await stderr, StringComparison.Ordinal);
+        Assert.Equal(["big"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+    }
+
+#pragma warning disable SA1300, IDE1006 // libc's name
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int signal);
+#pragma warning restore SA1300, IDE1006
 
     /// <summary>Every path under the test folder with its size and modification time.</summary>
     private string Snapshot() => string.Join("\n", Directory.GetFileSystemEntries(_dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
