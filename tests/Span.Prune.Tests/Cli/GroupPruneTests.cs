@@ -480,6 +480,32 @@ public sealed class GroupPruneTests : IDisposable
         Assert.Equal(Sub(m.W1, [48, 20], second.Select(i => first[i]).ToArray(), null), Read(twice, "fc1.weight"));
     }
 
+    [Fact]
+    public void BenchShrink_Smoke_PrunesAndTimesBothSides()
+    {
+        var r = Sprune.Run("bench-shrink", "--hidden", "64", "--intermediate", "96", "--runs", "1");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("I = 96 -> 67", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("| 32 |", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LlamaMlpAndAttn_Together_ShrinkBothAndCountParameters()
+    {
+        var (dir, _) = LlamaModel(kvHeads: 2, config: true);
+        string report = Out("report.json");
+        var r = Sprune.Run("prune", dir, "-o", Out(), "--preset", "llama-mlp", "--preset", "llama-attn", "--sparsity", "0.5", "--shrink", "--report", report);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Equal([48, 64], ShapeOf(Out(), "model.layers.1.mlp.up_proj.weight"));
+        Assert.Equal([32, 64], ShapeOf(Out(), "model.layers.1.self_attn.q_proj.weight"));
+        using var doc = JsonDocument.Parse(File.ReadAllText(report));
+        using var before = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+        using var after = SafeTensorsFile.Open(Out());
+        Assert.Equal(before.Tensors.Sum(t => t.ElementCount), doc.RootElement.GetProperty("params_before").GetInt64());
+        Assert.Equal(after.Tensors.Sum(t => t.ElementCount), doc.RootElement.GetProperty("params_after").GetInt64());
+        Assert.Equal(4, doc.RootElement.GetProperty("groups").GetArrayLength());
+    }
+
     // ---------------------------------------------------------------- bad input
 
     public static TheoryData<string[], string> BadRequests => new()

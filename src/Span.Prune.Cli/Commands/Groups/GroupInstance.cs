@@ -45,7 +45,7 @@ internal sealed record GroupInstance(GroupSpec Spec, string? Index, IReadOnlyLis
 {
     public int Units => Members[0].Units;
 
-    public string Label => Index is null ? Spec.Text : $"{Spec.Text} [i={Index}]";
+    public string Label => Index is null ? Spec.Name ?? Spec.Text : $"{Spec.Name ?? Spec.Text} [i={Index}]";
 
     /// <summary>
     /// Expands a spec over the file: <c>{i}</c> takes every value for which some member's name exists (numeric

@@ -73,7 +73,7 @@ internal static class GroupPresets
                 SafeTensorInfo a = list[i].T, b = list[i + 1].T;
                 if (a.Shape[0] != b.Shape[1]) continue;
                 string baseA = a.Name[..^".weight".Length];
-                specs.Add(GroupSpec.Parse($"{a.Name}:rows,{baseA}.bias?:rows,{b.Name}:cols"));
+                specs.Add(GroupSpec.Parse($"{a.Name}:rows,{baseA}.bias?:rows,{b.Name}:cols") with { Name = $"mlp-chain {a.Name} -> {b.Name}" });
             }
         }
         if (specs.Count == 0)
@@ -95,7 +95,7 @@ internal static class GroupPresets
             if (!file.TryGetTensor(next, out SafeTensorInfo? consumer) || consumer.Shape.Length != 4 || consumer.Shape[1] != t.Shape[0]) continue;
             if (!file.TryGetTensor(bn + ".running_mean", out _)) continue;
             specs.Add(GroupSpec.Parse($"{t.Name}:rows,{p}conv{k.ToString(CultureInfo.InvariantCulture)}.bias?:rows," +
-                $"{bn}.weight:rows,{bn}.bias:rows,{bn}.running_mean:rows,{bn}.running_var:rows,{next}:cols"));
+                $"{bn}.weight:rows,{bn}.bias:rows,{bn}.running_mean:rows,{bn}.running_var:rows,{next}:cols") with { Name = $"conv-bn {t.Name} -> {next}" });
         }
         if (specs.Count == 0)
             throw new ArgumentException("--preset conv-bn: no '<P>conv<K>.weight' -> '<P>bn<K>' (with running_mean) -> '<P>conv<K+1>.weight' chain in the file");
@@ -115,7 +115,7 @@ internal static class GroupPresets
             string expected = name == "llama-mlp" ? "<P>layers.<i>.mlp.up_proj.weight" : "<P>layers.<i>.self_attn.q_proj.weight";
             throw new ArgumentException($"--preset {name}: no tensor named '{expected}' in the file");
         }
-        return prefixes.Select(p => GroupSpec.Parse(spec(p))).ToList();
+        return prefixes.Select(p => GroupSpec.Parse(spec(p)) with { Name = $"{name} {p}layers.{{i}}" }).ToList();
     }
 
     /// <summary>

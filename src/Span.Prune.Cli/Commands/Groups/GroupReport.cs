@@ -49,6 +49,7 @@ internal static class GroupReport
         {
             w.WriteStartObject();
             w.WriteString("spec", s.Instance.Spec.Text);
+            if (s.Instance.Spec.Name is { } name) w.WriteString("name", name);
             if (s.Instance.Index is { } i) w.WriteString("index", i);
             w.WriteStartArray("members");
             foreach (GroupMember m in s.Instance.Members) w.WriteStringValue(m.ToString());

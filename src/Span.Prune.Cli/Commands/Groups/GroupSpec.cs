@@ -41,6 +41,9 @@ internal sealed record GroupMemberSpec(string Pattern, GroupAxis Axis, int Block
 /// </remarks>
 internal sealed record GroupSpec(string Text, IReadOnlyList<GroupMemberSpec> Members)
 {
+    /// <summary>A short name for the report (a preset's), or null to show the spec.</summary>
+    public string? Name { get; init; }
+
     /// <summary>Parses one spec; a malformed one throws an <see cref="ArgumentException"/> that quotes it.</summary>
     public static GroupSpec Parse(string text)
     {
