@@ -6,15 +6,22 @@ namespace Span.Prune.Cli;
 
 /// <summary>
 /// <c>sprune</c>: the command-line face of Span.Prune. Exit codes: 0 success, 1 a failed check, 2 bad usage or bad
-/// input (one line on stderr naming what is wrong).
+/// input (one line on stderr naming what is wrong), 70 an internal error (one line, never a stack trace), 128 + n
+/// killed by signal n (temporary files removed first; see <see cref="OutputFiles"/>).
 /// </summary>
 internal static class Program
 {
     public const int Success = 0;
     public const int CheckFailed = 1;
     public const int BadInput = 2;
+    public const int InternalError = 70; // EX_SOFTWARE (sysexits.h)
 
-    private static int Main(string[] args) => Run(args);
+    private static int Main(string[] args)
+    {
+        IDisposable[] signals = OutputFiles.HandleTerminationSignals();
+        try { return Run(args); }
+        finally { foreach (IDisposable s in signals) s.Dispose(); }
+    }
 
     /// <summary>Parses and runs one command line.</summary>
     internal static int Run(string[] args)
@@ -23,7 +30,7 @@ internal static class Program
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"sprune: {string.Join("; ", parse.Errors.Select(e => e.Message))} (see sprune --help)");
+            Console.Error.WriteLine($"sprune: {DisplayText.Escape(string.Join("; ", parse.Errors.Select(e => e.Message)))} (see sprune --help)");
             return BadInput;
         }
         try
@@ -31,12 +38,29 @@ internal static class Program
             // Our handler, not the library's: bad input is exit 2 with one line, never a stack trace.
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ArgumentException or IOException or FormatException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (IsBadInput(e))
         {
-            Console.Error.WriteLine($"sprune: {e.Message.ReplaceLineEndings(" ")}");
+            Console.Error.WriteLine($"sprune: {DisplayText.Escape(e.Message)}");
             return BadInput;
         }
+        catch (Exception e)
+        {
+            // A bug, not the user's input: still one line, with what a report needs first.
+            Console.Error.WriteLine($"sprune: internal error: {e.GetType().Name}: {DisplayText.Escape(e.Message)}");
+            return InternalError;
+        }
     }
+
+    /// <summary>
+    /// What a file or an argument can cause: a malformed or missing file (IOException, FormatException,
+    /// UnauthorizedAccessException), a bad value (ArgumentException, including RegexParseException), a size that does
+    /// not fit (OverflowException), a name the file lacks (KeyNotFoundException), a regular expression that is too slow
+    /// or uses a construct the linear-time engine lacks (RegexMatchTimeoutException, NotSupportedException), a file whose
+    /// content contradicts itself (InvalidOperationException).
+    /// </summary>
+    private static bool IsBadInput(Exception e) => e is ArgumentException or IOException or FormatException or UnauthorizedAccessException
+        or InvalidOperationException or OverflowException or KeyNotFoundException or System.Text.RegularExpressions.RegexMatchTimeoutException
+        or NotSupportedException;
 
     internal static RootCommand BuildCommands()
     {
@@ -61,9 +85,18 @@ internal static class Program
             quick, json, check, smoke,
         };
         // The report lives in Lab (perf/ runs the same one); its exit codes are ours: 0, 1 a failed floor, 2 bad input.
-        bench.SetAction(parse => QuickReport.Run(
-            parse.GetValue(smoke) ? BenchSize.Smoke : parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full,
-            Console.Out, Console.Error, parse.GetValue(json), parse.GetValue(check)));
+        // The JSON goes through OutputFiles like every other output (checked against the floors file before measuring).
+        bench.SetAction(parse =>
+        {
+            using var files = new OutputFiles();
+            string? floors = parse.GetValue(check);
+            if (floors is not null && File.Exists(floors)) files.Input(floors, "--check"); // a missing one: the report's own message
+            string? jsonPath = parse.GetValue(json) is { } j ? files.Output(j, "--json") : null;
+            return QuickReport.Run(
+                parse.GetValue(smoke) ? BenchSize.Smoke : parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full,
+                Console.Out, Console.Error, jsonPath, floors,
+                jsonPath is null ? null : text => files.Write(jsonPath, stream => OutputFiles.WriteText(stream, text)));
+        });
         return bench;
     }
 }

@@ -15,7 +15,7 @@ namespace Span.Prune.Cli.Commands;
 /// <remarks>
 /// <para>Outputs: the tables on stdout; <c>--json</c> one object per row (<see cref="DemoJson"/>); <c>--plot</c> one
 /// SVG holding both figures (<see cref="DemoSvg.AccuracyVsSparsity"/> above <see cref="DemoSvg.AccuracyVsSpeedup"/>).
-/// Files are written to a temporary file next to the target and renamed over it, and never over an input file.
+/// Both are written through <see cref="OutputFiles"/>: staged, then renamed into place together, never over an input file or each other.
 /// Progress (epochs, experiment i of n, elapsed and ETA) goes to stderr only when stderr is a terminal.</para>
 /// <para>Test hook: the hidden <c>--subset N</c> keeps N evenly spaced training images and N evenly spaced test images
 /// (every class stays present), so that a whole run fits a unit test; it is not part of the command's interface.</para>
@@ -51,17 +51,15 @@ internal static class DemoCommand
             _ => throw new ArgumentException($"unknown --model '{modelName}'; expected mlp, cnn or all"),
         };
         if (subset < 0) throw new ArgumentException("--subset must not be negative");
-        var inputs = new List<string>();
+        // The data files are inputs; --json and --plot must each be a file of their own (see OutputFiles).
+        using var files = new OutputFiles();
         if (dataDirectory is not null)
         {
             if (!Directory.Exists(dataDirectory)) throw new ArgumentException($"--data: directory '{dataDirectory}' does not exist");
-            inputs.AddRange(Directory.EnumerateFiles(dataDirectory).Select(Path.GetFullPath));
+            foreach (string input in Directory.EnumerateFiles(dataDirectory)) files.Input(input, "--data file");
         }
-        foreach (string? output in new[] { jsonPath, plotPath })
-        {
-            if (output is not null && inputs.Contains(Path.GetFullPath(output), StringComparer.Ordinal))
-                throw new ArgumentException($"'{output}' is an input file; refusing to write over it");
-        }
+        string? json = jsonPath is null ? null : files.Output(jsonPath, "--json");
+        string? plot = plotPath is null ? null : files.Output(plotPath, "--plot");
 
         DigitData data;
         try
@@ -70,7 +68,7 @@ internal static class DemoCommand
         }
         catch (IdxFormatException e)
         {
-            Console.Error.WriteLine($"sprune: --data: {e.Message.ReplaceLineEndings(" ")}");
+            Console.Error.WriteLine($"sprune: --data: {DisplayText.Escape(e.Message)}");
             return Program.BadInput;
         }
         if (subset > 0) data = new DigitData(Subset(data.Train, subset), Subset(data.Test, subset));
@@ -80,8 +78,9 @@ internal static class DemoCommand
         IReadOnlyList<DemoRow> rows = DemoRunner.Run(options, progress);
 
         Console.Out.Write(DemoMarkdown.Render(rows));
-        if (jsonPath is not null) WriteAtomically(jsonPath, DemoJson.ToJson(rows));
-        if (plotPath is not null) WriteAtomically(plotPath, CombinedSvg(rows));
+        if (json is not null) files.Stage(json, s => OutputFiles.WriteText(s, DemoJson.ToJson(rows)));
+        if (plot is not null) files.Stage(plot, s => OutputFiles.WriteText(s, CombinedSvg(rows)));
+        files.Commit();
         return Program.Success;
     }
 
@@ -122,21 +121,6 @@ internal static class DemoCommand
             labels[i] = set.Labels.Span[from];
         }
         return new ImageSet(set.Rows, set.Columns, pixels, labels);
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 
     /// <summary>

@@ -40,7 +40,11 @@ internal static class GenerateCommand
         if (!SafeTensorsDTypeInfo.TryParse(dtypeName.ToUpperInvariant(), out SafeTensorsDType dtype) || !SafeTensorsDTypeInfo.IsConvertibleFloat(dtype))
             throw new ArgumentException($"unknown --dtype '{dtypeName}'; expected bf16, f16, f32 or f64");
         if (tensors < 1 || rows < 1 || cols < 1) throw new ArgumentException("--tensors, --rows and --cols must be at least 1");
-        long elements = checked(rows * cols);
+        long elements;
+        try { elements = checked(rows * cols * tensors * SafeTensorsDTypeInfo.SizeOf(dtype)) / tensors / SafeTensorsDTypeInfo.SizeOf(dtype); }
+        catch (OverflowException) { throw new OverflowException($"--tensors x --rows x --cols = {tensors} x {rows} x {cols} elements do not fit a file (2^63 bytes)"); }
+        using var files = new OutputFiles();
+        string outputPath = files.Output(output, "OUT");
         var writer = new SafeTensorsWriter();
         writer.AddMetadata("generator", string.Create(CultureInfo.InvariantCulture, $"sprune generate --seed {seed}"));
         for (int i = 0; i < tensors; i++)
@@ -48,9 +52,9 @@ internal static class GenerateCommand
             ulong tensorSeed = seed ^ (ulong)(i + 1) * 0xD1B54A32D192ED03UL;
             writer.Add($"layers.{i}.weight", dtype, [rows, cols], stream => Fill(stream, dtype, elements, tensorSeed));
         }
-        writer.WriteFile(output);
+        files.Write(outputPath, writer.WriteTo);
         long bytes = elements * tensors * SafeTensorsDTypeInfo.SizeOf(dtype);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sprune: wrote {tensors} x [{rows}, {cols}] {SafeTensorsDTypeInfo.GetName(dtype)} ({bytes:N0} data bytes) -> {output}"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sprune: wrote {tensors} x [{rows}, {cols}] {SafeTensorsDTypeInfo.GetName(dtype)} ({bytes:N0} data bytes) -> {DisplayText.Escape(output)}"));
         return Program.Success;
     }
 
@@ -68,7 +72,7 @@ internal static class GenerateCommand
             Scoring.Random(u.AsSpan(0, 2 * n), seed + (ulong)(2 * start) * 0x9E3779B97F4A7C15UL);
             for (int j = 0; j < n; j++) w[j] = Scale * (u[2 * j] - u[2 * j + 1]);
             int size = n * SafeTensorsDTypeInfo.SizeOf(dtype);
-            SafeTensorsConvert.FromFloat32(w.AsSpan(0, n), dtype, bytes.AsSpan(0, size));
+            SafeTensorsDTypeInfo.FromFloat32(w.AsSpan(0, n), dtype, bytes.AsSpan(0, size));
             destination.Write(bytes, 0, size);
         }
     }

@@ -39,7 +39,7 @@ internal static class InspectCommand
             Console.WriteLine("|---|---|---|---|---|");
             foreach (var (t, z) in rows)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {t.Name} | {SafeTensorsDTypeInfo.GetName(t.DType)} | {ShapeText(t)} | {t.ElementCount:N0} | {100 * Fraction(z, t.ElementCount):0.00}% |"));
+                    $"| {DisplayText.Escape(t.Name)} | {SafeTensorsDTypeInfo.GetName(t.DType)} | {ShapeText(t)} | {t.ElementCount:N0} | {100 * Fraction(z, t.ElementCount):0.00}% |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| **total** ({rows.Count} tensors) | | | {parameters:N0} | {100 * Fraction(zeros, parameters):0.00}% |"));
         }
@@ -84,7 +84,7 @@ internal static class InspectCommand
     private static int CountConverted(ReadOnlySpan<byte> bytes, SafeTensorsDType dtype, float[] buffer)
     {
         Span<float> values = buffer.AsSpan(0, bytes.Length / SafeTensorsDTypeInfo.SizeOf(dtype));
-        SafeTensorsConvert.ToFloat32(bytes, dtype, values);
+        SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, values);
         return ((ReadOnlySpan<float>)values).Count(0f);
     }
 

@@ -129,7 +129,7 @@ internal static partial class PruneCommand
         destination.Write(bytes);
 
         var values = new float[norm.ElementCount];
-        SafeTensorsConvert.ToFloat32(bytes, norm.DType, values);
+        SafeTensorsDTypeInfo.ToFloat32(bytes, norm.DType, values);
         int channels = plan.ChannelMask.Length;
         return new ReportEntry(norm)
         {

@@ -18,7 +18,7 @@ internal static partial class PruneCommand
     /// <summary>Bytes per scanned or written chunk: large enough to amortise a call, small enough to stay in L2/L3.</summary>
     private const int ChunkBytes = 1 << 20;
 
-    private static List<ReportEntry> RunGlobal(SafeTensorsFile file, List<SafeTensorInfo> targets, Options o, string outputPath, string[] protect)
+    private static List<ReportEntry> RunGlobal(SafeTensorsFile file, List<SafeTensorInfo> targets, Options o, OutputFiles files, string outputPath)
     {
         var engine = new GlobalMagnitudePruning(
             targets.Select(t => t.ElementType!.Value).ToArray(), targets.Select(t => t.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
@@ -37,7 +37,7 @@ internal static partial class PruneCommand
             else
                 AddCopy(writer, file, t);
         }
-        writer.WriteFile(outputPath, protect, o.Fsync);
+        files.Stage(outputPath, writer.WriteTo);
 
         // Per tensor the exact pruned count, its zeros after pruning, and the one global threshold.
         var entries = new List<ReportEntry>(targets.Count);

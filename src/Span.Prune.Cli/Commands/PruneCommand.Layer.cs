@@ -10,7 +10,7 @@ namespace Span.Prune.Cli.Commands;
 /// Layer scope, streamed: targets, statistics and BatchNorm pairs are validated from the headers (and the statistics
 /// read once for NaN/±∞) before the output exists; then each target is read, pruned and written inside its
 /// <see cref="SafeTensorsWriter"/> callback, so peak memory is about one tensor plus its statistic. An error found
-/// while pruning (e.g. a NaN weight) propagates out of the writer, which deletes its temporary file: nothing is left.
+/// while pruning (e.g. a NaN weight) propagates out of the writer, and <see cref="OutputFiles"/> deletes the temporary file: nothing is left.
 /// </summary>
 internal static partial class PruneCommand
 {
@@ -18,7 +18,7 @@ internal static partial class PruneCommand
     private sealed record LayerJob(SafeTensorInfo Info, WeightShape Shape, TargetStats? Stats, BnPlan? Bn);
 
     private static (List<ReportEntry> Entries, List<string> Pruned) RunLayer(SafeTensorsFile file, Options o, Granularity granularity,
-        Regex? include, Regex? exclude, string? statsPath, string outputPath, string[] protect)
+        Regex? include, Regex? exclude, string? statsPath, OutputFiles files, string outputPath)
     {
         List<LayerJob> jobs = [];
         var weights = new ArrayPoolBufferWriter<float>();
@@ -76,7 +76,7 @@ internal static partial class PruneCommand
                 AddCopy(writer, file, t);
             }
         }
-        writer.WriteFile(outputPath, protect, o.Fsync);
+        files.Stage(outputPath, writer.WriteTo);
         return (entries, jobs.Select(j => j.Info.Name).ToList());
     }
 

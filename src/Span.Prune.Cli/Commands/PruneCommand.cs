@@ -11,8 +11,9 @@ namespace Span.Prune.Cli.Commands;
 /// <c>sprune prune IN -o OUT --criterion C --sparsity S [options]</c>: prunes the floating tensors of rank ≥ 2 (or
 /// those <c>--include</c> names) and writes every input tensor, dtype and metadata entry to OUT with the pruned
 /// entries set to zero. Everything that can be checked without pruning (request, shapes, statistics, BatchNorm pairs,
-/// paths) is validated before the output is opened; OUT is written to a temporary file and renamed (the temporary
-/// file is deleted when anything fails mid-write), and writing over IN or the stats file is refused.
+/// paths) is validated before the output is opened. Every output (OUT, <c>--sparse-out</c>, <c>--report</c>) is staged
+/// in a temporary file and all are renamed into place at the end, so a failure leaves none of them changed; each must
+/// be a different file from the inputs and from each other (<see cref="OutputFiles"/>).
 /// </summary>
 /// <remarks>
 /// <para>Layer scope streams: each tensor is read, pruned and written inside its writer callback
@@ -96,47 +97,44 @@ internal static partial class PruneCommand
         if (!usesStats && o.Stats is not null) throw new ArgumentException($"--stats is not read by criterion {o.Criterion}");
         if (o.Criterion != BnScale && o.Pairs.Length > 0) throw new ArgumentException($"--pair is only used by criterion {BnScale}");
         Regex? include = Compile(o.Include, "--include"), exclude = Compile(o.Exclude, "--exclude");
-        string inputPath = Path.GetFullPath(o.Input), outputPath = Path.GetFullPath(o.Output);
-        string? statsPath = o.Stats is null ? null : Path.GetFullPath(o.Stats);
-        string? sparsePath = o.SparseOut is null ? null : Path.GetFullPath(o.SparseOut);
-        if (!File.Exists(inputPath)) throw new FileNotFoundException($"'{o.Input}' does not exist", o.Input);
-        if (statsPath is not null && !File.Exists(statsPath)) throw new FileNotFoundException($"--stats '{o.Stats}' does not exist", o.Stats);
-        if (SamePath(inputPath, outputPath)) throw new ArgumentException("the output path is the input path; the input is never overwritten");
-        if (SamePath(statsPath, outputPath)) throw new ArgumentException("the output path is the --stats file; it is never overwritten");
-        if (SamePath(sparsePath, inputPath) || SamePath(sparsePath, outputPath) || SamePath(sparsePath, statsPath))
-            throw new ArgumentException("--sparse-out must differ from the input, the output and the --stats file");
-        CheckDirectory(o.Output, "the output");
-        if (o.SparseOut is not null) CheckDirectory(o.SparseOut, "--sparse-out");
-        if (o.Report is not null) CheckDirectory(o.Report, "--report");
 
-        // 2. Targets from the header only; then either scope.
+        // Every input and output, registered before anything is read: each output must be a file of its own (identity,
+        // not spelling: links and hard links count), and none is touched until all are written (see OutputFiles).
+        using var files = new OutputFiles(o.Fsync);
+        string inputPath = files.Input(o.Input, "the input");
+        string? statsPath = o.Stats is null ? null : files.Input(o.Stats, "--stats");
+        string outputPath = files.Output(o.Output, "the output");
+        string? sparsePath = o.SparseOut is null ? null : files.Output(o.SparseOut, "--sparse-out");
+        string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
+
+        // 2. Targets from the header only; then either scope. The pruned model is staged, not yet in place.
         using SafeTensorsFile file = SafeTensorsFile.Open(inputPath);
-        string[] protect = statsPath is null ? [inputPath] : [inputPath, statsPath];
         List<ReportEntry> entries;
         List<string> pruned;
         if (o.Scope == "global")
         {
             List<SafeTensorInfo> targets = SelectTargets(file, include, exclude, granularity);
-            entries = RunGlobal(file, targets, o, outputPath, protect);
+            entries = RunGlobal(file, targets, o, files, outputPath);
             pruned = targets.Select(t => t.Name).ToList();
         }
         else
         {
-            (entries, pruned) = RunLayer(file, o, granularity, include, exclude, statsPath, outputPath, protect);
+            (entries, pruned) = RunLayer(file, o, granularity, include, exclude, statsPath, files, outputPath);
         }
 
-        // 3. The sparse form is built from OUT, one tensor at a time (its header needs every tensor's entry count).
-        // The pruning phase's tensor-sized buffers are garbage by now; collecting them before the export allocates
-        // its own keeps the process's peak at one phase (measured: 236 → 170 MB for 4 × 64 MB tensors).
+        // 3. The sparse form is built from the staged OUT, one tensor at a time (its header needs every tensor's entry
+        // count). The pruning phase's tensor-sized buffers are garbage by now; collecting them before the export
+        // allocates its own keeps the process's peak at one phase (measured: 236 → 170 MB for 4 × 64 MB tensors).
         if (sparsePath is not null)
         {
             GC.Collect();
-            SparseExport.Write(outputPath, sparsePath, pruned, granularity, [.. protect, outputPath], o.Fsync);
+            SparseExport.Write(files.StagedPath(outputPath), files, sparsePath, pruned, granularity);
         }
-        if (o.Report is not null) WriteReport(o, granularity, entries);
+        if (reportPath is not null) files.Stage(reportPath, stream => WriteReport(stream, o, granularity, entries));
+        files.Commit();
         long total = entries.Sum(e => e.Info.ElementCount), zeros = entries.Sum(e => e.Zeros);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"sprune: pruned {entries.Count} tensors, {zeros:N0} of {total:N0} weights now zero ({100.0 * zeros / total:0.00}%) -> {o.Output}"));
+            $"sprune: pruned {entries.Count} tensors, {zeros:N0} of {total:N0} weights now zero ({100.0 * zeros / total:0.00}%) -> {DisplayText.Escape(o.Output)}"));
         return Program.Success;
     }
 
@@ -165,14 +163,6 @@ internal static partial class PruneCommand
         };
         if (problem is not null) throw new ArgumentException($"criterion {o.Criterion} {problem}, not {g}");
         return g;
-    }
-
-    private static bool SamePath(string? a, string? b) => a is not null && b is not null && string.Equals(a, b, StringComparison.Ordinal);
-
-    private static void CheckDirectory(string path, string what)
-    {
-        if (!Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(path))))
-            throw new DirectoryNotFoundException($"the directory of {what} '{path}' does not exist");
     }
 
     /// <summary>The targets in file order, each checked against the granularity (from the header; nothing is read).</summary>
@@ -213,24 +203,38 @@ internal static partial class PruneCommand
         for (int i = 0; i < weights.Length; i += ChunkElements)
         {
             int n = Math.Min(ChunkElements, weights.Length - i);
-            SafeTensorsConvert.FromFloat32(weights.Slice(i, n), dtype, buffer.AsSpan(0, n * size));
+            SafeTensorsDTypeInfo.FromFloat32(weights.Slice(i, n), dtype, buffer.AsSpan(0, n * size));
             destination.Write(buffer, 0, n * size);
         }
     }
 
+    /// <summary>
+    /// A pattern from the user runs on the linear-time engine (<see cref="RegexOptions.NonBacktracking"/>): no pattern
+    /// can backtrack exponentially on a name the model's author chose. It lacks backreferences, lookarounds and atomic
+    /// groups; such a pattern is refused with the reason. The timeout stays as a bound on what remains.
+    /// </summary>
     private static Regex? Compile(string? pattern, string option)
     {
         if (pattern is null) return null;
-        try { return new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)); }
+        try { return new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, RegexTimeout); }
         catch (ArgumentException e) { throw new ArgumentException($"{option}: invalid regular expression: {e.Message}"); }
+        catch (NotSupportedException e) { throw new ArgumentException($"{option}: unsupported regular expression: {e.Message}"); }
     }
+
+    private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
 
     private static bool IsTarget(SafeTensorInfo t, Regex? include, Regex? exclude)
     {
         if (!SafeTensorsDTypeInfo.IsConvertibleFloat(t.DType) || t.ElementCount == 0) return false;
-        if (exclude is not null && exclude.IsMatch(t.Name)) return false;
-        if (include is not null) return include.IsMatch(t.Name) && t.Shape.Length >= 1;
+        if (exclude is not null && Matches(exclude, t.Name, "--exclude")) return false;
+        if (include is not null) return Matches(include, t.Name, "--include") && t.Shape.Length >= 1;
         return t.Shape.Length >= 2; // biases and norms (rank 1) only when included
+    }
+
+    private static bool Matches(Regex pattern, string name, string option)
+    {
+        try { return pattern.IsMatch(name); }
+        catch (RegexMatchTimeoutException) { throw new ArgumentException($"{option}: matching tensor '{name}' took longer than {RegexTimeout.TotalSeconds:0} s"); }
     }
 
     /// <summary>The 2-D view <c>[Out, RowLength]</c> of a tensor (see the class remarks); also the sparse export's matrix.</summary>
@@ -250,9 +254,8 @@ internal static partial class PruneCommand
         }
     }
 
-    private static void WriteReport(Options o, Granularity g, List<ReportEntry> entries)
+    private static void WriteReport(Stream stream, Options o, Granularity g, List<ReportEntry> entries)
     {
-        using var stream = File.Create(o.Report!);
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
         w.WriteString("input", o.Input);

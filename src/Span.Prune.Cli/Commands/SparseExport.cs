@@ -51,7 +51,7 @@ internal static class SparseExport
         }
     }
 
-    public static void Write(string prunedPath, string sparsePath, IReadOnlyList<string> names, Granularity g, string[] protect, bool flushToDisk)
+    public static void Write(string prunedPath, OutputFiles files, string sparsePath, IReadOnlyList<string> names, Granularity g)
     {
         using SafeTensorsFile file = SafeTensorsFile.Open(prunedPath);
         var b = new Buffers(file);
@@ -126,7 +126,7 @@ internal static class SparseExport
                 }
             }
         }
-        writer.WriteFile(sparsePath, protect, flushToDisk);
+        files.Stage(sparsePath, writer.WriteTo);
     }
 
     /// <summary>Row granularity: the rows holding a non-zero, all columns; column granularity: the reverse.</summary>

@@ -36,10 +36,12 @@ public static class QuickReport
     /// <param name="jsonPath">When not null, the rows are also written there as JSON; its directory must exist (checked
     /// before measuring).</param>
     /// <param name="floorsPath">When not null, the floors file to check the speedups against (read before measuring).</param>
+    /// <param name="writeJson">Writes the JSON text to <paramref name="jsonPath"/>; null: <see cref="File.WriteAllText(string, string?)"/>.
+    /// The CLI passes its own writer (a temporary file renamed into place, see sprune's OutputFiles).</param>
     /// <returns><see cref="Success"/>, <see cref="CheckFailed"/> or <see cref="BadInput"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="output"/> or <paramref name="log"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is not a defined value.</exception>
-    public static int Run(BenchSize size, TextWriter output, TextWriter log, string? jsonPath = null, string? floorsPath = null)
+    public static int Run(BenchSize size, TextWriter output, TextWriter log, string? jsonPath = null, string? floorsPath = null, Action<string>? writeJson = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(log);
@@ -68,7 +70,12 @@ public static class QuickReport
         output.WriteLine(ToMarkdown(rows));
         if (jsonPath is not null)
         {
-            try { File.WriteAllText(jsonPath, ToJson(rows)); }
+            try
+            {
+                string json = ToJson(rows);
+                if (writeJson is null) File.WriteAllText(jsonPath, json);
+                else writeJson(json);
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
             {
                 log.WriteLine($"report: cannot write '{jsonPath}': {e.Message}");

@@ -1,37 +1,56 @@
-using System.IO.MemoryMappedFiles;
+using System.Buffers;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using Span.Prune.Internal;
 
 namespace Span.Prune.SafeTensors;
 
 /// <summary>
-/// A read-only safetensors file: the header parsed and validated once, tensor bytes served zero-copy from a read-only
-/// memory mapping (<see cref="Open"/>) or from a caller's buffer (<see cref="Parse"/>).
+/// A read-only safetensors file: the header parsed and validated once, tensor bytes read on demand with positioned
+/// reads from the one open handle (<see cref="Open"/>), or served zero-copy from a caller's buffer (<see cref="Parse"/>).
 /// </summary>
 /// <remarks>
 /// <para>Layout: 8-byte little-endian u64 N, N bytes of UTF-8 JSON header, then the data buffer; each tensor's
 /// <c>data_offsets</c> are relative to byte 8 + N. Tensors are exposed in header order; <see cref="Metadata"/> keeps the
-/// <c>__metadata__</c> order.</para>
-/// <para>Every malformed input raises <see cref="SafeTensorsFormatException"/> from <see cref="Open"/> or <see cref="Parse"/>;
-/// after construction all ranges are proven in bounds, so the accessors cannot read outside the data.</para>
-/// <para>Spans returned by <see cref="GetBytes(int)"/> and <see cref="GetFloat32(int)"/> point into the mapping and are
-/// valid only until <see cref="Dispose"/>. A single span is limited to <see cref="int.MaxValue"/> elements; read larger
-/// tensors in windows with <see cref="GetByteRange"/>.</para>
-/// <para>The file must not be truncated or rewritten in place by another process while it is open: as with any
-/// memory mapping, reading pages that no longer exist faults the process. Always dispose: the mapping and the
-/// open-path registration are released only by <see cref="Dispose"/>.</para>
-/// <para>While a file is open its full path is registered, and <see cref="SafeTensorsWriter"/> refuses to write over it.</para>
+/// <c>__metadata__</c> order. A file is accepted exactly when the reference reader (huggingface/safetensors) accepts it,
+/// with the few documented exceptions listed on <see cref="SafeTensorsFormatRule"/> and in the README: shapes of more
+/// than <see cref="MaxRank"/> dimensions or with a dimension above <see cref="long.MaxValue"/>, and serde's alternative
+/// array / map spellings of an entry or a dtype, are refused.</para>
+/// <para>Every malformed input raises <see cref="SafeTensorsFormatException"/> (with its <see cref="SafeTensorsFormatRule"/>)
+/// from <see cref="Open"/> or <see cref="Parse"/>; after construction all ranges are proven in bounds.</para>
+/// <para>Why no memory mapping: reading a page of a mapped file that another process has truncated kills the process
+/// (SIGBUS), which no exception handler can catch. Positioned reads (<see cref="RandomAccess.Read(SafeFileHandle, Span{byte}, long)"/>)
+/// instead return short, which is reported as <see cref="SafeTensorsFormatRule.Truncated"/>. They are also one copy from
+/// the page cache, where faulting a mapping costs a fault per 4 KiB page (measured ≈4× slower for F32). The header is
+/// read and validated through the same handle the data is later read from, so replacing the path after
+/// <see cref="Open"/> changes nothing that this object reads.</para>
+/// <para>For an opened file, <see cref="GetBytes(int)"/>, <see cref="GetByteRange"/> and <see cref="GetFloat32(int)"/>
+/// read into a new array on each call (a single span holds at most <see cref="Array.MaxLength"/> elements; use
+/// <see cref="ReadByteRange"/> or <see cref="ReadAsFloat32(int, Span{float})"/> with caller-owned buffers for large tensors
+/// and streaming). For a parsed buffer they are zero-copy views of it.</para>
+/// <para>While a file is open its full path is registered, and <see cref="SafeTensorsWriter"/> refuses to write over
+/// it. Always dispose: the handle and the registration are released only by <see cref="Dispose"/>.</para>
 /// </remarks>
-public sealed unsafe class SafeTensorsFile : IDisposable
+public sealed class SafeTensorsFile : IDisposable
 {
+    /// <summary>
+    /// The most dimensions a tensor's shape may have. The reference reader has no limit short of its 100 MB header;
+    /// this one is far above any real tensor (NumPy allows 64) and stops a hostile header from making the reader build
+    /// a shape array of tens of millions of entries.
+    /// </summary>
+    public const int MaxRank = 1024;
+
+    /// <summary>Bytes converted per positioned read: big enough to amortise the system call, small enough to stay in cache.</summary>
+    private const int ConvertChunkBytes = 1 << 20;
+
+    /// <summary>Largest single positioned read: the operating system caps one read near 2 GiB anyway.</summary>
+    private const int MaxReadBytes = 1 << 30;
+
     private static readonly Dictionary<string, int> s_openPaths = new(PathComparer);
 
     private readonly SafeTensorsHeader _header;
     private readonly ReadOnlyMemory<byte> _memory;      // Parse: the caller's buffer (whole file image)
-    private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
-    private byte* _pointer;                               // Open: start of the mapped file
-    private readonly Microsoft.Win32.SafeHandles.SafeFileHandle? _handle; // Open: for positioned F32 reads
+    private readonly SafeFileHandle? _handle;            // Open: every read goes through this one handle
     private readonly string? _fullPath;
     private bool _disposed;
 
@@ -41,13 +60,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         _memory = memory;
     }
 
-    private SafeTensorsFile(SafeTensorsHeader header, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* pointer,
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string fullPath)
+    private SafeTensorsFile(SafeTensorsHeader header, SafeFileHandle handle, string fullPath)
     {
         _header = header;
-        _map = map;
-        _view = view;
-        _pointer = pointer;
         _handle = handle;
         _fullPath = fullPath;
     }
@@ -77,36 +92,28 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
     }
 
-    /// <summary>Memory-maps <paramref name="path"/> read-only and validates its header.</summary>
+    /// <summary>Opens <paramref name="path"/> read-only and validates its header, read through the same handle.</summary>
     /// <param name="path">The safetensors file.</param>
-    /// <returns>The open file; dispose it to unmap.</returns>
+    /// <returns>The open file; dispose it to close the handle.</returns>
     /// <exception cref="SafeTensorsFormatException">The file is not a valid safetensors file.</exception>
     /// <exception cref="IOException">The file cannot be opened (also <see cref="UnauthorizedAccessException"/>, <see cref="FileNotFoundException"/>).</exception>
     public static SafeTensorsFile Open(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = CanonicalPath(path);
-        using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = stream.Length;
-        Span<byte> prefix = stackalloc byte[8];
-        if (length >= 8)
-            stream.ReadExactly(prefix);
-        long n = SafeTensorsHeader.ReadHeaderLength(prefix, length); // also rejects files shorter than 8 bytes (not mappable when empty)
-
-        MemoryMappedFile? map = null;
-        MemoryMappedViewAccessor? view = null;
-        Microsoft.Win32.SafeHandles.SafeFileHandle? handle = null;
-        byte* pointer = null;
+        var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
         try
         {
-            handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-            map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            pointer += view.PointerOffset;
-            // Header ≤ 100 MB (checked above), so it fits a span.
-            var header = SafeTensorsHeader.Parse(new ReadOnlySpan<byte>(pointer + 8, (int)n), length - 8 - n).WithDataStart(8 + n);
-            var file = new SafeTensorsFile(header, map, view, pointer, handle, fullPath);
+            long length = RandomAccess.GetLength(handle);
+            Span<byte> prefix = stackalloc byte[8];
+            int got = ReadFully(handle, prefix, 0);
+            long n = SafeTensorsHeader.ReadHeaderLength(prefix[..got], got < 8 ? got : length);
+            // n ≤ 100 MB (checked above), so the header fits an array.
+            byte[] json = GC.AllocateUninitializedArray<byte>((int)n);
+            if (ReadFully(handle, json, 8) != json.Length)
+                throw new SafeTensorsFormatException(SafeTensorsFormatRule.Truncated, "The file ended inside the header (was it truncated while being opened?).");
+            var header = SafeTensorsHeader.Parse(json, 8 + n, length - 8 - n);
+            var file = new SafeTensorsFile(header, handle, fullPath);
             lock (s_openPaths)
             {
                 s_openPaths[fullPath] = s_openPaths.GetValueOrDefault(fullPath) + 1;
@@ -115,11 +122,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
         catch
         {
-            if (pointer != null)
-                view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            map?.Dispose();
-            handle?.Dispose();
+            handle.Dispose();
             throw;
         }
     }
@@ -131,13 +134,13 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Parse(ReadOnlyMemory<byte> fileBytes) =>
         new(SafeTensorsHeader.ParseFile(fileBytes.Span), fileBytes);
 
-    /// <summary>Full path of the mapped file (symbolic links resolved), or <see langword="null"/> for an in-memory file.</summary>
+    /// <summary>Full path of the open file (symbolic links resolved), or <see langword="null"/> for an in-memory file.</summary>
     public string? FullPath => _fullPath;
 
     /// <summary>Tensors in header order.</summary>
     public IReadOnlyList<SafeTensorInfo> Tensors => _header.Tensors;
 
-    /// <summary>The <c>__metadata__</c> entries in header order (empty when the header has none).</summary>
+    /// <summary>The <c>__metadata__</c> entries in header order (empty when the header has none or it is <c>null</c>).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Metadata => _header.Metadata;
 
     /// <summary>Size in bytes of the data buffer (file length − 8 − header length).</summary>
@@ -166,117 +169,97 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public SafeTensorInfo GetTensor(string name) =>
         TryGetTensor(name, out var info) ? info : throw new KeyNotFoundException($"The file has no tensor named '{name}'.");
 
-    /// <summary>The raw little-endian bytes of tensor <paramref name="index"/> (zero-copy).</summary>
+    /// <summary>The raw little-endian bytes of tensor <paramref name="index"/>: a view of the buffer for
+    /// <see cref="Parse"/>, a new array read from the file for <see cref="Open"/>.</summary>
     /// <param name="index">Header-order index.</param>
-    /// <returns>A span over the mapping, valid until <see cref="Dispose"/>.</returns>
+    /// <returns>The bytes.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is out of range.</exception>
-    /// <exception cref="NotSupportedException">The tensor is larger than <see cref="int.MaxValue"/> bytes.</exception>
-    public ReadOnlySpan<byte> GetBytes(int index)
-    {
-        if ((uint)index >= (uint)_header.Tensors.Length)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(index), $"Index {index} is not in [0, {_header.Tensors.Length}).");
-        return Slice(_header.Tensors[index]);
-    }
+    /// <exception cref="NotSupportedException">The tensor is larger than <see cref="Array.MaxLength"/> bytes (use <see cref="ReadByteRange"/>).</exception>
+    /// <exception cref="SafeTensorsFormatException">The file was truncated while open.</exception>
+    public ReadOnlySpan<byte> GetBytes(int index) => Bytes(Info(index, nameof(index)));
 
-    /// <summary>The raw little-endian bytes of tensor <paramref name="name"/> (zero-copy).</summary>
+    /// <summary>The raw little-endian bytes of tensor <paramref name="name"/>; see <see cref="GetBytes(int)"/>.</summary>
     /// <param name="name">Tensor name.</param>
-    /// <returns>A span over the mapping, valid until <see cref="Dispose"/>.</returns>
+    /// <returns>The bytes.</returns>
     /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
-    public ReadOnlySpan<byte> GetBytes(string name) => Slice(GetTensor(name));
+    public ReadOnlySpan<byte> GetBytes(string name) => Bytes(GetTensor(name));
 
     /// <summary>
-    /// A window of the raw bytes of tensor <paramref name="index"/> (zero-copy), for tensors too large for one span or
-    /// for streaming a tensor in chunks.
+    /// A window of the raw bytes of tensor <paramref name="index"/>: a view for <see cref="Parse"/>, a new array for
+    /// <see cref="Open"/> (prefer <see cref="ReadByteRange"/> with a reused buffer when streaming a file).
     /// </summary>
     /// <param name="index">Header-order index.</param>
     /// <param name="byteOffset">First byte of the window, relative to the tensor's first byte.</param>
     /// <param name="byteLength">Window length in bytes.</param>
-    /// <returns>A span over the mapping, valid until <see cref="Dispose"/>.</returns>
+    /// <returns>The window.</returns>
     /// <exception cref="ArgumentOutOfRangeException">The index is out of range or the window is not inside the tensor.</exception>
+    /// <exception cref="SafeTensorsFormatException">The file was truncated while open.</exception>
     public ReadOnlySpan<byte> GetByteRange(int index, long byteOffset, int byteLength)
     {
-        if ((uint)index >= (uint)_header.Tensors.Length)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(index), $"Index {index} is not in [0, {_header.Tensors.Length}).");
-        var info = _header.Tensors[index];
-        if (byteOffset < 0 || byteOffset > info.ByteLength)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteOffset), $"Offset {byteOffset} is not in [0, {info.ByteLength}] for tensor '{info.Name}'.");
-        if (byteLength < 0 || byteLength > info.ByteLength - byteOffset)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteLength), $"Length {byteLength} runs past the {info.ByteLength} bytes of tensor '{info.Name}'.");
+        var info = Info(index, nameof(index));
+        CheckWindow(info, byteOffset, byteLength, nameof(byteLength));
         ObjectDisposedException.ThrowIf(_disposed, this);
-        long start = _header.DataStart + info.DataOffset + byteOffset;
-        if (_view is null)
-            return _memory.Span.Slice((int)start, byteLength);
-        return new ReadOnlySpan<byte>(_pointer + start, byteLength);
+        if (_handle is null)
+            return _memory.Span.Slice((int)(_header.DataStart + info.DataOffset + byteOffset), byteLength);
+        byte[] bytes = GC.AllocateUninitializedArray<byte>(byteLength);
+        ReadPositioned(info, byteOffset, bytes);
+        return bytes;
     }
 
-    /// <summary>Tensor <paramref name="index"/> as float32, zero-copy; it must be F32.</summary>
+    /// <summary>Tensor <paramref name="index"/> as float32; it must be F32. A view for <see cref="Parse"/>, a new array for <see cref="Open"/>.</summary>
     /// <param name="index">Header-order index.</param>
-    /// <returns>The elements, valid until <see cref="Dispose"/>.</returns>
+    /// <returns>The elements.</returns>
     /// <exception cref="ArgumentException">The tensor is not F32 (use <see cref="ReadAsFloat32(int, Span{float})"/>).</exception>
     /// <exception cref="PlatformNotSupportedException">The host is big-endian.</exception>
-    public ReadOnlySpan<float> GetFloat32(int index)
-    {
-        var bytes = GetBytes(index);
-        return AsFloat32(_header.Tensors[index], bytes, nameof(index));
-    }
+    public ReadOnlySpan<float> GetFloat32(int index) => Float32(Info(index, nameof(index)), nameof(index));
 
-    /// <summary>Tensor <paramref name="name"/> as float32, zero-copy; it must be F32.</summary>
+    /// <summary>Tensor <paramref name="name"/> as float32; it must be F32. See <see cref="GetFloat32(int)"/>.</summary>
     /// <param name="name">Tensor name.</param>
-    /// <returns>The elements, valid until <see cref="Dispose"/>.</returns>
+    /// <returns>The elements.</returns>
     /// <exception cref="ArgumentException">The tensor is not F32.</exception>
-    public ReadOnlySpan<float> GetFloat32(string name)
-    {
-        var info = GetTensor(name);
-        return AsFloat32(info, Slice(info), nameof(name));
-    }
+    public ReadOnlySpan<float> GetFloat32(string name) => Float32(GetTensor(name), nameof(name));
 
     /// <summary>Converts tensor <paramref name="index"/> (F16, BF16, F32 or F64) to float32 into <paramref name="destination"/>.</summary>
     /// <param name="index">Header-order index.</param>
     /// <param name="destination">At least <see cref="SafeTensorInfo.ElementCount"/> floats; the first that many are written.</param>
-    /// <remarks>Widening from F16/BF16 is exact; F64 rounds to nearest even. See <see cref="SafeTensorsConvert"/>.</remarks>
-    /// <exception cref="ArgumentException">The dtype is not convertible or the destination is too short.</exception>
+    /// <remarks>Widening from F16/BF16 is exact; F64 rounds to nearest even and refuses values beyond the float32 range.
+    /// Any length that a <see cref="Span{T}"/> can hold works (an F32 tensor of up to 8 GiB): the file is read in chunks.</remarks>
+    /// <exception cref="ArgumentException">The dtype is not convertible or the destination is too short (a tensor of
+    /// more than <see cref="int.MaxValue"/> elements cannot be converted into one span).</exception>
+    /// <exception cref="SafeTensorsConversionException">An F64 element is finite but outside the float32 range.</exception>
+    /// <exception cref="SafeTensorsFormatException">The file was truncated while open.</exception>
     public void ReadAsFloat32(int index, Span<float> destination)
     {
-        var bytes = GetBytes(index);
-        var info = _header.Tensors[index];
+        var info = Info(index, nameof(index));
         CheckConvertible(info, destination.Length, nameof(index), nameof(destination));
-        ConvertOrRead(info, bytes, destination);
+        Convert(info, destination[..(int)info.ElementCount]);
     }
 
-    /// <summary>
-    /// F32 from a file on disk is read with positioned reads straight into the destination: from the page cache that
-    /// is one copy, where touching the mapping costs a page fault per 4 KiB (measured ≈4× slower on a 64 MB tensor).
-    /// Other dtypes convert from the mapping.
-    /// </summary>
-    private void ConvertOrRead(SafeTensorInfo info, ReadOnlySpan<byte> bytes, Span<float> destination)
+    /// <summary>Converts tensor <paramref name="name"/> (F16, BF16, F32 or F64) to float32 into <paramref name="destination"/>.</summary>
+    /// <param name="name">Tensor name.</param>
+    /// <param name="destination">At least <see cref="SafeTensorInfo.ElementCount"/> floats.</param>
+    /// <exception cref="ArgumentException">The dtype is not convertible or the destination is too short.</exception>
+    /// <exception cref="SafeTensorsConversionException">An F64 element is finite but outside the float32 range.</exception>
+    public void ReadAsFloat32(string name, Span<float> destination)
     {
-        if (info.DType != SafeTensorsDType.F32 || _handle is null || !BitConverter.IsLittleEndian)
-        {
-            SafeTensorsConvert.ToFloat32(bytes, info.DType, destination);
-            return;
-        }
-        ReadPositioned(info, 0, MemoryMarshal.AsBytes(destination[..(int)info.ElementCount]));
+        var info = GetTensor(name);
+        CheckConvertible(info, destination.Length, nameof(name), nameof(destination));
+        Convert(info, destination[..(int)info.ElementCount]);
     }
 
     /// <summary>
     /// Copies a window of the raw bytes of tensor <paramref name="index"/> into <paramref name="destination"/>: for a
-    /// file on disk with positioned reads (from the page cache one copy, without faulting the mapping page by page and
-    /// without growing the process's resident set by the file's size), for an in-memory file by copying.
+    /// file on disk with positioned reads, for an in-memory file by copying.
     /// </summary>
     /// <param name="index">Header-order index.</param>
     /// <param name="byteOffset">First byte of the window, relative to the tensor's first byte.</param>
     /// <param name="destination">Receives the window; its length is the window length.</param>
     /// <exception cref="ArgumentOutOfRangeException">The index is out of range or the window is not inside the tensor.</exception>
-    /// <exception cref="IOException">The file ended early (it was truncated while open).</exception>
+    /// <exception cref="SafeTensorsFormatException">The file ended early (it was truncated while open).</exception>
     public void ReadByteRange(int index, long byteOffset, Span<byte> destination)
     {
-        if ((uint)index >= (uint)_header.Tensors.Length)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(index), $"Index {index} is not in [0, {_header.Tensors.Length}).");
-        var info = _header.Tensors[index];
-        if (byteOffset < 0 || byteOffset > info.ByteLength)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteOffset), $"Offset {byteOffset} is not in [0, {info.ByteLength}] for tensor '{info.Name}'.");
-        if (destination.Length > info.ByteLength - byteOffset)
-            ThrowHelper.ThrowArgumentOutOfRange(nameof(destination), $"Length {destination.Length} runs past the {info.ByteLength} bytes of tensor '{info.Name}'.");
+        var info = Info(index, nameof(index));
+        CheckWindow(info, byteOffset, destination.Length, nameof(destination));
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_handle is null)
             _memory.Span.Slice((int)(_header.DataStart + info.DataOffset + byteOffset), destination.Length).CopyTo(destination);
@@ -284,43 +267,15 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             ReadPositioned(info, byteOffset, destination);
     }
 
-    private void ReadPositioned(SafeTensorInfo info, long byteOffset, Span<byte> target)
-    {
-        long offset = _header.DataStart + info.DataOffset + byteOffset;
-        while (!target.IsEmpty)
-        {
-            int n = RandomAccess.Read(_handle!, target, offset);
-            if (n == 0) throw new IOException($"Tensor '{info.Name}': the file ended early (was it truncated while open?).");
-            target = target[n..];
-            offset += n;
-        }
-    }
-
-    /// <summary>Converts tensor <paramref name="name"/> (F16, BF16, F32 or F64) to float32 into <paramref name="destination"/>.</summary>
-    /// <param name="name">Tensor name.</param>
-    /// <param name="destination">At least <see cref="SafeTensorInfo.ElementCount"/> floats.</param>
-    /// <exception cref="ArgumentException">The dtype is not convertible or the destination is too short.</exception>
-    public void ReadAsFloat32(string name, Span<float> destination)
-    {
-        var info = GetTensor(name);
-        var bytes = Slice(info);
-        CheckConvertible(info, destination.Length, nameof(name), nameof(destination));
-        ConvertOrRead(info, bytes, destination);
-    }
-
-    /// <summary>Unmaps the file. Spans obtained earlier must not be used afterwards.</summary>
+    /// <summary>Closes the file. Spans obtained earlier from a parsed buffer must not be used afterwards.</summary>
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
-        if (_view is not null)
+        if (_handle is not null)
         {
-            _pointer = null;
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-            _map!.Dispose();
-            _handle?.Dispose();
+            _handle.Dispose();
             lock (s_openPaths)
             {
                 int c = s_openPaths.GetValueOrDefault(_fullPath!) - 1;
@@ -332,7 +287,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
     }
 
-    /// <summary>True when some open <see cref="SafeTensorsFile"/> maps <paramref name="fullPath"/>.</summary>
+    /// <summary>True when some open <see cref="SafeTensorsFile"/> reads <paramref name="fullPath"/>.</summary>
     internal static bool IsOpen(string fullPath)
     {
         lock (s_openPaths)
@@ -341,33 +296,124 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
     }
 
-    private static void CheckConvertible(SafeTensorInfo info, int destinationLength, string tensorParam, string destinationParam)
+    private SafeTensorInfo Info(int index, string paramName)
     {
-        if (!SafeTensorsDTypeInfo.IsConvertibleFloat(info.DType))
-            ThrowHelper.ThrowArgument(tensorParam, $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}; only F16, BF16, F32 and F64 convert to float32.");
-        if (destinationLength < info.ElementCount)
-            ThrowHelper.ThrowArgument(destinationParam, $"Destination length {destinationLength} is shorter than the {info.ElementCount} elements of tensor '{info.Name}'.");
+        if ((uint)index >= (uint)_header.Tensors.Length)
+            ThrowHelper.ThrowArgumentOutOfRange(paramName, $"Index {index} is not in [0, {_header.Tensors.Length}).");
+        return _header.Tensors[index];
     }
 
-    private static ReadOnlySpan<float> AsFloat32(SafeTensorInfo info, ReadOnlySpan<byte> bytes, string tensorParam)
+    private static void CheckWindow(SafeTensorInfo info, long byteOffset, int byteLength, string lengthParam)
+    {
+        if (byteOffset < 0 || byteOffset > info.ByteLength)
+            ThrowHelper.ThrowArgumentOutOfRange(nameof(byteOffset), $"Offset {byteOffset} is not in [0, {info.ByteLength}] for tensor '{info.Name}'.");
+        if (byteLength < 0 || byteLength > info.ByteLength - byteOffset)
+            ThrowHelper.ThrowArgumentOutOfRange(lengthParam, $"Length {byteLength} runs past the {info.ByteLength} bytes of tensor '{info.Name}'.");
+    }
+
+    /// <summary>Converts the whole tensor into <paramref name="destination"/> (exactly its element count).</summary>
+    private void Convert(SafeTensorInfo info, Span<float> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_handle is null)
+        {
+            // In memory the tensor is below 2 GiB (it is inside one array).
+            var bytes = _memory.Span.Slice((int)(_header.DataStart + info.DataOffset), (int)info.ByteLength);
+            SafeTensorsDTypeInfo.ToFloat32(bytes, info.DType, destination, info.Name, 0);
+            return;
+        }
+        if (info.DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
+        {
+            // Straight into the destination, in pieces whose byte length fits an int (the tensor may exceed 2 GiB).
+            const int FloatsPerRead = MaxReadBytes / sizeof(float);
+            for (int done = 0; done < destination.Length; done += FloatsPerRead)
+            {
+                var piece = destination.Slice(done, Math.Min(FloatsPerRead, destination.Length - done));
+                ReadPositioned(info, (long)done * sizeof(float), MemoryMarshal.AsBytes(piece));
+            }
+            return;
+        }
+        int size = SafeTensorsDTypeInfo.SizeOf(info.DType);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ConvertChunkBytes);
+        try
+        {
+            int perChunk = ConvertChunkBytes / size;
+            for (int done = 0; done < destination.Length; done += perChunk)
+            {
+                int n = Math.Min(perChunk, destination.Length - done);
+                var chunk = buffer.AsSpan(0, n * size);
+                ReadPositioned(info, (long)done * size, chunk);
+                SafeTensorsDTypeInfo.ToFloat32(chunk, info.DType, destination.Slice(done, n), info.Name, done);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private ReadOnlySpan<byte> Bytes(SafeTensorInfo info)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (info.ByteLength > Array.MaxLength)
+            throw new NotSupportedException($"Tensor '{info.Name}' is {info.ByteLength} bytes; a single span holds at most {Array.MaxLength}. Read it in windows with ReadByteRange.");
+        if (_handle is null)
+            return _memory.Span.Slice((int)(_header.DataStart + info.DataOffset), (int)info.ByteLength);
+        byte[] bytes = GC.AllocateUninitializedArray<byte>((int)info.ByteLength);
+        ReadPositioned(info, 0, bytes);
+        return bytes;
+    }
+
+    private ReadOnlySpan<float> Float32(SafeTensorInfo info, string tensorParam)
     {
         if (info.DType != SafeTensorsDType.F32)
             ThrowHelper.ThrowArgument(tensorParam, $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}, not F32; use ReadAsFloat32 to convert.");
         if (!BitConverter.IsLittleEndian)
-            throw new PlatformNotSupportedException("Zero-copy float32 views need a little-endian host; use ReadAsFloat32.");
-        // Unaligned float loads are fine on every .NET target; MemoryMarshal.Cast does not require alignment.
-        return MemoryMarshal.Cast<byte, float>(bytes);
+            throw new PlatformNotSupportedException("Float32 views need a little-endian host; use ReadAsFloat32.");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_handle is null)
+        {
+            // Unaligned float loads are fine on every .NET target; MemoryMarshal.Cast does not require alignment.
+            return MemoryMarshal.Cast<byte, float>(Bytes(info));
+        }
+        if (info.ElementCount > Array.MaxLength)
+            throw new NotSupportedException($"Tensor '{info.Name}' has {info.ElementCount} elements; a single span holds at most {Array.MaxLength}. Read it in windows with ReadByteRange.");
+        float[] values = GC.AllocateUninitializedArray<float>((int)info.ElementCount);
+        Convert(info, values);
+        return values;
     }
 
-    private ReadOnlySpan<byte> Slice(SafeTensorInfo info)
+    /// <summary>Reads <paramref name="target"/> from the tensor's bytes at <paramref name="byteOffset"/>; a short read
+    /// means the file shrank after it was validated.</summary>
+    private void ReadPositioned(SafeTensorInfo info, long byteOffset, Span<byte> target)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (info.ByteLength > int.MaxValue)
-            throw new NotSupportedException($"Tensor '{info.Name}' is {info.ByteLength} bytes; a single span holds at most {int.MaxValue}.");
-        long start = _header.DataStart + info.DataOffset;
-        if (_view is null)
-            return _memory.Span.Slice((int)start, (int)info.ByteLength);
-        // In bounds: the header validation proved DataOffset + ByteLength ≤ DataLength.
-        return new ReadOnlySpan<byte>(_pointer + start, (int)info.ByteLength);
+        long offset = _header.DataStart + info.DataOffset + byteOffset;
+        if (ReadFully(_handle!, target, offset) != target.Length)
+            throw new SafeTensorsFormatException(SafeTensorsFormatRule.Truncated,
+                $"Tensor '{info.Name}': the file ended before byte {info.DataOffset + info.ByteLength} of the data (was it truncated while open?).", info.Name);
+    }
+
+    /// <summary>Reads until <paramref name="target"/> is full or the file ends; returns the bytes read.</summary>
+    private static int ReadFully(SafeFileHandle handle, Span<byte> target, long offset)
+    {
+        int total = 0;
+        while (total < target.Length)
+        {
+            int n = RandomAccess.Read(handle, target[total..], offset + total);
+            if (n == 0)
+                break;
+            total += n;
+        }
+        return total;
+    }
+
+    private static void CheckConvertible(SafeTensorInfo info, int destinationLength, string tensorParam, string destinationParam)
+    {
+        if (!SafeTensorsDTypeInfo.IsConvertibleFloat(info.DType))
+            ThrowHelper.ThrowArgument(tensorParam, $"Tensor '{info.Name}' is {SafeTensorsDTypeInfo.GetName(info.DType)}; only F16, BF16, F32 and F64 convert to float32 (read other dtypes as bytes).");
+        if (destinationLength < info.ElementCount)
+            ThrowHelper.ThrowArgument(destinationParam, info.ElementCount > int.MaxValue
+                ? $"Tensor '{info.Name}' has {info.ElementCount} elements, more than one span can hold; read it in windows with ReadByteRange and SafeTensorsDTypeInfo.ToFloat32."
+                : $"Destination length {destinationLength} is shorter than the {info.ElementCount} elements of tensor '{info.Name}'.");
     }
 }

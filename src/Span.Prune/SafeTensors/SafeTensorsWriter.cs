@@ -55,7 +55,7 @@ public sealed class SafeTensorsWriter
     }
 
     /// <summary>Adds a tensor whose bytes are in memory (not copied; keep them unchanged until written).</summary>
-    /// <param name="name">Unique tensor name, not <c>__metadata__</c>.</param>
+    /// <param name="name">Unique tensor name (may be empty), not <c>__metadata__</c>.</param>
     /// <param name="dtype">Element type.</param>
     /// <param name="shape">Non-negative dimensions.</param>
     /// <param name="data">Little-endian bytes; length = element count × dtype size.</param>
@@ -72,7 +72,7 @@ public sealed class SafeTensorsWriter
     }
 
     /// <summary>Adds a tensor whose bytes are produced while writing (streaming: one tensor at a time).</summary>
-    /// <param name="name">Unique tensor name, not <c>__metadata__</c>.</param>
+    /// <param name="name">Unique tensor name (may be empty), not <c>__metadata__</c>.</param>
     /// <param name="dtype">Element type.</param>
     /// <param name="shape">Non-negative dimensions.</param>
     /// <param name="source">Called once during writing; must write exactly element count × dtype size bytes.</param>
@@ -169,6 +169,16 @@ public sealed class SafeTensorsWriter
         return ms.ToArray();
     }
 
+    /// <summary>The length prefix and padded header alone, for tests that lay out large (sparse) files themselves.</summary>
+    internal byte[] HeaderBytesForTest()
+    {
+        byte[] header = BuildHeader();
+        var result = new byte[8 + header.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)header.Length);
+        header.CopyTo(result, 8);
+        return result;
+    }
+
     /// <summary>Length of the complete file: prefix, padded header and every tensor's bytes.</summary>
     private long FileLength()
     {
@@ -225,22 +235,29 @@ public sealed class SafeTensorsWriter
     private long Check(string name, SafeTensorsDType dtype, ReadOnlySpan<long> shape)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (name.Length == 0 || name == "__metadata__")
+        // The empty name is a valid key for the reference reader (and for ours); "__metadata__" is not a tensor name.
+        if (name == "__metadata__")
             ThrowHelper.ThrowArgument(nameof(name), $"'{name}' is not a valid tensor name.");
         CheckUtf16(name, nameof(name));
         if (_names.Contains(name))
             ThrowHelper.ThrowArgument(nameof(name), $"Tensor '{name}' was already added.");
-        int size = SafeTensorsDTypeInfo.SizeOf(dtype);
+        if (shape.Length > SafeTensorsFile.MaxRank)
+            ThrowHelper.ThrowArgument(nameof(shape), $"Tensor '{name}': {shape.Length} dimensions exceed the reader's limit of {SafeTensorsFile.MaxRank}.");
+        // Sizes in bits, as the format defines them, so F4 and F6 tensors are written too; the reader refuses the
+        // same overflows and partial bytes, so everything written here reads back.
+        long bits = SafeTensorsDTypeInfo.BitSizeOf(dtype);
         long count = 1;
         foreach (long d in shape)
         {
             if (d < 0)
                 ThrowHelper.ThrowArgument(nameof(shape), $"Tensor '{name}': dimension {d} is negative.");
-            if (d != 0 && count > long.MaxValue / size / d)
-                ThrowHelper.ThrowArgument(nameof(shape), $"Tensor '{name}': the byte length overflows 64 bits.");
+            if (d != 0 && count > long.MaxValue / bits / d)
+                ThrowHelper.ThrowArgument(nameof(shape), $"Tensor '{name}': the size in bits overflows 64 bits.");
             count *= d;
         }
-        return count * size;
+        if (count * bits % 8 != 0)
+            ThrowHelper.ThrowArgument(nameof(shape), $"Tensor '{name}': {count} elements of {SafeTensorsDTypeInfo.GetName(dtype)} are not a whole number of bytes.");
+        return count * bits / 8;
     }
 
     /// <summary>Lone surrogates cannot be encoded as UTF-8; reject them here rather than midway through writing.</summary>

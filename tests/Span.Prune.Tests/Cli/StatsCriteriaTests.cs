@@ -465,7 +465,7 @@ public sealed class StatsCriteriaTests : IDisposable
     [InlineData("--stats is not read by criterion magnitude", "--criterion", "magnitude", "--stats", "STATS")]
     [InlineData("--pair is only used by criterion bn-scale", "--criterion", "taylor", "--stats", "STATS", "--pair", "a=b")]
     [InlineData("criterion taylor prunes with --scope layer", "--criterion", "taylor", "--stats", "STATS", "--scope", "global")]
-    [InlineData("the output path is the --stats file", "--criterion", "taylor", "--stats", "STATS", "-o", "STATS")]
+    [InlineData("is the same file as --stats", "--criterion", "taylor", "--stats", "STATS", "-o", "STATS")]
     public void BadStatsUsage_ExitsTwo(string message, params string[] options)
     {
         string stats = new TensorFile().F32("fc1.weight.grad", new float[48], 6, 8).Save(PathOf("stats.safetensors"));

@@ -53,7 +53,7 @@ public class SafeTensorsConvertTests
         var src = Interesting(n, n);
         var dst = new byte[2 * n + 2];
         dst.AsSpan().Fill(0xAB);
-        SafeTensorsConvert.FromFloat32(src, SafeTensorsDType.BF16, dst);
+        SafeTensorsDTypeInfo.FromFloat32(src, SafeTensorsDType.BF16, dst);
         for (int i = 0; i < n; i++)
             Assert.Equal(Bf16Reference(src[i]), BinaryPrimitives.ReadUInt16LittleEndian(dst.AsSpan(2 * i)));
         Assert.Equal(0xAB, dst[2 * n]);
@@ -66,7 +66,7 @@ public class SafeTensorsConvertTests
     {
         var src = Interesting(n, n + 1000);
         var dst = new byte[2 * n];
-        SafeTensorsConvert.FromFloat32(src, SafeTensorsDType.F16, dst);
+        SafeTensorsDTypeInfo.FromFloat32(src, SafeTensorsDType.F16, dst);
         for (int i = 0; i < n; i++)
         {
             ushort expected = BitConverter.HalfToUInt16Bits((Half)src[i]);
@@ -87,8 +87,8 @@ public class SafeTensorsConvertTests
         rng.NextBytes(raw);
         var bf = TestData.NaNs(n + 1);
         var hf = TestData.NaNs(n + 1);
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.BF16, bf);
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F16, hf);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.BF16, bf);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.F16, hf);
         for (int i = 0; i < n; i++)
         {
             ushort u = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i));
@@ -112,8 +112,8 @@ public class SafeTensorsConvertTests
         var f = new float[65536];
         var back = new byte[raw.Length];
 
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.BF16, f);
-        SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.BF16, back);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.BF16, f);
+        SafeTensorsDTypeInfo.FromFloat32(f, SafeTensorsDType.BF16, back);
         for (int i = 0; i < 65536; i++)
         {
             ushort got = BinaryPrimitives.ReadUInt16LittleEndian(back.AsSpan(2 * i));
@@ -122,8 +122,8 @@ public class SafeTensorsConvertTests
             Assert.Equal(want, got);
         }
 
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F16, f);
-        SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.F16, back);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.F16, f);
+        SafeTensorsDTypeInfo.FromFloat32(f, SafeTensorsDType.F16, back);
         for (int i = 0; i < 65536; i++)
         {
             ushort got = BinaryPrimitives.ReadUInt16LittleEndian(back.AsSpan(2 * i));
@@ -144,9 +144,9 @@ public class SafeTensorsConvertTests
         float[] src = [0f, -0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f, -0f];
         var bytes = new byte[src.Length * SafeTensorsDTypeInfo.SizeOf(dtype)];
         bytes.AsSpan().Fill(0xFF);
-        SafeTensorsConvert.FromFloat32(src, dtype, bytes);
+        SafeTensorsDTypeInfo.FromFloat32(src, dtype, bytes);
         var back = TestData.NaNs(src.Length);
-        SafeTensorsConvert.ToFloat32(bytes, dtype, back);
+        SafeTensorsDTypeInfo.ToFloat32(bytes, dtype, back);
         for (int i = 0; i < src.Length; i++)
             Assert.Equal(BitConverter.SingleToUInt32Bits(src[i]), BitConverter.SingleToUInt32Bits(back[i]));
     }
@@ -154,15 +154,17 @@ public class SafeTensorsConvertTests
     [Fact]
     public void F64_ReadRoundsToNearestAndWritesExactly()
     {
-        double[] d = [0.1, -1e300, 1e-300, Math.PI, double.NegativeInfinity];
+        // -1e300 and 1e300 are refused (F64_BeyondFloatRange_IsRefused); 1e-300 underflows to zero, which is rounding.
+        double[] d = [0.1, -3.4e38, 1e-300, Math.PI, double.NegativeInfinity, double.NaN, -0.0];
         var raw = new byte[8 * d.Length];
         for (int i = 0; i < d.Length; i++)
             BinaryPrimitives.WriteDoubleLittleEndian(raw.AsSpan(8 * i), d[i]);
         var f = new float[d.Length];
-        SafeTensorsConvert.ToFloat32(raw, SafeTensorsDType.F64, f);
+        SafeTensorsDTypeInfo.ToFloat32(raw, SafeTensorsDType.F64, f);
         Assert.Equal(d.Select(x => (float)x), f);
+        Assert.True(float.IsNegative(f[^1]) && f[^1] == 0);
         var back = new byte[raw.Length];
-        SafeTensorsConvert.FromFloat32(f, SafeTensorsDType.F64, back);
+        SafeTensorsDTypeInfo.FromFloat32(f, SafeTensorsDType.F64, back);
         for (int i = 0; i < d.Length; i++)
             Assert.Equal((double)f[i], BinaryPrimitives.ReadDoubleLittleEndian(back.AsSpan(8 * i)));
     }
@@ -170,12 +172,12 @@ public class SafeTensorsConvertTests
     [Fact]
     public void Throws_OnBadArguments()
     {
-        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.ToFloat32(new byte[8], SafeTensorsDType.I64, new float[1])).ParamName);
-        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.FromFloat32(new float[1], SafeTensorsDType.U8, new byte[8])).ParamName);
-        Assert.Equal("source", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.ToFloat32(new byte[3], SafeTensorsDType.BF16, new float[2])).ParamName);
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.ToFloat32(new byte[8], SafeTensorsDType.BF16, new float[3])).ParamName);
+        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.ToFloat32(new byte[8], SafeTensorsDType.I64, new float[1])).ParamName);
+        Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.FromFloat32(new float[1], SafeTensorsDType.U8, new byte[8])).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.ToFloat32(new byte[3], SafeTensorsDType.BF16, new float[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.ToFloat32(new byte[8], SafeTensorsDType.BF16, new float[3])).ParamName);
         var dst = new byte[3];
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsConvert.FromFloat32(new float[2], SafeTensorsDType.BF16, dst)).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.FromFloat32(new float[2], SafeTensorsDType.BF16, dst)).ParamName);
         Assert.All(dst, b => Assert.Equal(0, b));
     }
 
@@ -191,8 +193,8 @@ public class SafeTensorsConvertTests
             int len = 1000 * SafeTensorsDTypeInfo.SizeOf(dt);
             AllocationAssert.None(() =>
             {
-                SafeTensorsConvert.FromFloat32(floats, dt, bytes);
-                SafeTensorsConvert.ToFloat32(bytes.AsSpan(0, len), dt, back);
+                SafeTensorsDTypeInfo.FromFloat32(floats, dt, bytes);
+                SafeTensorsDTypeInfo.ToFloat32(bytes.AsSpan(0, len), dt, back);
             });
         }
         float sum = 0;
@@ -211,7 +213,25 @@ public class SafeTensorsConvertTests
         {
             Assert.True(SafeTensorsDTypeInfo.TryParse(SafeTensorsDTypeInfo.GetName(dt), out var parsed));
             Assert.Equal(dt, parsed);
-            Assert.Contains(SafeTensorsDTypeInfo.SizeOf(dt), new[] { 1, 2, 4, 8 });
+            int bits = SafeTensorsDTypeInfo.BitSizeOf(dt);
+            Assert.Contains(bits, new[] { 4, 6, 8, 16, 32, 64 });
+            if (bits % 8 == 0)
+                Assert.Equal(bits / 8, SafeTensorsDTypeInfo.SizeOf(dt));
+            else
+                Assert.Equal("dtype", Assert.Throws<ArgumentException>(() => SafeTensorsDTypeInfo.SizeOf(dt)).ParamName);
+        }
+        // The reference's list (huggingface/safetensors Dtype), spelled as in headers, with sizes in bits.
+        (string Name, int Bits)[] reference =
+        [
+            ("BOOL", 8), ("F4", 4), ("F6_E2M3", 6), ("F6_E3M2", 6), ("U8", 8), ("I8", 8), ("F8_E5M2", 8), ("F8_E4M3", 8),
+            ("F8_E8M0", 8), ("F8_E4M3FNUZ", 8), ("F8_E5M2FNUZ", 8), ("I16", 16), ("U16", 16), ("F16", 16), ("BF16", 16),
+            ("I32", 32), ("U32", 32), ("F32", 32), ("C64", 64), ("F64", 64), ("I64", 64), ("U64", 64),
+        ];
+        Assert.Equal(reference.Length, Enum.GetValues<SafeTensorsDType>().Length);
+        foreach (var (name, bits) in reference)
+        {
+            Assert.True(SafeTensorsDTypeInfo.TryParse(name, out var dt), name);
+            Assert.Equal(bits, SafeTensorsDTypeInfo.BitSizeOf(dt));
         }
         Assert.Equal(2, SafeTensorsDTypeInfo.SizeOf(SafeTensorsDType.BF16));
         Assert.Equal(8, SafeTensorsDTypeInfo.SizeOf(SafeTensorsDType.I64));

@@ -12,12 +12,15 @@ namespace Span.Prune.SafeTensors;
 /// so tensors are scored in float32 and written back in their own dtype.
 /// </summary>
 /// <remarks>
-/// Widening (F16/BF16 → F32) is exact. Narrowing rounds to nearest, ties to even (IEEE default), so a value that was
+/// Widening (F16/BF16 → F32) is exact. F64 → F32 rounds to nearest even, but a finite F64 value beyond the float32
+/// range is refused (<see cref="SafeTensorsConversionException"/>) rather than silently becoming ±∞: a pruning score
+/// or a written-back weight of ∞ would be a wrong answer, not a rounded one. NaN and ±∞ stay NaN and ±∞, and values
+/// below the float32 subnormal range round to (signed) zero as any narrowing does. Narrowing rounds to nearest, ties to even (IEEE default), so a value that was
 /// read from a dtype converts back to the identical bits, and pruned zeros stay exact (signed) zeros.
 /// BF16 is the upper half of the binary32 bits: widen = <c>bits &lt;&lt; 16</c>; narrow =
 /// <c>(bits + 0x7FFF + ((bits &gt;&gt; 16) &amp; 1)) &gt;&gt; 16</c>, with NaN kept NaN (quiet bit set, sign kept).
 /// </remarks>
-public static class SafeTensorsConvert
+public static partial class SafeTensorsDTypeInfo
 {
     /// <summary>Converts <paramref name="source"/> (little-endian elements of <paramref name="dtype"/>) to float32.</summary>
     /// <param name="source">Raw tensor bytes; the length must be a multiple of the dtype size.</param>
@@ -25,7 +28,14 @@ public static class SafeTensorsConvert
     /// <param name="destination">Receives <c>source.Length / size</c> floats; must be at least that long.</param>
     /// <exception cref="ArgumentException">The dtype is not a convertible float, the source length is not a multiple of
     /// its size, or the destination is too short (nothing written).</exception>
-    public static void ToFloat32(ReadOnlySpan<byte> source, SafeTensorsDType dtype, Span<float> destination)
+    /// <exception cref="SafeTensorsConversionException">An F64 element is finite but outside the float32 range (the
+    /// elements before it have been written).</exception>
+    public static void ToFloat32(ReadOnlySpan<byte> source, SafeTensorsDType dtype, Span<float> destination) =>
+        ToFloat32(source, dtype, destination, null, 0);
+
+    /// <summary><see cref="ToFloat32(ReadOnlySpan{byte}, SafeTensorsDType, Span{float})"/> for a window of a named
+    /// tensor whose first element has index <paramref name="firstElement"/>, so that a refusal names both.</summary>
+    internal static void ToFloat32(ReadOnlySpan<byte> source, SafeTensorsDType dtype, Span<float> destination, string? tensorName, long firstElement)
     {
         int count = CheckArgs(source.Length, dtype, destination.Length, nameof(source), nameof(destination));
         destination = destination[..count];
@@ -44,7 +54,13 @@ public static class SafeTensorsConvert
                 break;
             case SafeTensorsDType.F64:
                 for (int i = 0; i < count; i++)
-                    destination[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(source[(8 * i)..]);
+                {
+                    double d = BinaryPrimitives.ReadDoubleLittleEndian(source[(8 * i)..]);
+                    float f = (float)d;
+                    if (float.IsInfinity(f) && double.IsFinite(d))
+                        ThrowOutOfRange(tensorName, firstElement + i, d);
+                    destination[i] = f;
+                }
                 break;
             case SafeTensorsDType.F16:
                 if (BitConverter.IsLittleEndian)
@@ -128,6 +144,13 @@ public static class SafeTensorsConvert
                 break;
         }
     }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void ThrowOutOfRange(string? tensorName, long index, double value) =>
+        throw new SafeTensorsConversionException(
+            (tensorName is null ? "" : $"Tensor '{tensorName}': ") +
+            $"F64 element {index} is {value:R}, outside the float32 range (±{float.MaxValue:R}); converting it would make it infinite. Read the tensor as bytes to keep it exact.",
+            tensorName, index, value);
 
     /// <summary>Rounds one binary32 bit pattern to bfloat16, ties to even; NaN stays a (quiet) NaN with its sign.</summary>
     internal static ushort RoundToBf16(uint bits)
