@@ -81,16 +81,12 @@ internal static partial class PruneCommand
         foreach (string preset in g.Presets) GroupPresets.Check(preset);
         var specs = g.Specs.Select(GroupSpec.Parse).ToList();
 
-        // 2. Paths: a directory holds one model file (model.safetensors, or its only .safetensors).
-        string inputPath = ResolveModelPath(o.Input), outputPath = Path.GetFullPath(o.Output);
-        if (SamePath(inputPath, outputPath)) throw new ArgumentException("the output path is the input path; the input is never overwritten");
-        CheckDirectory(o.Output, "the output");
-        if (o.Report is not null)
-        {
-            CheckDirectory(o.Report, "--report");
-            string report = Path.GetFullPath(o.Report);
-            if (SamePath(report, inputPath) || SamePath(report, outputPath)) throw new ArgumentException("--report must differ from the input and the output");
-        }
+        // 2. Paths: a directory holds one model file (model.safetensors, or its only .safetensors); every output is a
+        // file of its own, none the input (identity, see OutputFiles), and none is touched until all are written.
+        using var files = new OutputFiles(o.Fsync);
+        string inputPath = files.Input(ResolveModelPath(o.Input), "the input");
+        string outputPath = files.Output(o.Output, "the output");
+        string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
         string config = Path.Combine(Path.GetDirectoryName(inputPath)!, "config.json");
 
         // 3. Groups from the header, then every selection, before the output is opened.
@@ -119,13 +115,15 @@ internal static partial class PruneCommand
             throw new ArgumentException("--fold-bn: no group has a BatchNorm (members X.weight, X.bias, X.running_mean, X.running_var)");
 
         // 4. Write.
-        List<TensorChange> changes = GroupWriter.Write(file, dims, folds, g.Shrink, outputPath, [inputPath], o.Fsync);
+        List<TensorChange> changes = GroupWriter.Write(file, dims, folds, g.Shrink, files, outputPath);
 
         // 5. Report.
         long before = file.Tensors.Sum(t => t.ElementCount);
         long after = before + changes.Sum(c => c.ParamsAfter - c.ParamsBefore);
+        if (reportPath is not null)
+            files.Stage(reportPath, stream => GroupReport.WriteJson(stream, inputPath, o.Output, o.Sparsity, g, selections, changes, before, after));
+        files.Commit();
         GroupReport.Print(Console.Out, selections, changes, before, after, g.Shrink);
-        if (o.Report is not null) GroupReport.WriteJson(o.Report, inputPath, o.Output, o.Sparsity, g, selections, changes, before, after);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sprune: {selections.Count} groups, {before - after:N0} of {before:N0} parameters {(g.Shrink ? "removed" : "zeroed")} ({100.0 * (before - after) / Math.Max(before, 1):0.00}%) -> {o.Output}"));
         return Program.Success;

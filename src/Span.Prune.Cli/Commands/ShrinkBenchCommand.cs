@@ -80,7 +80,7 @@ internal static class ShrinkBenchCommand
                 Scoring.Random(w, s);
                 for (int i = 0; i < w.Length; i++) w[i] = 0.04f * (w[i] - 0.5f);
                 var bytes = new byte[w.Length * 2];
-                SafeTensorsConvert.FromFloat32(w, SafeTensorsDType.BF16, bytes);
+                SafeTensorsDTypeInfo.FromFloat32(w, SafeTensorsDType.BF16, bytes);
                 stream.Write(bytes);
             });
         }
@@ -92,7 +92,8 @@ internal static class ShrinkBenchCommand
         Add(P + "mlp.gate_proj.weight", intermediate, hidden);
         Add(P + "mlp.up_proj.weight", intermediate, hidden);
         Add(P + "mlp.down_proj.weight", hidden, intermediate);
-        writer.WriteFile(path);
+        using var files = new OutputFiles();
+        files.Write(files.Output(path, "the model"), writer.WriteTo);
     }
 
     private sealed record Mlp(float[] Gate, float[] Up, float[] Down, int Hidden, int Intermediate)

@@ -131,7 +131,7 @@ public sealed class GroupPruneTests : IDisposable
         Assert.Contains(expected, r.StdErr, StringComparison.Ordinal);
         Assert.Single(r.StdErr.Trim().Split('\n'));
         Assert.Equal("", r.StdOut);
-        Assert.DoesNotContain(Directory.GetFiles(dir), f => Path.GetFileName(f).Contains("out", StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.GetFiles(dir), f => Path.GetFileName(f).Contains("out", StringComparison.Ordinal) || Path.GetFileName(f).EndsWith(".tmp", StringComparison.Ordinal));
     }
 
     // ---------------------------------------------------------------- MLP chain
@@ -544,6 +544,20 @@ public sealed class GroupPruneTests : IDisposable
     {
         Mlp m = MlpModel();
         AssertFails(Sprune.Run("prune", m.Path, "-o", Out(), "--preset", "mlp-chain", "--sparsity", "1", "--shrink"), "removes all 48 units of group", _dir);
+    }
+
+    [Fact]
+    public void OutputIsTheModelInsideTheInputDirectory_ExitsTwo_InputUntouched()
+    {
+        var (dir, _) = LlamaModel(kvHeads: 2, config: false);
+        string model = Path.Combine(dir, "model.safetensors");
+        byte[] before = File.ReadAllBytes(model);
+        var r = Sprune.Run("prune", dir, "-o", model, "--preset", "llama-mlp", "--sparsity", "0.3", "--shrink");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("an input is never written", r.StdErr, StringComparison.Ordinal);
+        Assert.Single(r.StdErr.Trim().Split('\n'));
+        Assert.Equal(before, File.ReadAllBytes(model));
+        Assert.Single(Directory.GetFiles(dir));
     }
 
     [Fact]

@@ -29,9 +29,8 @@ internal static class GroupReport
             $"| **total** (all tensors of the file) | | | {before:N0} | {after:N0} ({100.0 * (before - after) / Math.Max(before, 1):0.00}% fewer) |"));
     }
 
-    public static void WriteJson(string reportPath, string input, string output, double sparsity, GroupOptions g, List<GroupSelection> selections, List<TensorChange> changes, long before, long after)
+    public static void WriteJson(Stream stream, string input, string output, double sparsity, GroupOptions g, List<GroupSelection> selections, List<TensorChange> changes, long before, long after)
     {
-        using var stream = File.Create(reportPath);
         using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
         w.WriteStartObject();
         w.WriteString("input", input);

@@ -8,14 +8,14 @@ namespace Span.Prune.Cli.Commands.Groups;
 /// Writes the grouped output in file order: untouched tensors byte for byte, group members masked (pruned entries
 /// +0) or shrunk (<see cref="ShrunkDense"/> for matrices, <see cref="UnitDependency.RemoveEntries"/> for vectors),
 /// folded layers from their <see cref="BatchNormFold"/> plans. Values go back in each tensor's own dtype; a kept
-/// value round-trips through float32 exactly.
+/// value round-trips through float32 exactly. The file is staged through <see cref="OutputFiles"/> (committed by the caller).
 /// </summary>
 internal static class GroupWriter
 {
     public const string KeptKey = "sprune.kept.";
 
     public static List<TensorChange> Write(SafeTensorsFile file, Dictionary<(int Tensor, int Dim), DimensionKeep> dims,
-        Dictionary<int, BatchNormFold> folds, bool shrink, string outputPath, string[] protect, bool fsync)
+        Dictionary<int, BatchNormFold> folds, bool shrink, OutputFiles files, string outputPath)
     {
         var changes = new List<TensorChange>();
         var writer = new SafeTensorsWriter();
@@ -92,7 +92,7 @@ internal static class GroupWriter
         {
             writer.AddMetadata(key, existing.TryGetValue(key, out string? earlier) ? Compose(earlier, value) : value);
         }
-        writer.WriteFile(outputPath, protect, fsync);
+        files.Stage(outputPath, writer.WriteTo);
         return changes;
     }
 
