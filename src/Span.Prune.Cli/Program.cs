@@ -70,6 +70,7 @@ internal static class Program
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(ShrinkBenchCommand.Create()); // hidden: what --preset llama-mlp --shrink buys
         return root;
     }
 
