@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Span.Prune.Cli.Commands;
 using Span.Prune.Lab.Bench;
+using Span.Prune.Lab.Data;
+using Span.Prune.Lab.Training;
 
 namespace Span.Prune.Cli;
 
@@ -70,6 +72,7 @@ internal static class Program
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(ShrinkBenchCommand.Create()); // hidden: what --preset llama-mlp --shrink buys
         return root;
     }
 
@@ -79,14 +82,16 @@ internal static class Program
         var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file.", HelpName = "FILE" };
         var smoke = new Option<bool>("--smoke") { Description = "Tiny shapes, seconds: exercises the report, not the machine.", Hidden = true };
         var check = new Option<string?>("--check") { Description = "Exit 1 when a speedup falls below its floor in this file.", HelpName = "FLOORS.json" };
+        var training = new Option<bool>("--training") { Description = "Instead: the mlp's training throughput with the demo's recipe on the embedded digits, 1 and 2 threads (the PyTorch anchor's counterpart, perf/torch)." };
         var bench = new Command("bench", "Side-by-side speed report: selection, end-to-end prune, every sparse format against dense.")
         {
-            quick, json, check, smoke,
+            quick, json, check, smoke, training,
         };
         // The report lives in Lab (perf/ runs the same one); its exit codes are ours: 0, 1 a failed floor, 2 bad input.
         // The JSON goes through OutputFiles like every other output (checked against the floors file before measuring).
         bench.SetAction(parse =>
         {
+            if (parse.GetValue(training)) return TrainingBench(parse.GetValue(quick));
             using var files = new OutputFiles();
             string? floors = parse.GetValue(check);
             if (floors is not null && File.Exists(floors)) files.Input(floors, "--check"); // a missing one: the report's own message
@@ -97,5 +102,25 @@ internal static class Program
                 jsonPath is null ? null : text => files.Write(jsonPath, stream => OutputFiles.WriteText(stream, text)));
         });
         return bench;
+    }
+
+    /// <summary>
+    /// <c>sprune bench --training</c>: images/s of the demo's dense mlp training (20 epochs of the recipe over the 8,004
+    /// embedded training images, data gathering included; <see cref="TrainingThroughput"/>), median of 3 timed runs after
+    /// a warm-up, at 1 and 2 threads (bit-identical results). perf/torch/anchor.py is PyTorch's side.
+    /// </summary>
+    private static int TrainingBench(bool quick)
+    {
+        var data = IdxDataset.LoadEmbedded().Train;
+        int epochs = quick ? 5 : 20;
+        Console.WriteLine("| threads | epochs | images/s (median) | min | max | runs |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (int threads in new[] { 1, 2 })
+        {
+            ThroughputResult r = TrainingThroughput.Measure(ReferenceArchitecture.Mlp, data.Pixels.Span, data.Labels.Span, data.Count, epochs, runs: 3, threads);
+            Console.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"| {threads} | {epochs} | {r.MedianImagesPerSecond:N0} | {r.MinImagesPerSecond:N0} | {r.MaxImagesPerSecond:N0} | {r.Runs} |"));
+        }
+        return Success;
     }
 }

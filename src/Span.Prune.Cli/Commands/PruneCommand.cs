@@ -52,10 +52,11 @@ internal static partial class PruneCommand
         {
             input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maxLayer, report, seed, fsync,
         };
+        var groups = new GroupOptionSet(command); // --group, --preset, --shrink, --round-to, --fold-bn, --head-dim, --group-norm (PruneCommand.Groups.cs)
         command.SetAction(p => Run(new Options(
             p.GetValue(input)!, p.GetValue(output)!, p.GetValue(criterion)!.ToLowerInvariant(), p.GetValue(sparsity),
             p.GetValue(granularity), p.GetValue(scope)!.ToLowerInvariant(), p.GetValue(include), p.GetValue(exclude),
-            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(fsync))));
+            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(fsync)), groups.Read(p)));
         return command;
     }
 

@@ -26,6 +26,23 @@ public sealed class BenchTests : IDisposable
         return path;
     }
 
+    /// <summary><c>--training</c>: one row per thread count with a positive median between its min and max.</summary>
+    [Fact]
+    public void Training_ReportsOneRowPerThreadCount()
+    {
+        var r = Sprune.Run("bench", "--training", "--quick");
+
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        string[] rows = r.StdOut.Split('\n').Where(l => l.StartsWith("| 1 |", StringComparison.Ordinal) || l.StartsWith("| 2 |", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, rows.Length);
+        foreach (string row in rows)
+        {
+            double[] v = row.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Skip(2).Take(3).Select(x => double.Parse(x, NumberStyles.Number, CultureInfo.InvariantCulture)).ToArray();
+            Assert.True(v[0] > 0 && v[1] <= v[0] && v[0] <= v[2], row);
+        }
+    }
+
     [Fact]
     public void Smoke_WritesTableAndJson_AndTheFloorCheckDecidesTheExitCode()
     {
