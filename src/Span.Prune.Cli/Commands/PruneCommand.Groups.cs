@@ -57,6 +57,7 @@ internal static partial class PruneCommand
             if (g.HeadDim is not null) throw new ArgumentException("--head-dim is read by --preset llama-attn");
             return Run(o);
         }
+        if (ShardedCheckpoint.Resolve(o.Input).IsIndex) throw new ArgumentException("--group and --preset do not read a sharded checkpoint yet; prune its tensors per layer or with --scope global");
         return RunGroups(o, g);
     }
 

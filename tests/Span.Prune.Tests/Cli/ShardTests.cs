@@ -284,6 +284,21 @@ public sealed partial class ShardTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_dir, ".sprune-*"));
     }
 
+    [Theory]
+    [InlineData("--sparse-out", "sparse.safetensors")]
+    [InlineData("--criterion", "bn-scale")]
+    [InlineData("--preset", "llama-mlp")]
+    public void Modes_that_do_not_read_shards_yet_are_refused(string option, string value)
+    {
+        string dir = WriteSharded();
+        string before = Snapshot();
+        var r = Sprune.Run("prune", dir, "-o", PathOf("out"), "--sparsity", "0.5", option, option == "--sparse-out" ? PathOf(value) : value);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("sharded checkpoint", r.StdErr);
+        Assert.Equal(before, Snapshot());
+    }
+
     [Fact]
     public void A_failure_while_pruning_leaves_no_output_folder()
     {
