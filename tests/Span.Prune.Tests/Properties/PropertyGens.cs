@@ -20,7 +20,7 @@ internal static class PropertyGens
     public static readonly Gen<float> TieProneScore =
         Gen.Frequency(
             (4, Gen.Int[-3, 3].Select(i => (float)i)),
-            (1, Gen.OneOfConst(0f, -0f, 0.5f, -0.5f)),
+            (1, Gen.OneOf(0f, -0f, 0.5f, -0.5f)),
             (2, Gen.Float[-1000f, 1000f]));
 
     /// <summary>Weights: mostly normal-sized finite values, with exact zeros (+0 and −0) mixed in at a per-case rate.</summary>
@@ -28,7 +28,7 @@ internal static class PropertyGens
         from zeroPercent in Gen.Int[0, 100]
         from values in Gen.Frequency(
             (100 - Math.Min(zeroPercent, 99), Gen.Float[-4f, 4f]),
-            (Math.Max(zeroPercent, 1), Gen.OneOfConst(0f, -0f))).Array[length]
+            (Math.Max(zeroPercent, 1), Gen.OneOf(0f, -0f))).Array[length]
         select values;
 
     /// <summary>A matrix shape with rows and columns in <c>[1, 64]</c>.</summary>

@@ -2,6 +2,9 @@ using CsCheck;
 
 namespace Span.Prune.Tests.Properties;
 
+using Masking = Span.Prune.Masking;
+using Selection = Span.Prune.Selection;
+
 /// <summary>Properties of exact-k selection: counts, order, the tie rule, the NaN/±∞ policy and <see cref="Selection.PruneCount"/>.</summary>
 public class SelectionProperties
 {
@@ -60,7 +63,7 @@ public class SelectionProperties
         (from n in Gen.Int[1, 200]
          from scores in PropertyGens.TieProneScore.Array[n]
          from at in Gen.Int[0, n - 1]
-         from bad in Gen.OneOfConst(float.NaN, float.PositiveInfinity, float.NegativeInfinity)
+         from bad in Gen.OneOf(float.NaN, float.PositiveInfinity, float.NegativeInfinity)
          from k in Gen.Int[0, n]
          select (scores, at, bad, k))
         .Sample((scores, at, bad, k) =>
@@ -92,7 +95,7 @@ public class SelectionProperties
              // exact halves j/(2n) and exact fractions j/n, where the rounding rule decides
              (2, Gen.Int[0, 2 * Math.Max(n, 1)].Select(j => j / (2.0 * Math.Max(n, 1)))),
              (1, Gen.Int[0, Math.Max(n, 1)].Select(j => (double)j / Math.Max(n, 1))),
-             (1, Gen.OneOfConst(0.0, 0.5, 1.0, 0.25, 0.75)))
+             (1, Gen.OneOf(0.0, 0.5, 1.0, 0.25, 0.75)))
          select (n, sparsity))
         .Sample((n, sparsity) =>
         {

@@ -3,6 +3,9 @@ using Span.Prune.Sparse;
 
 namespace Span.Prune.Tests.Properties;
 
+using Masking = Span.Prune.Masking;
+using Selection = Span.Prune.Selection;
+
 /// <summary><c>ToDense(FromDense(x)) == x</c> for every sparse format (zeros compare equal whatever their sign).</summary>
 public class SparseRoundTripProperties
 {
@@ -37,8 +40,8 @@ public class SparseRoundTripProperties
     [Fact]
     public void Bsr_RoundTrips_ForEveryDividingBlock() =>
         (from m in Matrix
-         from r in Gen.OneOfConst(PropertyGens.Divisors(m.Rows, 16))
-         from c in Gen.OneOfConst(PropertyGens.Divisors(m.Cols, 16))
+         from r in Gen.OneOf(PropertyGens.Divisors(m.Rows, 16))
+         from c in Gen.OneOf(PropertyGens.Divisors(m.Cols, 16))
          select (m.Rows, m.Cols, m.W, r, c))
         .Sample((rows, cols, w, r, c) =>
         {
@@ -51,7 +54,7 @@ public class SparseRoundTripProperties
     /// <summary>A matrix pruned N:M with <see cref="Selection.NmMask(ReadOnlySpan{float}, int, int, int, Span{byte})"/>, so the pattern fits.</summary>
     internal static readonly Gen<(int Rows, int Cols, float[] W, int N, int M)> NmPruned =
         from m0 in Matrix
-        from mm in Gen.OneOfConst(PropertyGens.Divisors(m0.Cols, 16))
+        from mm in Gen.OneOf(PropertyGens.Divisors(m0.Cols, 16))
         from n in Gen.Int[0, mm]
         select (m0.Rows, m0.Cols, NmPrune(m0.W, m0.Cols, n, mm), n, mm);
 
