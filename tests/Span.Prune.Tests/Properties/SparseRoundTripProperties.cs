@@ -55,7 +55,7 @@ public class SparseRoundTripProperties
     internal static readonly Gen<(int Rows, int Cols, float[] W, int N, int M)> NmPruned =
         from m0 in Matrix
         from mm in Gen.OneOf(PropertyGens.Divisors(m0.Cols, 16))
-        from n in Gen.Int[0, mm]
+        from n in Gen.Int[1, mm] // the format stores N ≥ 1 slots per group
         select (m0.Rows, m0.Cols, NmPrune(m0.W, m0.Cols, n, mm), n, mm);
 
     private static float[] NmPrune(float[] w, int cols, int n, int m)
