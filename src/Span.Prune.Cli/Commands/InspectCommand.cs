@@ -41,7 +41,7 @@ internal static class InspectCommand
         // Totals over the tensors whose zeros are known (sub-byte dtypes are listed with "n/a").
         long parameters = rows.Sum(r => r.Info.ElementCount), zeros = rows.Sum(r => r.Zeros ?? 0);
         long counted = rows.Where(r => r.Zeros is not null).Sum(r => r.Info.ElementCount);
-        if (json) WriteJson(files[0].Metadata, rows, parameters, zeros, counted);
+        if (json) WriteJson(files[0].Metadata, sharded?.IndexMetadata, rows, parameters, zeros, counted);
         else
         {
             Console.WriteLine("| tensor | dtype | shape | parameters | zeros |");
@@ -120,7 +120,10 @@ internal static class InspectCommand
         }
     }
 
-    private static void WriteJson(IReadOnlyList<KeyValuePair<string, string>> metadata, List<(SafeTensorInfo Info, long? Zeros)> rows, long parameters, long zeros, long counted)
+    /// <param name="metadata">The file's <c>__metadata__</c> (strings).</param>
+    /// <param name="indexMetadata">For a sharded model, the index's <c>metadata</c>, written as it is instead (the shards'
+    /// own <c>__metadata__</c> may differ from one another; the index speaks for the model).</param>
+    private static void WriteJson(IReadOnlyList<KeyValuePair<string, string>> metadata, JsonElement? indexMetadata, List<(SafeTensorInfo Info, long? Zeros)> rows, long parameters, long zeros, long counted)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true }))
@@ -155,9 +158,17 @@ internal static class InspectCommand
             w.WriteNumber("zeros", zeros);
             w.WriteNumber("zero_fraction", Fraction(zeros, counted));
             w.WriteEndObject();
-            w.WriteStartObject("metadata");
-            foreach (var (k, v) in metadata) w.WriteString(k, v); // a sharded model: the first shard's
-            w.WriteEndObject();
+            if (indexMetadata is { } index)
+            {
+                w.WritePropertyName("metadata");
+                index.WriteTo(w);
+            }
+            else
+            {
+                w.WriteStartObject("metadata");
+                foreach (var (k, v) in metadata) w.WriteString(k, v);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         stdout.WriteByte((byte)'\n');

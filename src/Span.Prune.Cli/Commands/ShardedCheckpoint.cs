@@ -35,6 +35,9 @@ internal sealed class ShardedCheckpoint : IDisposable
     /// <summary>The shards in order of first appearance in the weight_map, each with its file name.</summary>
     public IReadOnlyList<(string Name, SafeTensorsFile File)> Shards { get; }
 
+    /// <summary>The index's <c>metadata</c> object as written (values may be numbers or objects), or null when absent.</summary>
+    public JsonElement? IndexMetadata => _index.RootElement.TryGetProperty("metadata", out JsonElement m) ? m : null;
+
     /// <summary>The sum of every tensor's data bytes (the index's <c>total_size</c>).</summary>
     public long TotalSize => Shards.Sum(s => s.File.Tensors.Sum(t => t.ByteLength));
 

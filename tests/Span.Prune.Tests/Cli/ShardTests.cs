@@ -85,6 +85,10 @@ public sealed partial class ShardTests : IDisposable
             JsonElement total = doc.RootElement.GetProperty("total");
             Assert.Equal(7, total.GetProperty("tensors").GetInt32());
             Assert.Equal(Model.SelectMany(s => s.Tensors).Sum(t => t.Values.Length), total.GetProperty("parameters").GetInt64());
+            // The index's metadata speaks for the model, numbers kept as numbers.
+            JsonElement metadata = doc.RootElement.GetProperty("metadata");
+            Assert.Equal(1, metadata.GetProperty("total_size").GetInt64());
+            Assert.Equal("pt", metadata.GetProperty("format").GetString());
         }
         var table = Sprune.Run("inspect", dir);
         Assert.True(table.ExitCode == 0, table.StdErr);
