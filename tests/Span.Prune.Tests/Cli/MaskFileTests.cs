@@ -66,7 +66,7 @@ public sealed class MaskFileTests : IDisposable
     [Theory]
     [InlineData(SafeTensorsDType.F32, "element", "layer", "0.5")]
     [InlineData(SafeTensorsDType.F32, "row", "layer", "0.5")]
-    [InlineData(SafeTensorsDType.F32, "column", "layer", "0.25")]
+    [InlineData(SafeTensorsDType.F32, "column", "layer", "0.5")]
     [InlineData(SafeTensorsDType.F32, "block:2x2", "layer", "0.5")]
     [InlineData(SafeTensorsDType.F32, "nm:2:4", "layer", "0.5")]
     [InlineData(SafeTensorsDType.F32, "element", "global", "0.7")]
