@@ -138,7 +138,7 @@ public sealed class MaskFileTests : IDisposable
         Assert.Equal(TorchCount(0.5, 77), keep.Count(k => !k));
     }
 
-    public static TheoryData<string> BadCases => ["missing tensor", "wrong size", "same numel, other shape", "mask is OUT", "mask is IN", "not a mask file", "no such file", "with --sparsity", "with --criterion", "mask-out is OUT"];
+    public static TheoryData<string> BadCases => ["missing tensor", "wrong size", "same numel, other shape", "mask is OUT", "mask is IN", "not a mask file", "no such file", "with --sparsity", "with --criterion", "mask-out is OUT", "neither --sparsity nor --mask-in"];
 
     [Theory]
     [MemberData(nameof(BadCases))]
@@ -165,6 +165,7 @@ public sealed class MaskFileTests : IDisposable
             "no such file" => ["prune", model, "-o", Out, "--mask-in", PathOf("none.safetensors")],
             "with --sparsity" => ["prune", model, "-o", Out, "--sparsity", "0.5", "--mask-in", MasksOf(new TensorFile().F32("fc1.weight", TestData.Normal(64, 1), 8, 8), "m4.safetensors")],
             "with --criterion" => ["prune", model, "-o", Out, "--criterion", "l1", "--mask-in", MasksOf(new TensorFile().F32("fc1.weight", TestData.Normal(64, 1), 8, 8), "m5.safetensors")],
+            "neither --sparsity nor --mask-in" => ["prune", model, "-o", Out],
             _ => ["prune", model, "-o", Out, "--sparsity", "0.5", "--mask-out", Out],
         };
         if (bad == "mask is OUT") File.WriteAllBytes(Out, [1, 2, 3]);
@@ -179,7 +180,7 @@ public sealed class MaskFileTests : IDisposable
             "mask is OUT" or "mask-out is OUT" => "same file",
             "not a mask file" or "mask is IN" => "not a mask file", // two inputs may be one file; the model is no mask file
             "no such file" => "does not exist",
-            "with --sparsity" => "--sparsity",
+            "with --sparsity" or "neither --sparsity nor --mask-in" => "--sparsity",
             _ => "--criterion",
         };
         Assert.Contains(expected, r.StdErr);
