@@ -65,7 +65,7 @@ internal static partial class PruneCommand
     {
         // 1. The request alone.
         string? conflict = o.Granularity is not null ? "--granularity" : o.Scope != "layer" ? "--scope" : o.Include is not null ? "--include"
-            : o.Exclude is not null ? "--exclude" : o.Stats is not null ? "--stats" : o.Pairs.Length > 0 ? "--pair" : o.SparseOut is not null ? "--sparse-out"
+            : o.Exclude is not null ? "--exclude" : o.Stats is not null ? "--stats" : o.Pairs.Length > 0 ? "--pair" : o.SparseOut is not null ? "--sparse-out" : o.MaskOut is not null ? "--mask-out"
             : o.MaxLayerSparsity != 1.0 ? "--max-layer-sparsity" : o.Criterion is not ("magnitude" or "l2") ? $"--criterion {o.Criterion}" : null;
         if (conflict is not null) throw new ArgumentException($"{conflict} does not apply to --group/--preset (groups are scored by normalised L2 norms, see --group-norm)");
         if (!(o.Sparsity >= 0 && o.Sparsity <= 1)) throw new ArgumentException($"--sparsity {o.Sparsity.ToString(CultureInfo.InvariantCulture)} is outside [0, 1]");

@@ -17,6 +17,7 @@ internal static partial class PruneCommand
     {
         if (o.Criterion == BnScale) throw new ArgumentException("criterion bn-scale does not read a sharded checkpoint yet (its BatchNorm pairs may span shards)");
         if (o.SparseOut is not null) throw new ArgumentException("--sparse-out does not take a sharded checkpoint yet");
+        if (o.MaskOut is not null) throw new ArgumentException("--mask-out does not take a sharded checkpoint yet");
 
         using var files = new OutputFiles(o.Fsync);
         using ShardedCheckpoint model = ShardedCheckpoint.Open(indexPath, files);

@@ -11,7 +11,7 @@ namespace Span.Prune.Cli.Commands;
 /// <c>sprune prune IN -o OUT --criterion C --sparsity S [options]</c>: prunes the floating tensors of rank ≥ 2 (or
 /// those <c>--include</c> names) and writes every input tensor, dtype and metadata entry to OUT with the pruned
 /// entries set to zero. Everything that can be checked without pruning (request, shapes, statistics, BatchNorm pairs,
-/// paths) is validated before the output is opened. Every output (OUT, <c>--sparse-out</c>, <c>--report</c>) is staged
+/// paths) is validated before the output is opened. Every output (OUT, <c>--sparse-out</c>, <c>--mask-out</c>, <c>--report</c>) is staged
 /// in a temporary file and all are renamed into place at the end, so a failure leaves none of them changed; each must
 /// be a different file from the inputs and from each other (<see cref="OutputFiles"/>).
 /// </summary>
@@ -36,7 +36,7 @@ internal static partial class PruneCommand
         var input = new Argument<string>("IN") { Description = "Input .safetensors file, or a sharded checkpoint's *.safetensors.index.json or its folder (never modified)." };
         var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file (for a sharded input: a new or empty folder).", Required = true, HelpName = "OUT" };
         var criterion = new Option<string>("--criterion") { Description = "magnitude | l1 | l2 | random | taylor | obd | wanda | apoz | regression (these five need --stats) | bn-scale.", DefaultValueFactory = _ => "magnitude" };
-        var sparsity = new Option<double>("--sparsity") { Description = "Fraction of units to prune, in [0, 1]; exactly round-half-even(s·n).", Required = true };
+        var sparsity = new Option<double>("--sparsity") { Description = "Fraction of units to prune, in [0, 1]; exactly round-half-even(s·n). Required unless --mask-in." };
         var granularity = new Option<string?>("--granularity") { Description = "element | row | column | kernel | block:RxC | nm:N:M (default element; row for apoz and bn-scale, column for regression)." };
         var scope = new Option<string>("--scope") { Description = "layer (each tensor on its own) | global (one threshold; magnitude, element granularity).", DefaultValueFactory = _ => "layer" };
         var include = new Option<string?>("--include") { Description = "Only tensors whose name matches this regular expression.", HelpName = "REGEX" };
@@ -44,24 +44,40 @@ internal static partial class PruneCommand
         var stats = new Option<string?>("--stats") { Description = "Statistics .safetensors file: <tensor>.grad | .fisher | .hess_diag | .input_norm | .apoz | .inputs [+ .targets].", HelpName = "FILE" };
         var pair = new Option<string[]>("--pair") { Description = "bn-scale: prune CONV's output channels by the BatchNorm scale BN (a tensor of the model); repeatable.", HelpName = "CONV=BN" };
         var sparseOut = new Option<string?>("--sparse-out") { Description = "Also write the pruned tensors in sparse form (CSR, BSR, N:M or shrunk, by granularity) to this .safetensors file.", HelpName = "FILE" };
+        var maskOut = new Option<string?>("--mask-out") { Description = "Also write the pruning masks (one bit-packed U8 tensor per pruned weight, LSB first, 1 = keep) to this .safetensors file.", HelpName = "FILE" };
+        var maskIn = new Option<string?>("--mask-in") { Description = "Re-apply the masks of a --mask-out file to IN: masked weights become +0, nothing else changes. Takes no pruning options.", HelpName = "FILE" };
         var maxLayer = new Option<double>("--max-layer-sparsity") { Description = "Global scope: no tensor loses more than this fraction.", DefaultValueFactory = _ => 1.0 };
         var report = new Option<string?>("--report") { Description = "Write a JSON report: per tensor achieved sparsity, pruned count, threshold.", HelpName = "REPORT.json" };
         var fsync = new Option<bool>("--fsync") { Description = "Flush the output to disk before renaming it into place (survives a power loss; about 1 s per GB written on the machine we measured)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random criterion.", DefaultValueFactory = _ => 0UL };
         var command = new Command("prune", "Prune a safetensors model and write the pruned copy.")
         {
-            input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maxLayer, report, seed, fsync,
+            input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maskOut, maskIn, maxLayer, report, seed, fsync,
         };
         var groups = new GroupOptionSet(command); // --group, --preset, --shrink, --round-to, --fold-bn, --head-dim, --group-norm (PruneCommand.Groups.cs)
-        command.SetAction(p => Run(new Options(
+        // --mask-in replaces the pruning: it takes IN, -o and --fsync only. Without it --sparsity is required.
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(maskIn) is not { Implicit: false })
+            {
+                if (result.GetResult(sparsity) is not { Implicit: false }) result.AddError("Option '--sparsity' is required (or --mask-in FILE).");
+                return;
+            }
+            foreach (Option option in command.Options)
+            {
+                if (option == maskIn || option == output || option == fsync || option.Name is "--help" or "-h") continue;
+                if (result.GetResult(option) is { Implicit: false }) { result.AddError($"{option.Name} does not apply to --mask-in (the masks say what is pruned)"); return; }
+            }
+        });
+        command.SetAction(p => p.GetValue(maskIn) is { } masks ? RunMaskIn(p.GetValue(input)!, p.GetValue(output)!, masks, p.GetValue(fsync)) : Run(new Options(
             p.GetValue(input)!, p.GetValue(output)!, p.GetValue(criterion)!.ToLowerInvariant(), p.GetValue(sparsity),
             p.GetValue(granularity), p.GetValue(scope)!.ToLowerInvariant(), p.GetValue(include), p.GetValue(exclude),
-            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(fsync)), groups.Read(p)));
+            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(maskOut), p.GetValue(fsync)), groups.Read(p)));
         return command;
     }
 
     private sealed record Options(string Input, string Output, string Criterion, double Sparsity, string? Granularity, string Scope,
-        string? Include, string? Exclude, double MaxLayerSparsity, string? Report, ulong Seed, string? Stats, string[] Pairs, string? SparseOut, bool Fsync);
+        string? Include, string? Exclude, double MaxLayerSparsity, string? Report, ulong Seed, string? Stats, string[] Pairs, string? SparseOut, string? MaskOut, bool Fsync);
 
     /// <summary>One line of the report: a pruned weight, or a BatchNorm tensor zeroed by bn-scale.</summary>
     private sealed class ReportEntry(SafeTensorInfo info)
@@ -107,6 +123,7 @@ internal static partial class PruneCommand
         string? statsPath = o.Stats is null ? null : files.Input(o.Stats, "--stats");
         string outputPath = files.Output(o.Output, "the output");
         string? sparsePath = o.SparseOut is null ? null : files.Output(o.SparseOut, "--sparse-out");
+        string? maskPath = o.MaskOut is null ? null : files.Output(o.MaskOut, "--mask-out");
         string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
 
         // 2. Targets from the header only; then either scope. The pruned model is staged, not yet in place.
@@ -132,6 +149,8 @@ internal static partial class PruneCommand
             GC.Collect();
             SparseExport.Write(files.StagedPath(outputPath), files, sparsePath, pruned, granularity);
         }
+        // The masks are read back from the staged OUT, one tensor at a time (PruneCommand.Masks.cs).
+        if (maskPath is not null) WriteMasks(files.StagedPath(outputPath), files, maskPath, pruned);
         if (reportPath is not null) files.Stage(reportPath, stream => WriteReport(stream, o, granularity, entries));
         files.Commit();
         long total = entries.Sum(e => e.Info.ElementCount), zeros = entries.Sum(e => e.Zeros);
@@ -269,6 +288,7 @@ internal static partial class PruneCommand
         if (o.Scope == "global") w.WriteNumber("max_layer_sparsity", o.MaxLayerSparsity);
         if (o.Stats is not null) w.WriteString("stats", o.Stats);
         if (o.SparseOut is not null) w.WriteString("sparse_out", o.SparseOut);
+        if (o.MaskOut is not null) w.WriteString("mask_out", o.MaskOut);
         w.WriteStartArray("tensors");
         foreach (ReportEntry e in entries)
         {
