@@ -34,12 +34,7 @@ public static class NetworkShrink
         int k1 = first.Producer.Rows, k2 = second.Producer.Rows;
         var target = new CnnNetwork(maxBatch, k1, k2);
         IReadOnlyList<PrunableLayer> t = target.Layers;
-        Copy(first.Producer.Weights, t[0].Weight);
-        Copy(second.Producer.Weights, t[1].Weight);
-        Copy(second.Consumer.Weights, t[2].Weight);
-        UnitDependency.RemoveEntries(l[0].Bias.Values.Span, keep1, t[0].Bias.Values.Span);
-        UnitDependency.RemoveEntries(l[1].Bias.Values.Span, keep2, t[1].Bias.Values.Span);
-        l[2].Bias.Values.Span.CopyTo(t[2].Bias.Values.Span);
+        CopyChain(l, t, first, second, keep1, keep2);
         CopyNorm(first.Norm!, t[0]);
         CopyNorm(second.Norm!, t[1]);
         return target;
@@ -59,14 +54,23 @@ public static class NetworkShrink
         UnitRemoval first = UnitDependency.RemoveUnits(Whole(l[0]), Whole(l[1]), keep1);
         UnitRemoval second = UnitDependency.RemoveUnits(first.Consumer, Whole(l[2]), keep2);
         var target = new MlpNetwork(maxBatch, first.Producer.Rows, second.Producer.Rows);
-        IReadOnlyList<PrunableLayer> t = target.Layers;
-        Copy(first.Producer.Weights, t[0].Weight);
-        Copy(second.Producer.Weights, t[1].Weight);
-        Copy(second.Consumer.Weights, t[2].Weight);
-        UnitDependency.RemoveEntries(l[0].Bias.Values.Span, keep1, t[0].Bias.Values.Span);
-        UnitDependency.RemoveEntries(l[1].Bias.Values.Span, keep2, t[1].Bias.Values.Span);
-        l[2].Bias.Values.Span.CopyTo(t[2].Bias.Values.Span);
+        CopyChain(l, target.Layers, first, second, keep1, keep2);
         return target;
+    }
+
+    /// <summary>
+    /// Both networks are a chain of three layers with two removals between them: the shrunk weights of the removals
+    /// and the kept entries of the two hidden layers' biases go to <paramref name="target"/>; the last bias is whole.
+    /// </summary>
+    private static void CopyChain(IReadOnlyList<PrunableLayer> source, IReadOnlyList<PrunableLayer> target,
+        UnitRemoval first, UnitRemoval second, ReadOnlySpan<byte> keep1, ReadOnlySpan<byte> keep2)
+    {
+        Copy(first.Producer.Weights, target[0].Weight);
+        Copy(second.Producer.Weights, target[1].Weight);
+        Copy(second.Consumer.Weights, target[2].Weight);
+        UnitDependency.RemoveEntries(source[0].Bias.Values.Span, keep1, target[0].Bias.Values.Span);
+        UnitDependency.RemoveEntries(source[1].Bias.Values.Span, keep2, target[1].Bias.Values.Span);
+        source[2].Bias.Values.Span.CopyTo(target[2].Bias.Values.Span);
     }
 
     /// <summary>
