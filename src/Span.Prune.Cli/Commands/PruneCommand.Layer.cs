@@ -93,9 +93,9 @@ internal static partial class PruneCommand
     private static ReportEntry PruneMagnitudeStreamed(SafeTensorsFile file, SafeTensorInfo t, double sparsity, Stream destination)
     {
         var engine = new GlobalMagnitudePruning([t.ElementType!.Value], [t.ElementCount], sparsity);
-        List<SafeTensorInfo> one = [t];
-        ScanTargets(file, one, engine, refine: false);
-        while (!engine.Resolve()) ScanTargets(file, one, engine, refine: true);
+        List<(SafeTensorsFile, SafeTensorInfo)> one = [(file, t)];
+        ScanTargets(one, engine, refine: false);
+        while (!engine.Resolve()) ScanTargets(one, engine, refine: true);
         WriteMasked(file, t, 0, engine, destination);
         long n = t.ElementCount, pruned = engine.PrunedCount(0);
         return new ReportEntry(t) { Result = new PruneReport((int)n, (int)pruned, n, pruned, engine.Threshold), Zeros = engine.ZeroCount(0) };

@@ -38,7 +38,7 @@ internal static partial class PruneCommand
             throw new ArgumentException($"--report '{o.Report}' is inside the output folder; write it elsewhere");
         using var folder = new OutputFolder(o.Output, Path.GetDirectoryName(model.IndexPath)!, o.Fsync);
         List<ReportEntry> entries = o.Scope == "global"
-            ? RunGlobalSharded(model, targets, o, folder)
+            ? RunGlobalSharded(model, targets, o, statsPath, folder)
             : RunLayerSharded(model, targets, o, granularity, include, exclude, statsPath, folder);
         long totalSize = model.TotalSize; // every output tensor keeps its dtype and shape
         folder.Files.Stage(folder.File(Path.GetFileName(model.IndexPath)), stream => model.WriteIndex(stream, totalSize));
@@ -74,14 +74,11 @@ internal static partial class PruneCommand
         return entries;
     }
 
-    /// <summary>One engine over the targets of every shard: scan all, resolve the exact threshold, write shard by shard.</summary>
-    private static List<ReportEntry> RunGlobalSharded(ShardedCheckpoint model, List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o, OutputFolder folder)
+    /// <summary>One selection over the targets of every shard (<see cref="GlobalSelection"/>), written shard by shard.</summary>
+    private static List<ReportEntry> RunGlobalSharded(ShardedCheckpoint model, List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o,
+        string? statsPath, OutputFolder folder)
     {
-        var engine = new GlobalMagnitudePruning(
-            targets.Select(t => t.Info.ElementType!.Value).ToArray(), targets.Select(t => t.Info.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
-        ScanShardTargets(targets, engine, refine: false);
-        while (!engine.Resolve()) ScanShardTargets(targets, engine, refine: true);
-
+        using var selection = new GlobalSelection(targets, o, statsPath);
         var targetIndex = new Dictionary<(SafeTensorsFile, int), int>();
         for (int j = 0; j < targets.Count; j++) targetIndex[(targets[j].File, targets[j].Info.Index)] = j;
         foreach (var (name, shard) in model.Shards)
@@ -91,40 +88,12 @@ internal static partial class PruneCommand
             foreach (SafeTensorInfo t in shard.Tensors)
             {
                 if (targetIndex.TryGetValue((shard, t.Index), out int j))
-                    writer.Add(t.Name, t.DType, t.Shape, stream => WriteMasked(shard, t, j, engine, stream));
+                    writer.Add(t.Name, t.DType, t.Shape, stream => selection.Write(j, stream));
                 else
                     AddCopy(writer, shard, t);
             }
             folder.Files.Stage(folder.File(name), writer.WriteTo);
         }
-
-        var entries = new List<ReportEntry>(targets.Count);
-        for (int j = 0; j < targets.Count; j++)
-        {
-            long n = targets[j].Info.ElementCount, pruned = engine.PrunedCount(j);
-            entries.Add(new ReportEntry(targets[j].Info)
-            {
-                Result = new PruneReport((int)n, (int)pruned, n, pruned, engine.Threshold),
-                Zeros = engine.ZeroCount(j),
-            });
-        }
-        return entries;
-    }
-
-    /// <summary><see cref="ScanTargets"/> over tensors of several files: a tensor per worker, the first failure in index order reported.</summary>
-    private static void ScanShardTargets(List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, GlobalMagnitudePruning engine, bool refine)
-    {
-        var errors = new Exception?[targets.Count];
-        Parallel.For(0, targets.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, j =>
-        {
-            if (refine && !engine.NeedsRefinement(j)) return;
-            try { ScanTensor(targets[j].File, targets[j].Info, j, engine); }
-            catch (Exception e) { errors[j] = e; }
-        });
-        for (int j = 0; j < errors.Length; j++)
-        {
-            if (errors[j] is TensorArgumentException t) throw new ArgumentException($"tensor '{targets[t.TensorIndex].Info.Name}': {t.Message}", t);
-            if (errors[j] is { } e) throw new InvalidOperationException($"tensor '{targets[j].Info.Name}': {e.Message}", e);
-        }
+        return selection.Entries();
     }
 }

@@ -33,7 +33,10 @@ internal static partial class PruneCommand
     /// <param name="IsScore">The statistic is the score itself (<c>W.taylor</c>), not an input to the criterion.</param>
     private sealed record TargetStats(SafeTensorInfo Primary, SafeTensorInfo? Targets, bool IsScore = false);
 
-    private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity, ArrayPoolBufferWriter<float> buffer)
+    /// <param name="nonNegative">Global scope: every score must be ≥ 0 (the engine ranks magnitudes), so an OBD
+    /// statistic (a Hessian diagonal may be negative) is refused below 0.</param>
+    private static TargetStats ResolveStats(SafeTensorsFile stats, SafeTensorInfo t, WeightShape shape, string criterion, double sparsity,
+        ArrayPoolBufferWriter<float> buffer, bool nonNegative = false)
     {
         string n = t.Name;
         switch (criterion)
@@ -47,7 +50,7 @@ internal static partial class PruneCommand
                 bool fisher = stats.TryGetTensor(n + ".fisher", out _), hessian = stats.TryGetTensor(n + ".hess_diag", out _);
                 if (fisher && hessian) throw new ArgumentException($"stats: both '{n}.fisher' and '{n}.hess_diag' are present for criterion obd; keep one");
                 if (!fisher && !hessian) throw new ArgumentException($"stats: missing '{n}.fisher' (or '{n}.hess_diag') for criterion obd");
-                return new(RequireStat(stats, buffer, n + (fisher ? ".fisher" : ".hess_diag"), criterion, t.Shape.ToArray()), null);
+                return new(RequireStat(stats, buffer, n + (fisher ? ".fisher" : ".hess_diag"), criterion, t.Shape.ToArray(), minimum: nonNegative ? 0 : float.NegativeInfinity), null);
             }
             case "wanda":
                 return new(RequireStat(stats, buffer, n + ".input_norm", criterion, [shape.RowLength], minimum: 0), null);

@@ -27,18 +27,19 @@ namespace Span.Prune.Cli.Commands;
 /// </remarks>
 internal static partial class PruneCommand
 {
-    private static readonly string[] Plain = ["magnitude", "l1", "l2", "random"];
+    private static readonly string[] Plain = ["magnitude", "l1", "l2", "random", Lamp];
     private static readonly string[] StatsCriteria = ["taylor", "obd", "wanda", "apoz", "regression"];
     private const string BnScale = "bn-scale";
+    private const string Lamp = "lamp";
 
     public static Command Create()
     {
         var input = new Argument<string>("IN") { Description = "Input .safetensors file, or a sharded checkpoint's *.safetensors.index.json or its folder (never modified)." };
         var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file (for a sharded input: a new or empty folder).", Required = true, HelpName = "OUT" };
-        var criterion = new Option<string>("--criterion") { Description = "magnitude | l1 | l2 | random | taylor | obd | wanda | apoz | regression (these five need --stats) | bn-scale.", DefaultValueFactory = _ => "magnitude" };
+        var criterion = new Option<string>("--criterion") { Description = "magnitude | l1 | l2 | random | lamp (--scope global) | taylor | obd | wanda | apoz | regression (these five need --stats) | bn-scale.", DefaultValueFactory = _ => "magnitude" };
         var sparsity = new Option<double>("--sparsity") { Description = "Fraction of units to prune, in [0, 1]; exactly round-half-even(s·n). Required unless --mask-in." };
         var granularity = new Option<string?>("--granularity") { Description = "element | row | column | kernel | block:RxC | nm:N:M (default element; row for apoz and bn-scale, column for regression)." };
-        var scope = new Option<string>("--scope") { Description = "layer (each tensor on its own) | global (one threshold; magnitude, element granularity).", DefaultValueFactory = _ => "layer" };
+        var scope = new Option<string>("--scope") { Description = "layer (each tensor on its own) | global (one threshold over all targets; magnitude, lamp, taylor or obd, element granularity).", DefaultValueFactory = _ => "layer" };
         var include = new Option<string?>("--include") { Description = "Only tensors whose name matches this regular expression.", HelpName = "REGEX" };
         var exclude = new Option<string?>("--exclude") { Description = "Skip tensors whose name matches this regular expression.", HelpName = "REGEX" };
         var stats = new Option<string?>("--stats") { Description = "Statistics .safetensors file: <tensor>.grad | .fisher | .hess_diag | .input_norm | .apoz | .inputs [+ .targets].", HelpName = "FILE" };
@@ -106,9 +107,13 @@ internal static partial class PruneCommand
         if (o.Scope == "global" && granularity.Kind != GranularityKind.Element)
             throw new ArgumentException("--scope global supports --granularity element (global_unstructured)");
         if (o.Scope == "global" && o.Criterion == "random")
-            throw new ArgumentException("--scope global ranks by magnitude; use --criterion magnitude (l1 and l2 are the same at element granularity)");
-        if (o.Scope == "global" && !Plain.Contains(o.Criterion))
-            throw new ArgumentException($"--scope global ranks by magnitude; criterion {o.Criterion} prunes with --scope layer");
+            throw new ArgumentException("--scope global ranks scores across tensors; random has none to rank (use --scope layer)");
+        if (o.Scope == "global" && o.Criterion == "wanda")
+            throw new ArgumentException("--scope global: criterion wanda compares weights within each output row (its input norms make rows incomparable); use --scope layer");
+        if (o.Scope == "global" && !GlobalCriteria.Contains(o.Criterion))
+            throw new ArgumentException($"--scope global ranks {string.Join(", ", GlobalCriteria)}; criterion {o.Criterion} prunes with --scope layer");
+        if (o.Criterion == Lamp && o.Scope != "global")
+            throw new ArgumentException("criterion lamp ranks weights across tensors: use --scope global (within one tensor it orders like magnitude)");
         if (usesStats && o.Stats is null) throw new ArgumentException($"criterion {o.Criterion} needs --stats FILE (see sprune prune --help)");
         if (!usesStats && o.Stats is not null) throw new ArgumentException($"--stats is not read by criterion {o.Criterion}");
         if (o.Criterion != BnScale && o.Pairs.Length > 0) throw new ArgumentException($"--pair is only used by criterion {BnScale}");
@@ -133,7 +138,7 @@ internal static partial class PruneCommand
         if (o.Scope == "global")
         {
             List<SafeTensorInfo> targets = SelectTargets(file, include, exclude, granularity);
-            entries = RunGlobal(file, targets, o, files, outputPath);
+            entries = RunGlobal(file, targets, o, statsPath, files, outputPath);
             pruned = targets.Select(t => t.Name).ToList();
         }
         else
