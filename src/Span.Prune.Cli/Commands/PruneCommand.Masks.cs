@@ -29,19 +29,17 @@ internal static partial class PruneCommand
     internal const string MaskMarkerKey = "sprune.mask";
     internal const string MaskMarkerValue = "bits-lsb-first;1=keep";
 
-    /// <summary>Writes the masks of <paramref name="names"/>, read from the staged pruned model.</summary>
-    private static void WriteMasks(string prunedPath, OutputFiles files, string maskPath, IReadOnlyList<string> names)
+    /// <summary>Writes the masks of the pruned weights of the staged model (one file, or every shard).</summary>
+    private static void WriteMasks(StagedModel staged, OutputFiles files, string maskPath)
     {
-        using SafeTensorsFile file = SafeTensorsFile.Open(prunedPath);
         var writer = new SafeTensorsWriter();
         writer.AddMetadata(MaskMarkerKey, MaskMarkerValue);
-        foreach (string name in names)
+        foreach (var (file, t) in staged.Pruned)
         {
-            SafeTensorInfo t = file.GetTensor(name);
             long n = t.ElementCount;
-            writer.AddMetadata(name + ".shape", FormatShape(t.Shape));
-            writer.AddMetadata(name + ".numel", n.ToString(CultureInfo.InvariantCulture));
-            writer.Add(name, SafeTensorsDType.U8, [(n + 7) / 8], stream => WriteMask(file, t, stream));
+            writer.AddMetadata(t.Name + ".shape", FormatShape(t.Shape));
+            writer.AddMetadata(t.Name + ".numel", n.ToString(CultureInfo.InvariantCulture));
+            writer.Add(t.Name, SafeTensorsDType.U8, [(n + 7) / 8], stream => WriteMask(file, t, stream));
         }
         files.Stage(maskPath, writer.WriteTo);
     }
@@ -90,25 +88,91 @@ internal static partial class PruneCommand
         }
     }
 
-    /// <summary><c>sprune prune IN -o OUT --mask-in MASKS</c>: validates the mask file against the model's header, then
-    /// writes OUT with the masked elements zeroed.</summary>
+    /// <summary><c>sprune prune IN -o OUT --mask-in MASKS</c>: validates the mask file against the model's header (every
+    /// shard's, for a sharded model), then writes OUT (for a sharded model: the output folder, shard by shard, and a new
+    /// index) with the masked elements zeroed.</summary>
     private static int RunMaskIn(string input, string output, string maskIn, bool fsync)
     {
         var (resolved, isIndex) = ShardedCheckpoint.Resolve(input);
-        if (isIndex) throw new ArgumentException("--mask-in does not take a sharded checkpoint yet");
         using var files = new OutputFiles(fsync);
-        string inputPath = files.Input(resolved, "the input");
-        string maskPath = files.Input(maskIn, "--mask-in");
-        string outputPath = files.Output(output, "the output");
+        ShardedCheckpoint? sharded = null;
+        SafeTensorsFile? single = null;
+        try
+        {
+            IReadOnlyList<(string Name, SafeTensorsFile File)> shards;
+            string? outputPath = null;
+            if (isIndex)
+            {
+                sharded = ShardedCheckpoint.Open(resolved, files);
+                shards = sharded.Shards;
+            }
+            else
+            {
+                single = SafeTensorsFile.Open(files.Input(resolved, "the input"));
+                shards = [(Path.GetFileName(resolved), single)];
+            }
+            string maskPath = files.Input(maskIn, "--mask-in");
+            if (!isIndex) outputPath = files.Output(output, "the output");
+            using SafeTensorsFile masks = OpenMaskFile(maskPath, maskIn);
+            Dictionary<(SafeTensorsFile, int), SafeTensorInfo> byTensor = MatchMasks(masks, shards);
 
-        using SafeTensorsFile model = SafeTensorsFile.Open(inputPath);
-        using SafeTensorsFile masks = OpenMaskFile(maskPath, maskIn);
-        var byTensor = new Dictionary<int, SafeTensorInfo>();
-        long zeroedTensors = 0;
+            long zeros = 0, total = 0;
+            SafeTensorsWriter MaskedCopy(SafeTensorsFile model)
+            {
+                var writer = new SafeTensorsWriter();
+                foreach (var (key, value) in model.Metadata) writer.AddMetadata(key, value);
+                foreach (SafeTensorInfo t in model.Tensors)
+                {
+                    if (byTensor.TryGetValue((model, t.Index), out SafeTensorInfo? m))
+                    {
+                        total += t.ElementCount;
+                        writer.Add(t.Name, t.DType, t.Shape, stream => zeros += WriteMaskedBy(model, t, masks, m, stream));
+                    }
+                    else
+                    {
+                        AddCopy(writer, model, t);
+                    }
+                }
+                return writer;
+            }
+
+            if (sharded is null)
+            {
+                files.Stage(outputPath!, MaskedCopy(single!).WriteTo);
+            }
+            else
+            {
+                using var folder = new OutputFolder(output, Path.GetDirectoryName(sharded.IndexPath)!, fsync);
+                foreach (var (name, shard) in sharded.Shards) folder.Files.Stage(folder.File(name), MaskedCopy(shard).WriteTo);
+                long totalSize = sharded.TotalSize;
+                folder.Files.Stage(folder.File(Path.GetFileName(sharded.IndexPath)), stream => sharded.WriteIndex(stream, totalSize));
+                folder.Commit();
+            }
+            files.Commit();
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"sprune: masked {byTensor.Count} tensors, {zeros:N0} of {total:N0} weights set to zero -> {DisplayText.Escape(output)}"));
+            return Program.Success;
+        }
+        finally
+        {
+            sharded?.Dispose();
+            single?.Dispose();
+        }
+    }
+
+    /// <summary>Each mask's weight, found in whichever shard holds it, checked against the mask's recorded shape.</summary>
+    private static Dictionary<(SafeTensorsFile, int), SafeTensorInfo> MatchMasks(SafeTensorsFile masks, IReadOnlyList<(string Name, SafeTensorsFile File)> shards)
+    {
+        var byTensor = new Dictionary<(SafeTensorsFile, int), SafeTensorInfo>();
         foreach (SafeTensorInfo m in masks.Tensors)
         {
-            if (!model.TryGetTensor(m.Name, out SafeTensorInfo? w))
-                throw new ArgumentException($"--mask-in: tensor '{m.Name}' is not in the model");
+            SafeTensorInfo? w = null;
+            SafeTensorsFile? holder = null;
+            foreach (var (_, shard) in shards)
+            {
+                if (shard.TryGetTensor(m.Name, out w)) { holder = shard; break; }
+            }
+            if (w is null || holder is null) throw new ArgumentException($"--mask-in: tensor '{m.Name}' is not in the model");
             string expected = FormatShape(w.Shape);
             string? shape = MetadataValue(masks, m.Name + ".shape");
             if (shape != expected)
@@ -119,30 +183,9 @@ internal static partial class PruneCommand
                 throw new ArgumentException($"--mask-in: the mask of '{m.Name}' has dtype {m.DType} and shape {FormatShape(m.Shape)}; expected U8 [{(w.ElementCount + 7) / 8}]");
             if (w.ElementType is null) throw new ArgumentException($"--mask-in: tensor '{m.Name}' has dtype {w.DType}; masks apply to F32, F16, BF16 and F64");
             if (w.ElementCount > Array.MaxLength) throw new ArgumentException($"--mask-in: tensor '{m.Name}' has {w.ElementCount} elements; this version masks tensors of at most {Array.MaxLength}");
-            byTensor[w.Index] = m;
+            byTensor[(holder, w.Index)] = m;
         }
-
-        var writer = new SafeTensorsWriter();
-        foreach (var (key, value) in model.Metadata) writer.AddMetadata(key, value);
-        long zeros = 0, total = 0;
-        foreach (SafeTensorInfo t in model.Tensors)
-        {
-            if (byTensor.TryGetValue(t.Index, out SafeTensorInfo? m))
-            {
-                zeroedTensors++;
-                total += t.ElementCount;
-                writer.Add(t.Name, t.DType, t.Shape, stream => zeros += WriteMaskedBy(model, t, masks, m, stream));
-            }
-            else
-            {
-                AddCopy(writer, model, t);
-            }
-        }
-        files.Stage(outputPath, writer.WriteTo);
-        files.Commit();
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"sprune: masked {zeroedTensors} tensors, {zeros:N0} of {total:N0} weights set to zero -> {DisplayText.Escape(output)}"));
-        return Program.Success;
+        return byTensor;
     }
 
     private static SafeTensorsFile OpenMaskFile(string path, string shown)

@@ -16,12 +16,12 @@ internal static partial class PruneCommand
     private static int RunSharded(Options o, string indexPath, Granularity granularity, Regex? include, Regex? exclude)
     {
         if (o.Criterion == BnScale) throw new ArgumentException("criterion bn-scale does not read a sharded checkpoint yet (its BatchNorm pairs may span shards)");
-        if (o.SparseOut is not null) throw new ArgumentException("--sparse-out does not take a sharded checkpoint yet");
-        if (o.MaskOut is not null) throw new ArgumentException("--mask-out does not take a sharded checkpoint yet");
 
         using var files = new OutputFiles(o.Fsync);
         using ShardedCheckpoint model = ShardedCheckpoint.Open(indexPath, files);
         string? statsPath = o.Stats is null ? null : files.Input(o.Stats, "--stats");
+        string? sparsePath = o.SparseOut is null ? null : files.Output(o.SparseOut, "--sparse-out");
+        string? maskPath = o.MaskOut is null ? null : files.Output(o.MaskOut, "--mask-out");
         string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
 
         // Targets from the headers of every shard, in index order, before the output folder exists.
@@ -33,13 +33,20 @@ internal static partial class PruneCommand
         }
         if (targets.Count == 0) throw new ArgumentException("no tensor matches: pruning targets are floating tensors of rank >= 2 (or those --include names)");
 
-        // The report is written next to the folder, not into it: the folder holds the checkpoint and nothing else.
-        if (reportPath is not null && OutputFolder.IsSameOrInside(Path.GetDirectoryName(reportPath)!, Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Output))))
-            throw new ArgumentException($"--report '{o.Report}' is inside the output folder; write it elsewhere");
+        // The report, the sparse form and the masks are single files written next to the folder, not into it: the
+        // folder holds the checkpoint and nothing else.
+        string outputFolder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Output));
+        foreach (var (path, shown, label) in new[] { (reportPath, o.Report, "--report"), (sparsePath, o.SparseOut, "--sparse-out"), (maskPath, o.MaskOut, "--mask-out") })
+        {
+            if (path is not null && OutputFolder.IsSameOrInside(Path.GetDirectoryName(path)!, outputFolder))
+                throw new ArgumentException($"{label} '{shown}' is inside the output folder; write it elsewhere");
+        }
         using var folder = new OutputFolder(o.Output, Path.GetDirectoryName(model.IndexPath)!, o.Fsync);
-        List<ReportEntry> entries = o.Scope == "global"
-            ? RunGlobalSharded(model, targets, o, statsPath, folder)
-            : RunLayerSharded(model, targets, o, granularity, include, exclude, statsPath, folder);
+        string[] outputs = model.Shards.Select(s => folder.File(s.Name)).ToArray(); // the staged shards, in index order
+        var (entries, pruned) = o.Scope == "global"
+            ? RunGlobalSharded(model, targets, o, statsPath, folder, outputs)
+            : RunLayerSharded(model, targets, o, granularity, include, exclude, statsPath, folder, outputs);
+        WriteExports(outputs.Select((path, i) => (folder.Files.StagedPath(path), pruned[i])), files, sparsePath, maskPath, granularity);
         long totalSize = model.TotalSize; // every output tensor keeps its dtype and shape
         folder.Files.Stage(folder.File(Path.GetFileName(model.IndexPath)), stream => model.WriteIndex(stream, totalSize));
         if (reportPath is not null) files.Stage(reportPath, stream => WriteReport(stream, o, granularity, entries));
@@ -52,48 +59,64 @@ internal static partial class PruneCommand
     }
 
     /// <summary>Each shard as one file (<see cref="RunLayer"/>); a shard without targets is copied.</summary>
-    private static List<ReportEntry> RunLayerSharded(ShardedCheckpoint model, List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o,
-        Granularity granularity, Regex? include, Regex? exclude, string? statsPath, OutputFolder folder)
+    /// <returns>The report entries, and per shard (index order) the weights pruned in it.</returns>
+    private static (List<ReportEntry> Entries, IReadOnlyList<string>[] Pruned) RunLayerSharded(ShardedCheckpoint model,
+        List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o, Granularity granularity, Regex? include, Regex? exclude,
+        string? statsPath, OutputFolder folder, string[] outputs)
     {
         var entries = new List<ReportEntry>();
-        foreach (var (name, shard) in model.Shards)
+        var pruned = new IReadOnlyList<string>[model.Shards.Count];
+        for (int i = 0; i < model.Shards.Count; i++)
         {
-            string outputPath = folder.File(name);
+            SafeTensorsFile shard = model.Shards[i].File;
             if (targets.Exists(t => ReferenceEquals(t.File, shard)))
             {
-                entries.AddRange(RunLayer(shard, o, granularity, include, exclude, statsPath, folder.Files, outputPath).Entries);
+                var (shardEntries, names) = RunLayer(shard, o, granularity, include, exclude, statsPath, folder.Files, outputs[i]);
+                entries.AddRange(shardEntries);
+                pruned[i] = names;
             }
             else
             {
                 var writer = new SafeTensorsWriter();
                 foreach (var (key, value) in shard.Metadata) writer.AddMetadata(key, value);
                 foreach (SafeTensorInfo t in shard.Tensors) AddCopy(writer, shard, t);
-                folder.Files.Stage(outputPath, writer.WriteTo);
+                folder.Files.Stage(outputs[i], writer.WriteTo);
+                pruned[i] = [];
             }
         }
-        return entries;
+        return (entries, pruned);
     }
 
     /// <summary>One selection over the targets of every shard (<see cref="GlobalSelection"/>), written shard by shard.</summary>
-    private static List<ReportEntry> RunGlobalSharded(ShardedCheckpoint model, List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o,
-        string? statsPath, OutputFolder folder)
+    /// <returns>The report entries, and per shard (index order) the weights pruned in it.</returns>
+    private static (List<ReportEntry> Entries, IReadOnlyList<string>[] Pruned) RunGlobalSharded(ShardedCheckpoint model,
+        List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o, string? statsPath, OutputFolder folder, string[] outputs)
     {
         using var selection = new GlobalSelection(targets, o, statsPath);
         var targetIndex = new Dictionary<(SafeTensorsFile, int), int>();
         for (int j = 0; j < targets.Count; j++) targetIndex[(targets[j].File, targets[j].Info.Index)] = j;
-        foreach (var (name, shard) in model.Shards)
+        var pruned = new IReadOnlyList<string>[model.Shards.Count];
+        for (int i = 0; i < model.Shards.Count; i++)
         {
+            SafeTensorsFile shard = model.Shards[i].File;
             var writer = new SafeTensorsWriter();
+            var names = new List<string>();
             foreach (var (key, value) in shard.Metadata) writer.AddMetadata(key, value);
             foreach (SafeTensorInfo t in shard.Tensors)
             {
                 if (targetIndex.TryGetValue((shard, t.Index), out int j))
+                {
                     writer.Add(t.Name, t.DType, t.Shape, stream => selection.Write(j, stream));
+                    names.Add(t.Name);
+                }
                 else
+                {
                     AddCopy(writer, shard, t);
+                }
             }
-            folder.Files.Stage(folder.File(name), writer.WriteTo);
+            folder.Files.Stage(outputs[i], writer.WriteTo);
+            pruned[i] = names;
         }
-        return selection.Entries();
+        return (selection.Entries(), pruned);
     }
 }

@@ -35,7 +35,7 @@ namespace Span.Prune.Cli.Commands;
 internal static class SparseExport
 {
     /// <summary>Reused buffers: the dense tensor, and the converted arrays of the tensor being written.</summary>
-    private sealed class Buffers(SafeTensorsFile file)
+    private sealed class Buffers
     {
         private readonly ArrayPoolBufferWriter<float> _dense = new();
         public ArrayPoolBufferWriter<float> Values { get; } = new();
@@ -43,7 +43,7 @@ internal static class SparseExport
         public ArrayPoolBufferWriter<int> Indices { get; } = new();
         public ArrayPoolBufferWriter<byte> Positions { get; } = new();
 
-        public Span<float> Dense(SafeTensorInfo t)
+        public Span<float> Dense(SafeTensorsFile file, SafeTensorInfo t)
         {
             Span<float> dense = _dense.Take(t.ElementCount);
             file.ReadAsFloat32(t.Index, dense);
@@ -51,82 +51,85 @@ internal static class SparseExport
         }
     }
 
-    public static void Write(string prunedPath, OutputFiles files, string sparsePath, IReadOnlyList<string> names, Granularity g)
+    /// <summary>Writes the sparse form of the pruned weights of the staged model (one file, or every shard).</summary>
+    public static void Write(StagedModel staged, OutputFiles files, string sparsePath, Granularity g)
     {
-        using SafeTensorsFile file = SafeTensorsFile.Open(prunedPath);
-        var b = new Buffers(file);
+        var b = new Buffers();
         var writer = new SafeTensorsWriter();
-        foreach (string name in names)
+        foreach (var (file, t) in staged.Pruned) Add(writer, b, file, t, g);
+        files.Stage(sparsePath, writer.WriteTo);
+    }
+
+    /// <summary>One tensor's arrays and metadata.</summary>
+    private static void Add(SafeTensorsWriter writer, Buffers b, SafeTensorsFile file, SafeTensorInfo t, Granularity g)
+    {
+        string name = t.Name;
+        WeightShape view = PruneCommand.ShapeOf(t);
+        int rows = view.Out, cols = view.RowLength;
+        SafeTensorsDType dtype = t.DType;
+        writer.AddMetadata(name + ".shape", PruneCommand.FormatShape(t.Shape));
+        writer.AddMetadata(name + ".size", $"[{rows},{cols}]");
+        // Count phase here (it sizes the header); the fill phase runs in the first array's callback, and the
+        // later callbacks of the same tensor write the rest of the filled buffers.
+        switch (g.Kind)
         {
-            SafeTensorInfo t = file.GetTensor(name);
-            WeightShape view = PruneCommand.ShapeOf(t);
-            int rows = view.Out, cols = view.RowLength;
-            SafeTensorsDType dtype = t.DType;
-            writer.AddMetadata(name + ".shape", PruneCommand.FormatShape(t.Shape));
-            writer.AddMetadata(name + ".size", $"[{rows},{cols}]");
-            // Count phase here (it sizes the header); the fill phase runs in the first array's callback, and the
-            // later callbacks of the same tensor write the rest of the filled buffers.
-            switch (g.Kind)
+            case GranularityKind.Block:
             {
-                case GranularityKind.Block:
+                int r = g.BlockRows, c = g.BlockCols, blockRows = rows / r;
+                int blocks = BsrMatrix.CountBlocks(b.Dense(file, t), rows, cols, r, c), stored = blocks * r * c;
+                writer.AddMetadata(name + ".format", "bsr");
+                writer.AddMetadata(name + ".blocksize", $"[{r},{c}]");
+                writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [blockRows + 1], s =>
                 {
-                    int r = g.BlockRows, c = g.BlockCols, blockRows = rows / r;
-                    int blocks = BsrMatrix.CountBlocks(b.Dense(t), rows, cols, r, c), stored = blocks * r * c;
-                    writer.AddMetadata(name + ".format", "bsr");
-                    writer.AddMetadata(name + ".blocksize", $"[{r},{c}]");
-                    writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [blockRows + 1], s =>
-                    {
-                        BsrMatrix.Fill(b.Dense(t), rows, cols, r, c, b.Pointers.Take(blockRows + 1), b.Indices.Take(blocks), b.Values.Take(stored));
-                        WriteInts(b.Pointers.Take(blockRows + 1), s);
-                    });
-                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [blocks], s => WriteInts(b.Indices.Take(blocks), s));
-                    writer.Add(name + ".values", dtype, [blocks, r, c], s => PruneCommand.WriteAs(b.Values.Take(stored), dtype, s));
-                    break;
-                }
-                case GranularityKind.NM:
+                    BsrMatrix.Fill(b.Dense(file, t), rows, cols, r, c, b.Pointers.Take(blockRows + 1), b.Indices.Take(blocks), b.Values.Take(stored));
+                    WriteInts(b.Pointers.Take(blockRows + 1), s);
+                });
+                writer.Add(name + ".col_indices", SafeTensorsDType.I32, [blocks], s => WriteInts(b.Indices.Take(blocks), s));
+                writer.Add(name + ".values", dtype, [blocks, r, c], s => PruneCommand.WriteAs(b.Values.Take(stored), dtype, s));
+                break;
+            }
+            case GranularityKind.NM:
+            {
+                int n = g.N, m = g.M, perRow = cols / m * n, length = NmSparseMatrix.CompressedLength(rows, cols, n, m);
+                writer.AddMetadata(name + ".format", "nm");
+                writer.AddMetadata(name + ".nm", $"{n}:{m}");
+                writer.Add(name + ".values", dtype, [rows, perRow], s =>
                 {
-                    int n = g.N, m = g.M, perRow = cols / m * n, length = NmSparseMatrix.CompressedLength(rows, cols, n, m);
-                    writer.AddMetadata(name + ".format", "nm");
-                    writer.AddMetadata(name + ".nm", $"{n}:{m}");
-                    writer.Add(name + ".values", dtype, [rows, perRow], s =>
-                    {
-                        NmSparseMatrix.Fill(b.Dense(t), rows, cols, n, m, b.Values.Take(length), b.Positions.Take(length));
-                        PruneCommand.WriteAs(b.Values.Take(length), dtype, s);
-                    });
-                    writer.Add(name + ".indices", SafeTensorsDType.U8, [rows, perRow], s => s.Write(b.Positions.Take(length)));
-                    break;
-                }
-                case GranularityKind.Row or GranularityKind.Column:
+                    NmSparseMatrix.Fill(b.Dense(file, t), rows, cols, n, m, b.Values.Take(length), b.Positions.Take(length));
+                    PruneCommand.WriteAs(b.Values.Take(length), dtype, s);
+                });
+                writer.Add(name + ".indices", SafeTensorsDType.U8, [rows, perRow], s => s.Write(b.Positions.Take(length)));
+                break;
+            }
+            case GranularityKind.Row or GranularityKind.Column:
+            {
+                (byte[] rowMask, byte[] colMask) = KeptLines(b.Dense(file, t), rows, cols, g.Kind == GranularityKind.Row);
+                int keptRows = Masking.CountKept(rowMask), keptCols = Masking.CountKept(colMask);
+                long kept = (long)keptRows * keptCols;
+                writer.AddMetadata(name + ".format", "shrunk");
+                writer.Add(name + ".values", dtype, [keptRows, keptCols], s =>
                 {
-                    (byte[] rowMask, byte[] colMask) = KeptLines(b.Dense(t), rows, cols, g.Kind == GranularityKind.Row);
-                    int keptRows = Masking.CountKept(rowMask), keptCols = Masking.CountKept(colMask);
-                    long kept = (long)keptRows * keptCols;
-                    writer.AddMetadata(name + ".format", "shrunk");
-                    writer.Add(name + ".values", dtype, [keptRows, keptCols], s =>
-                    {
-                        ShrunkDense.Fill(b.Dense(t), rows, cols, rowMask, colMask, b.Values.Take(kept), b.Pointers.Take(keptRows), b.Indices.Take(keptCols));
-                        PruneCommand.WriteAs(b.Values.Take(kept), dtype, s);
-                    });
-                    writer.Add(name + ".row_indices", SafeTensorsDType.I32, [keptRows], s => WriteInts(b.Pointers.Take(keptRows), s));
-                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [keptCols], s => WriteInts(b.Indices.Take(keptCols), s));
-                    break;
-                }
-                default:
+                    ShrunkDense.Fill(b.Dense(file, t), rows, cols, rowMask, colMask, b.Values.Take(kept), b.Pointers.Take(keptRows), b.Indices.Take(keptCols));
+                    PruneCommand.WriteAs(b.Values.Take(kept), dtype, s);
+                });
+                writer.Add(name + ".row_indices", SafeTensorsDType.I32, [keptRows], s => WriteInts(b.Pointers.Take(keptRows), s));
+                writer.Add(name + ".col_indices", SafeTensorsDType.I32, [keptCols], s => WriteInts(b.Indices.Take(keptCols), s));
+                break;
+            }
+            default:
+            {
+                int nnz = CsrMatrix.CountNonZeros(b.Dense(file, t));
+                writer.AddMetadata(name + ".format", "csr");
+                writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [rows + 1], s =>
                 {
-                    int nnz = CsrMatrix.CountNonZeros(b.Dense(t));
-                    writer.AddMetadata(name + ".format", "csr");
-                    writer.Add(name + ".crow_indices", SafeTensorsDType.I32, [rows + 1], s =>
-                    {
-                        CsrMatrix.Fill(b.Dense(t), rows, cols, b.Pointers.Take(rows + 1), b.Indices.Take(nnz), b.Values.Take(nnz));
-                        WriteInts(b.Pointers.Take(rows + 1), s);
-                    });
-                    writer.Add(name + ".col_indices", SafeTensorsDType.I32, [nnz], s => WriteInts(b.Indices.Take(nnz), s));
-                    writer.Add(name + ".values", dtype, [nnz], s => PruneCommand.WriteAs(b.Values.Take(nnz), dtype, s));
-                    break;
-                }
+                    CsrMatrix.Fill(b.Dense(file, t), rows, cols, b.Pointers.Take(rows + 1), b.Indices.Take(nnz), b.Values.Take(nnz));
+                    WriteInts(b.Pointers.Take(rows + 1), s);
+                });
+                writer.Add(name + ".col_indices", SafeTensorsDType.I32, [nnz], s => WriteInts(b.Indices.Take(nnz), s));
+                writer.Add(name + ".values", dtype, [nnz], s => PruneCommand.WriteAs(b.Values.Take(nnz), dtype, s));
+                break;
             }
         }
-        files.Stage(sparsePath, writer.WriteTo);
     }
 
     /// <summary>Row granularity: the rows holding a non-zero, all columns; column granularity: the reverse.</summary>

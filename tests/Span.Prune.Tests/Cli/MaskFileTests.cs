@@ -190,15 +190,21 @@ public sealed class MaskFileTests : IDisposable
     }
 
     [Fact]
-    public void ShardedInput_IsRefused()
+    public void ShardedInput_WritesTheMasksOfTheSingleFile()
     {
+        // Was refused (exit 2) before sharded --mask-out existed; now one mask file, the same as for the single file.
         Directory.CreateDirectory(PathOf("shards"));
-        new TensorFile().F32("a.weight", TestData.Normal(16, 1), 4, 4).Save(PathOf("shards/model-00001-of-00001.safetensors"));
-        File.WriteAllText(PathOf("shards/model.safetensors.index.json"), "{\"metadata\": {\"total_size\": 64}, \"weight_map\": {\"a.weight\": \"model-00001-of-00001.safetensors\"}}");
-        var r = Sprune.Run("prune", PathOf("shards"), "-o", PathOf("pruned"), "--sparsity", "0.5", "--mask-out", Masks);
-        Assert.Equal(2, r.ExitCode);
-        Assert.Contains("--mask-out does not take a sharded checkpoint", r.StdErr);
-        Assert.False(File.Exists(Masks));
-        Assert.False(Directory.Exists(PathOf("pruned")));
+        float[] a = TestData.Normal(16, 1), b = TestData.Normal(12, 2);
+        new TensorFile().F32("a.weight", a, 4, 4).Save(PathOf("shards/model-00001-of-00002.safetensors"));
+        new TensorFile().F32("b.weight", b, 3, 4).Save(PathOf("shards/model-00002-of-00002.safetensors"));
+        File.WriteAllText(PathOf("shards/model.safetensors.index.json"),
+            "{\"metadata\": {\"total_size\": 112}, \"weight_map\": {\"a.weight\": \"model-00001-of-00002.safetensors\", \"b.weight\": \"model-00002-of-00002.safetensors\"}}");
+        string single = new TensorFile().F32("a.weight", a, 4, 4).F32("b.weight", b, 3, 4).Save(PathOf("single.safetensors"));
+        var r = Sprune.Run("prune", PathOf("shards"), "-o", PathOf("pruned"), "--sparsity", "0.5", "--scope", "global", "--mask-out", Masks);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        var one = Sprune.Run("prune", single, "-o", PathOf("single-out.safetensors"), "--sparsity", "0.5", "--scope", "global", "--mask-out", PathOf("single-masks.safetensors"));
+        Assert.True(one.ExitCode == 0, one.StdErr);
+        Assert.Equal(File.ReadAllBytes(PathOf("single-masks.safetensors")), File.ReadAllBytes(Masks));
+        Assert.True(Directory.Exists(PathOf("pruned")));
     }
 }

@@ -1,0 +1,106 @@
+using Span.Prune.SafeTensors;
+
+namespace Span.Prune.Tests.Cli;
+
+/// <summary>
+/// The modes added for sharded input, each against the single-file run on the same tensors: the global criteria other
+/// than magnitude, --mask-out and --mask-in, --sparse-out.
+/// </summary>
+public sealed partial class ShardTests
+{
+    [Theory]
+    [InlineData("lamp", null, "1")]
+    [InlineData("lamp", null, "0.7")]
+    [InlineData("taylor", "grad", "1")]
+    [InlineData("taylor", "taylor", "0.8")]
+    [InlineData("obd", "fisher", "1")]
+    public void Global_scores_equal_the_single_file_prune(string criterion, string? suffix, string cap)
+    {
+        string[] stats = [];
+        if (suffix is not null)
+        {
+            var f = new TensorFile();
+            foreach (T t in Model.SelectMany(s => s.Tensors).Where(t => t.Shape.Length == 2))
+            {
+                float[] v = TestData.Normal(t.Values.Length, t.Values.Length + 5, 1f);
+                f.F32(t.Name + "." + suffix, suffix == "grad" ? v : v.Select(MathF.Abs).ToArray(), t.Shape);
+            }
+            stats = ["--stats", f.Save(PathOf("stats.safetensors"))];
+        }
+        AssertShardedEqualsSingle(["--scope", "global", "--criterion", criterion, "--sparsity", "0.6", "--max-layer-sparsity", cap, .. stats]);
+    }
+
+    [Theory]
+    [InlineData("--scope", "layer")]
+    [InlineData("--scope", "global")]
+    public void Mask_out_is_the_single_file_mask_file_and_mask_in_restores_the_pruned_shards(string option, string value)
+    {
+        string dir = WriteSharded(), single = WriteSingle();
+        string shardMasks = PathOf("shard-masks.safetensors"), singleMasks = PathOf("single-masks.safetensors");
+        var sharded = Sprune.Run("prune", dir, "-o", PathOf("out"), "--sparsity", "0.6", option, value, "--mask-out", shardMasks);
+        Assert.True(sharded.ExitCode == 0, sharded.StdErr);
+        var one = Sprune.Run("prune", single, "-o", PathOf("single-out.safetensors"), "--sparsity", "0.6", option, value, "--mask-out", singleMasks);
+        Assert.True(one.ExitCode == 0, one.StdErr);
+        // One mask file whatever the layout: the same bytes as the single file's.
+        Assert.Equal(File.ReadAllBytes(singleMasks), File.ReadAllBytes(shardMasks));
+
+        // Re-applied to the unpruned shards, the masks give the pruned shards back byte for byte (weights that were
+        // zero are recorded as pruned, and stay zero), with the same index.
+        var back = Sprune.Run("prune", dir, "-o", PathOf("masked"), "--mask-in", shardMasks);
+        Assert.True(back.ExitCode == 0, back.StdErr);
+        foreach (string name in new[] { Shard1, Shard2, Shard3, "model.safetensors.index.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(PathOf("out"), name)), File.ReadAllBytes(Path.Combine(PathOf("masked"), name)));
+        Assert.Equal(4, Directory.GetFiles(PathOf("masked")).Length);
+    }
+
+    [Fact]
+    public void Mask_in_naming_a_tensor_no_shard_holds_exits_two_and_writes_nothing()
+    {
+        string dir = WriteSharded();
+        string masks = PathOf("masks.safetensors");
+        var r = Sprune.Run("prune", dir, "-o", PathOf("out"), "--sparsity", "0.5", "--mask-out", masks);
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        // The same masks against a checkpoint without its last shard's tensors.
+        string other = PathOf("other");
+        Directory.CreateDirectory(other);
+        foreach (var (shard, tensors) in Model.Take(2)) WriteShard(Path.Combine(other, shard), tensors);
+        File.WriteAllText(Path.Combine(other, "model.safetensors.index.json"), IndexJson(Model.Take(2).SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
+        string before = Snapshot();
+        var bad = Sprune.Run("prune", other, "-o", PathOf("masked"), "--mask-in", masks);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Single(bad.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Contains("tensor 'layers.2.weight' is not in the model", bad.StdErr);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Theory]
+    [InlineData("--scope", "global", "--criterion", "lamp")]
+    [InlineData("--granularity", "row", "--criterion", "magnitude")]
+    [InlineData("--granularity", "block:4x4", "--criterion", "l2")]
+    [InlineData("--granularity", "nm:2:4", "--criterion", "magnitude")]
+    public void Sparse_out_is_the_single_file_sparse_file(params string[] options)
+    {
+        string dir = WriteSharded(), single = WriteSingle();
+        string shardSparse = PathOf("shard-sparse.safetensors"), singleSparse = PathOf("single-sparse.safetensors");
+        var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), "--sparsity", "0.5", .. options, "--sparse-out", shardSparse]);
+        Assert.True(sharded.ExitCode == 0, sharded.StdErr);
+        var one = Sprune.Run(["prune", single, "-o", PathOf("single-out.safetensors"), "--sparsity", "0.5", .. options, "--sparse-out", singleSparse]);
+        Assert.True(one.ExitCode == 0, one.StdErr);
+        Assert.Equal(File.ReadAllBytes(singleSparse), File.ReadAllBytes(shardSparse));
+        using var f = SafeTensorsFile.Open(shardSparse);
+        Assert.Contains(f.Tensors, t => t.Name.StartsWith("layers.2.weight.", StringComparison.Ordinal)); // the last shard's weight is there
+    }
+
+    [Theory]
+    [InlineData("--sparse-out")]
+    [InlineData("--mask-out")]
+    public void An_export_inside_the_output_folder_exits_two(string option)
+    {
+        string dir = WriteSharded();
+        string before = Snapshot();
+        var r = Sprune.Run("prune", dir, "-o", PathOf("out"), "--sparsity", "0.5", option, Path.Combine(PathOf("out"), "x.safetensors"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
+        Assert.Equal(before, Snapshot());
+    }
+}
