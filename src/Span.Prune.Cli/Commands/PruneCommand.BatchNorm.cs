@@ -26,13 +26,39 @@ internal static partial class PruneCommand
     private static readonly Regex ConvWeight = new(@"^(.*)conv(\d*)\.weight$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
 
     /// <summary>The channel selection of one weight and the BatchNorm tensors it zeroes.</summary>
-    private sealed record BnPlan(SafeTensorInfo Gamma, SafeTensorInfo? Beta, byte[] ChannelMask, PruneReport Selection);
+    /// <remarks>The BatchNorm tensors may sit in another shard than the weight: each is named with its file.</remarks>
+    private sealed record BnPlan(SafeTensorsFile GammaFile, SafeTensorInfo Gamma, SafeTensorsFile? BetaFile, SafeTensorInfo? Beta, byte[] ChannelMask, PruneReport Selection);
 
     /// <summary>
-    /// The bn-scale targets in file order with their plans; every pair is checked (tensors exist, shapes, finite γ,
-    /// no BatchNorm shared or pruned itself) before anything is written.
+    /// The tensors of a model that is one file or the shards of a checkpoint (in index order), looked up by name: a
+    /// tensor's name is unique across the shards (<see cref="ShardedCheckpoint"/> checks it).
     /// </summary>
-    private static List<(SafeTensorInfo Target, BnPlan Plan)> PlanBatchNorm(SafeTensorsFile file, Options o, Regex? include, Regex? exclude, Granularity granularity)
+    private sealed class ModelTensors(IReadOnlyList<SafeTensorsFile> files)
+    {
+        public IEnumerable<(SafeTensorsFile File, SafeTensorInfo Info)> All => files.SelectMany(f => f.Tensors.Select(t => (f, t)));
+
+        public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SafeTensorsFile? file,
+            [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SafeTensorInfo? info)
+        {
+            foreach (SafeTensorsFile f in files)
+            {
+                if (f.TryGetTensor(name, out info))
+                {
+                    file = f;
+                    return true;
+                }
+            }
+            (file, info) = (null, null);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The bn-scale targets in file order (shard order, then file order) with their plans; every pair is checked
+    /// (tensors exist, shapes, finite γ, no BatchNorm shared or pruned itself) before anything is written. A pair may
+    /// span shards.
+    /// </summary>
+    private static List<(SafeTensorsFile File, SafeTensorInfo Target, BnPlan Plan)> PlanBatchNorm(ModelTensors model, Options o, Regex? include, Regex? exclude, Granularity granularity)
     {
         var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string p in o.Pairs)
@@ -40,24 +66,24 @@ internal static partial class PruneCommand
             int eq = p.IndexOf('=');
             if (eq <= 0 || eq == p.Length - 1 || p.IndexOf('=', eq + 1) >= 0) throw new ArgumentException($"bad --pair '{p}': expected CONV=BN (two tensor names)");
             string conv = p[..eq], bn = p[(eq + 1)..];
-            if (!file.TryGetTensor(conv, out SafeTensorInfo? c)) throw new ArgumentException($"bad --pair '{p}': no tensor '{conv}' in the model");
-            if (!file.TryGetTensor(bn, out _)) throw new ArgumentException($"bad --pair '{p}': no tensor '{bn}' in the model");
+            if (!model.TryGet(conv, out _, out SafeTensorInfo? c)) throw new ArgumentException($"bad --pair '{p}': no tensor '{conv}' in the model");
+            if (!model.TryGet(bn, out _, out _)) throw new ArgumentException($"bad --pair '{p}': no tensor '{bn}' in the model");
             if (!SafeTensorsDTypeInfo.IsConvertibleFloat(c.DType) || c.ElementCount == 0)
                 throw new ArgumentException($"bad --pair '{p}': '{conv}' is not a non-empty floating tensor");
             if (exclude is not null && exclude.IsMatch(conv)) throw new ArgumentException($"bad --pair '{p}': '{conv}' is excluded by --exclude");
             if (!pairs.TryAdd(conv, bn)) throw new ArgumentException($"bad --pair '{p}': '{conv}' is paired twice");
         }
 
-        var plans = new List<(SafeTensorInfo, BnPlan)>();
+        var plans = new List<(SafeTensorsFile, SafeTensorInfo, BnPlan)>();
         var usedNorms = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (SafeTensorInfo t in file.Tensors)
+        foreach (var (file, t) in model.All)
         {
             if (!pairs.TryGetValue(t.Name, out string? bn))
             {
                 if (!IsTarget(t, include, exclude)) continue;
                 Match m = ConvWeight.Match(t.Name);
                 string? conventional = m.Success ? $"{m.Groups[1].Value}bn{m.Groups[2].Value}.weight" : null;
-                if (conventional is not null && file.TryGetTensor(conventional, out _)) bn = conventional;
+                if (conventional is not null && model.TryGet(conventional, out _, out _)) bn = conventional;
                 else if (include is null) continue; // not a bn-scale target (no BatchNorm follows it)
                 else
                 {
@@ -68,17 +94,17 @@ internal static partial class PruneCommand
             }
             if (usedNorms.TryGetValue(bn, out string? other)) throw new ArgumentException($"bn-scale: BatchNorm '{bn}' is paired with both '{other}' and '{t.Name}'");
             usedNorms.Add(bn, t.Name);
-            plans.Add((CheckTarget(t, granularity), PlanChannels(file, t, bn, o.Sparsity)));
+            plans.Add((file, CheckTarget(t, granularity), PlanChannels(model, t, bn, o.Sparsity)));
         }
         if (plans.Count == 0)
             throw new ArgumentException("bn-scale: no weight has a BatchNorm: give --pair CONV=BN (the convention pairs '<P>conv<K>.weight' with '<P>bn<K>.weight')");
-        foreach (var (t, plan) in plans)
+        foreach (var (_, t, plan) in plans)
         {
             if (usedNorms.ContainsKey(t.Name) || (plan.Beta is { } beta && usedNorms.ContainsKey(beta.Name)))
                 throw new ArgumentException($"bn-scale: '{t.Name}' is both a pruned weight and a BatchNorm tensor");
         }
-        var targets = plans.Select(p => p.Item1.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var (t, plan) in plans)
+        var targets = plans.Select(p => p.Item2.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var (_, t, plan) in plans)
         {
             if (plan.Beta is { } beta && targets.Contains(beta.Name))
                 throw new ArgumentException($"bn-scale: BatchNorm bias '{beta.Name}' (of '{t.Name}') is also a pruning target");
@@ -86,26 +112,28 @@ internal static partial class PruneCommand
         return plans;
     }
 
-    private static BnPlan PlanChannels(SafeTensorsFile file, SafeTensorInfo t, string bnName, double sparsity)
+    private static BnPlan PlanChannels(ModelTensors model, SafeTensorInfo t, string bnName, double sparsity)
     {
         int channels = ShapeOf(t).Out;
-        SafeTensorInfo gamma = CheckNorm(file, file.GetTensor(bnName), t, channels);
+        model.TryGet(bnName, out SafeTensorsFile? gammaFile, out SafeTensorInfo? gamma);
+        CheckNorm(gamma!, t, channels);
+        SafeTensorsFile? betaFile = null;
         SafeTensorInfo? beta = null;
-        if (bnName.EndsWith(".weight", StringComparison.Ordinal) && file.TryGetTensor(bnName[..^".weight".Length] + ".bias", out SafeTensorInfo? b))
-            beta = CheckNorm(file, b, t, channels);
+        if (bnName.EndsWith(".weight", StringComparison.Ordinal) && model.TryGet(bnName[..^".weight".Length] + ".bias", out betaFile, out beta))
+            CheckNorm(beta, t, channels);
 
         var g = new float[channels];
-        file.ReadAsFloat32(gamma.Index, g);
+        gammaFile!.ReadAsFloat32(gamma!.Index, g);
         int bad = IndexOfNonFinite(g);
         if (bad >= 0) throw new ArgumentException($"bn-scale: BatchNorm '{gamma.Name}' holds {Describe(g[bad])} at index {bad}");
         var scores = new float[channels];
         Scoring.Magnitude(g, scores);
         var mask = new byte[channels];
         PruneReport r = Selection.LowestMask(scores, Selection.PruneCount(channels, sparsity), mask);
-        return new BnPlan(gamma, beta, mask, r);
+        return new BnPlan(gammaFile, gamma, betaFile, beta, mask, r);
     }
 
-    private static SafeTensorInfo CheckNorm(SafeTensorsFile file, SafeTensorInfo norm, SafeTensorInfo weight, int channels)
+    private static void CheckNorm(SafeTensorInfo norm, SafeTensorInfo weight, int channels)
     {
         if (!SafeTensorsDTypeInfo.IsConvertibleFloat(norm.DType))
             throw new ArgumentException($"bn-scale: BatchNorm '{norm.Name}' has dtype {SafeTensorsDTypeInfo.GetName(norm.DType)}; expected a floating dtype");
@@ -114,7 +142,6 @@ internal static partial class PruneCommand
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"bn-scale: BatchNorm '{norm.Name}' has shape {FormatShape(norm.Shape)}; expected [{channels}] (the output channels of '{weight.Name}')"));
         }
-        return file.GetTensor(norm.Name);
     }
 
     /// <summary>Copies a BatchNorm tensor with the pruned channels' entries set to +0 (all-zero bytes in every float dtype).</summary>

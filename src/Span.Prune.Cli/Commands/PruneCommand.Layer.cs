@@ -17,8 +17,11 @@ internal static partial class PruneCommand
     /// <summary>One weight to prune with what it reads.</summary>
     private sealed record LayerJob(SafeTensorInfo Info, WeightShape Shape, TargetStats? Stats, BnPlan? Bn);
 
+    /// <param name="bnPlans">bn-scale over the shards of a checkpoint: the plans of every shard (those of this file's
+    /// weights and BatchNorm tensors are used); null plans this file alone.</param>
     private static (List<ReportEntry> Entries, List<string> Pruned) RunLayer(SafeTensorsFile file, Options o, Granularity granularity,
-        Regex? include, Regex? exclude, string? statsPath, OutputFiles files, string outputPath)
+        Regex? include, Regex? exclude, string? statsPath, OutputFiles files, string outputPath,
+        List<(SafeTensorsFile File, SafeTensorInfo Target, BnPlan Plan)>? bnPlans = null)
     {
         List<LayerJob> jobs = [];
         var weights = new ArrayPoolBufferWriter<float>();
@@ -27,11 +30,11 @@ internal static partial class PruneCommand
         using SafeTensorsFile? stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
         if (o.Criterion == BnScale)
         {
-            foreach (var (t, plan) in PlanBatchNorm(file, o, include, exclude, granularity))
+            foreach (var (weightFile, t, plan) in bnPlans ?? PlanBatchNorm(new ModelTensors([file]), o, include, exclude, granularity))
             {
-                jobs.Add(new LayerJob(t, ShapeOf(t), null, plan));
-                norms.Add(plan.Gamma.Index, (t.Name, plan));
-                if (plan.Beta is { } beta) norms.Add(beta.Index, (t.Name, plan));
+                if (weightFile == file) jobs.Add(new LayerJob(t, ShapeOf(t), null, plan));
+                if (plan.GammaFile == file) norms.Add(plan.Gamma.Index, (t.Name, plan));
+                if (plan.Beta is { } beta && plan.BetaFile == file) norms.Add(beta.Index, (t.Name, plan));
             }
         }
         else

@@ -15,7 +15,6 @@ internal static partial class PruneCommand
 {
     private static int RunSharded(Options o, string indexPath, Granularity granularity, Regex? include, Regex? exclude)
     {
-        if (o.Criterion == BnScale) throw new ArgumentException("criterion bn-scale does not read a sharded checkpoint yet (its BatchNorm pairs may span shards)");
 
         using var files = new OutputFiles(o.Fsync);
         using ShardedCheckpoint model = ShardedCheckpoint.Open(indexPath, files);
@@ -32,6 +31,10 @@ internal static partial class PruneCommand
                 if (IsTarget(t, include, exclude)) targets.Add((shard, CheckTarget(t, granularity)));
         }
         if (targets.Count == 0) throw new ArgumentException("no tensor matches: pruning targets are floating tensors of rank >= 2 (or those --include names)");
+        // bn-scale pairs a weight with a BatchNorm that may sit in another shard: planned over the whole model.
+        var bnPlans = o.Criterion == BnScale
+            ? PlanBatchNorm(new ModelTensors(model.Shards.Select(s => s.File).ToList()), o, include, exclude, granularity)
+            : null;
 
         // The report, the sparse form and the masks are single files written next to the folder, not into it: the
         // folder holds the checkpoint and nothing else.
@@ -45,7 +48,7 @@ internal static partial class PruneCommand
         string[] outputs = model.Shards.Select(s => folder.File(s.Name)).ToArray(); // the staged shards, in index order
         var (entries, pruned) = o.Scope == "global"
             ? RunGlobalSharded(model, targets, o, statsPath, folder, outputs)
-            : RunLayerSharded(model, targets, o, granularity, include, exclude, statsPath, folder, outputs);
+            : RunLayerSharded(model, targets, o, granularity, include, exclude, statsPath, folder, outputs, bnPlans);
         WriteExports(outputs.Select((path, i) => (folder.Files.StagedPath(path), pruned[i])), files, sparsePath, maskPath, granularity);
         long totalSize = model.TotalSize; // every output tensor keeps its dtype and shape
         folder.Files.Stage(folder.File(Path.GetFileName(model.IndexPath)), stream => model.WriteIndex(stream, totalSize));
@@ -62,16 +65,17 @@ internal static partial class PruneCommand
     /// <returns>The report entries, and per shard (index order) the weights pruned in it.</returns>
     private static (List<ReportEntry> Entries, IReadOnlyList<string>[] Pruned) RunLayerSharded(ShardedCheckpoint model,
         List<(SafeTensorsFile File, SafeTensorInfo Info)> targets, Options o, Granularity granularity, Regex? include, Regex? exclude,
-        string? statsPath, OutputFolder folder, string[] outputs)
+        string? statsPath, OutputFolder folder, string[] outputs, List<(SafeTensorsFile File, SafeTensorInfo Target, BnPlan Plan)>? bnPlans)
     {
         var entries = new List<ReportEntry>();
         var pruned = new IReadOnlyList<string>[model.Shards.Count];
         for (int i = 0; i < model.Shards.Count; i++)
         {
             SafeTensorsFile shard = model.Shards[i].File;
-            if (targets.Exists(t => ReferenceEquals(t.File, shard)))
+            // bn-scale: every shard goes through RunLayer, which zeroes the BatchNorm tensors it holds (of any shard's weight).
+            if (bnPlans is not null || targets.Exists(t => ReferenceEquals(t.File, shard)))
             {
-                var (shardEntries, names) = RunLayer(shard, o, granularity, include, exclude, statsPath, folder.Files, outputs[i]);
+                var (shardEntries, names) = RunLayer(shard, o, granularity, include, exclude, statsPath, folder.Files, outputs[i], bnPlans);
                 entries.AddRange(shardEntries);
                 pruned[i] = names;
             }

@@ -103,4 +103,50 @@ public sealed partial class ShardTests
         Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
         Assert.Equal(before, Snapshot());
     }
+
+    /// <summary>A conv-BN chain whose BatchNorms sit in the shard after their convolution's.</summary>
+    private static readonly (string Shard, T[] Tensors)[] ConvBn =
+    [
+        (Shard1, [Make("stem.conv.weight", SafeTensorsDType.F32, 11, 8, 3, 3, 3)]),
+        (Shard2, [Make("stem.bn.weight", SafeTensorsDType.F32, 12, 8), Make("stem.bn.bias", SafeTensorsDType.BF16, 13, 8), Make("layer.conv1.weight", SafeTensorsDType.F16, 14, 6, 8, 3, 3)]),
+        (Shard3, [Make("layer.bn1.weight", SafeTensorsDType.F32, 15, 6), Make("layer.bn1.bias", SafeTensorsDType.F32, 16, 6), Make("fc.weight", SafeTensorsDType.F32, 17, 10, 6)]),
+    ];
+
+    [Theory]
+    [InlineData("0.5")]
+    [InlineData("0.25")]
+    public void Bn_scale_with_BatchNorms_in_other_shards_equals_the_single_file_prune(string sparsity)
+    {
+        string dir = PathOf("convbn");
+        Directory.CreateDirectory(dir);
+        foreach (var (shard, tensors) in ConvBn) WriteShard(Path.Combine(dir, shard), tensors);
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(ConvBn.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
+        string single = PathOf("convbn.safetensors");
+        WriteShard(single, ConvBn.SelectMany(s => s.Tensors));
+
+        string[] options = ["--criterion", "bn-scale", "--sparsity", sparsity];
+        var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), .. options, "--report", PathOf("shard-report.json")]);
+        Assert.True(sharded.ExitCode == 0, sharded.StdErr);
+        var one = Sprune.Run(["prune", single, "-o", PathOf("single-out.safetensors"), .. options, "--report", PathOf("single-report.json")]);
+        Assert.True(one.ExitCode == 0, one.StdErr);
+
+        using var reference = SafeTensorsFile.Open(PathOf("single-out.safetensors"));
+        long zeroedNorms = 0;
+        foreach (var (shard, tensors) in ConvBn)
+        {
+            using var f = SafeTensorsFile.Open(Path.Combine(PathOf("out"), shard));
+            Assert.Equal(tensors.Select(t => t.Name), f.Tensors.Select(t => t.Name));
+            foreach (SafeTensorInfo t in f.Tensors)
+            {
+                Assert.Equal(reference.GetBytes(reference.GetTensor(t.Name).Index).ToArray(), f.GetBytes(t.Index).ToArray());
+                if (!t.Name.Contains(".bn", StringComparison.Ordinal)) continue;
+                var v = new float[t.ElementCount];
+                f.ReadAsFloat32(t.Index, v);
+                zeroedNorms += v.Count(x => x == 0f);
+            }
+        }
+        Assert.True(zeroedNorms > 0); // the BatchNorms in the later shards were zeroed, not copied
+        static string Tensors(string report) => System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("tensors").GetRawText();
+        Assert.Equal(Tensors(PathOf("single-report.json")), Tensors(PathOf("shard-report.json")));
+    }
 }

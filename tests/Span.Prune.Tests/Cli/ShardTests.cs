@@ -289,7 +289,6 @@ public sealed partial class ShardTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--criterion", "bn-scale")]
     [InlineData("--preset", "llama-mlp")]
     public void Modes_that_do_not_read_shards_yet_are_refused(string option, string value)
     {
