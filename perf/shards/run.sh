@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Streamed global prune: sharded (4 shards) vs the same tensors in one file, RUNS runs each (default 3), interleaved; medians and ratio.
-# Usage: perf/shards/run.sh [WORKDIR] [SPRUNE] [RUNS, default 3]   (default SPRUNE: the JIT build of dotnet build src/Span.Prune.Cli -c Release)
+# Usage: perf/shards/run.sh [WORKDIR] [SPRUNE] [RUNS, default 3] [CRITERION, default magnitude; lamp also ranks globally]
+#   (default SPRUNE: the JIT build of dotnet build src/Span.Prune.Cli -c Release)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 sprune=${2:-"$root/src/Span.Prune.Cli/bin/Release/net10.0/sprune"}
@@ -10,9 +11,10 @@ w=${1:-$(mktemp -d)}
 one=(); many=()
 t() { local s e; s=$(date +%s.%N); "$@" 2>/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
 runs=${3:-3}
+crit=${4:-magnitude}
 for ((i = 0; i < runs; i++)); do
-  rm -f "$w/out.safetensors"; one+=("$(t "$sprune" prune "$w/model.safetensors" -o "$w/out.safetensors" --scope global --sparsity 0.5)")
-  rm -rf "$w/out-sharded"; many+=("$(t "$sprune" prune "$w/sharded" -o "$w/out-sharded" --scope global --sparsity 0.5)")
+  rm -f "$w/out.safetensors"; one+=("$(t "$sprune" prune "$w/model.safetensors" -o "$w/out.safetensors" --scope global --criterion "$crit" --sparsity 0.5)")
+  rm -rf "$w/out-sharded"; many+=("$(t "$sprune" prune "$w/sharded" -o "$w/out-sharded" --scope global --criterion "$crit" --sparsity 0.5)")
 done
 med() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 m1=$(med "${one[@]}"); m2=$(med "${many[@]}")

@@ -19,10 +19,11 @@ namespace Span.Prune.Cli.Commands;
 /// <para>The mask is read back from the staged OUT: an element is kept when it is not ±0 there (byte-level test, exact
 /// for every float dtype). It is therefore the pruning mask (at unit granularities the expanded element mask) except
 /// for a kept weight that was already exactly zero, which is recorded as pruned; re-applying the mask to OUT itself
-/// changes nothing.</para>
+/// changes nothing. A sharded prune writes one mask file for all its shards.</para>
 /// <para><c>--mask-in</c>: every tensor of the mask file must be a floating tensor of the model with the same shape;
 /// masked elements are written as all-zero bytes, which is +0 in F32, F16, BF16 and F64. Every other tensor, dtype
-/// and metadata entry is copied byte for byte. Tensors are streamed a chunk at a time.</para>
+/// and metadata entry is copied byte for byte. Tensors are streamed a chunk at a time. A sharded model is written
+/// shard by shard into an output folder with a new index (a mask may name a tensor of any shard).</para>
 /// </remarks>
 internal static partial class PruneCommand
 {

@@ -8,8 +8,10 @@ namespace Span.Prune.Cli.Commands;
 /// A sharded input (<see cref="ShardedCheckpoint"/>): the index and every shard header are validated, the targets
 /// selected and checked across all shards, and only then is the output folder staged (<see cref="OutputFolder"/>):
 /// the same shard file names and an index whose <c>metadata.total_size</c> is the output's data size. Layer scope
-/// prunes each shard's tensors as for one file; global scope runs one <see cref="GlobalMagnitudePruning"/> over the
-/// targets of every shard, so the threshold is the one of a single file holding the same tensors.
+/// prunes each shard's tensors as for one file (bn-scale with the BatchNorm pairs planned over every shard, since a
+/// pair may span two); global scope runs one <see cref="GlobalSelection"/> over the targets of every shard, so the
+/// threshold is the one of a single file holding the same tensors. <c>--sparse-out</c> and <c>--mask-out</c> are single
+/// files read back from the staged shards (<see cref="StagedModel"/>), the same bytes as for that single file.
 /// </summary>
 internal static partial class PruneCommand
 {

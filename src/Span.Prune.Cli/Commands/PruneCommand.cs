@@ -17,13 +17,14 @@ namespace Span.Prune.Cli.Commands;
 /// </summary>
 /// <remarks>
 /// <para>Layer scope streams: each tensor is read, pruned and written inside its writer callback
-/// (<see cref="RunLayer"/>), so peak memory is about one tensor plus its statistic. Global scope reads all targets
-/// (<see cref="RunGlobal"/>).</para>
+/// (<see cref="RunLayer"/>), so peak memory is about one tensor plus its statistic. Global scope streams too: one
+/// selection over all targets, whose scores are computed a tensor at a time (<see cref="RunGlobal"/>).</para>
 /// <para>Criteria: <c>magnitude</c> (|w|; at a group granularity the L1 norm), <c>l1</c>, <c>l2</c> (group norms,
 /// = magnitude at element granularity), <c>random</c> (seeded), and the data-driven ones, whose statistics come from
 /// <c>--stats</c> by naming convention (see PruneCommand.Stats.cs) or, for <c>bn-scale</c>, from BatchNorm tensors of
 /// the model (PruneCommand.BatchNorm.cs). Shapes: rank 2 is <c>[out, in]</c>, rank 4 is OIHW, rank 3
-/// <c>[O, I, K]</c> is read as OI1K, higher ranks as <c>[d0, rest]</c>, and an included rank-1 tensor as <c>[1, n]</c>.</para>
+/// <c>[O, I, K]</c> is read as OI1K, higher ranks as <c>[d0, rest]</c>, and an included rank-1 tensor as <c>[1, n]</c>.
+/// <c>lamp</c> (Lee et al. 2021) ranks across tensors, so it needs <c>--scope global</c>.</para>
 /// </remarks>
 internal static partial class PruneCommand
 {
