@@ -30,30 +30,6 @@ internal static partial class PruneCommand
     private sealed record BnPlan(SafeTensorsFile GammaFile, SafeTensorInfo Gamma, SafeTensorsFile? BetaFile, SafeTensorInfo? Beta, byte[] ChannelMask, PruneReport Selection);
 
     /// <summary>
-    /// The tensors of a model that is one file or the shards of a checkpoint (in index order), looked up by name: a
-    /// tensor's name is unique across the shards (<see cref="ShardedCheckpoint"/> checks it).
-    /// </summary>
-    private sealed class ModelTensors(IReadOnlyList<SafeTensorsFile> files)
-    {
-        public IEnumerable<(SafeTensorsFile File, SafeTensorInfo Info)> All => files.SelectMany(f => f.Tensors.Select(t => (f, t)));
-
-        public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SafeTensorsFile? file,
-            [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SafeTensorInfo? info)
-        {
-            foreach (SafeTensorsFile f in files)
-            {
-                if (f.TryGetTensor(name, out info))
-                {
-                    file = f;
-                    return true;
-                }
-            }
-            (file, info) = (null, null);
-            return false;
-        }
-    }
-
-    /// <summary>
     /// The bn-scale targets in file order (shard order, then file order) with their plans; every pair is checked
     /// (tensors exist, shapes, finite γ, no BatchNorm shared or pruned itself) before anything is written. A pair may
     /// span shards.

@@ -57,7 +57,6 @@ internal static partial class PruneCommand
             if (g.HeadDim is not null) throw new ArgumentException("--head-dim is read by --preset llama-attn");
             return Run(o);
         }
-        if (ShardedCheckpoint.Resolve(o.Input).IsIndex) throw new ArgumentException("--group and --preset do not read a sharded checkpoint yet; prune its tensors per layer or with --scope global");
         return RunGroups(o, g);
     }
 
@@ -82,47 +81,79 @@ internal static partial class PruneCommand
         foreach (string preset in g.Presets) GroupPresets.Check(preset);
         var specs = g.Specs.Select(GroupSpec.Parse).ToList();
 
-        // 2. Paths: a directory holds one model file (model.safetensors, or its only .safetensors); every output is a
-        // file of its own, none the input (identity, see OutputFiles), and none is touched until all are written.
+        // 2. Paths: a directory holds one model file (model.safetensors, or its only .safetensors) or a sharded
+        // checkpoint's index; every output is a file of its own, none the input (identity, see OutputFiles), and none is
+        // touched until all are written.
         using var files = new OutputFiles(o.Fsync);
-        string inputPath = files.Input(ResolveModelPath(o.Input), "the input");
-        string outputPath = files.Output(o.Output, "the output");
+        var (resolved, isIndex) = ShardedCheckpoint.Resolve(o.Input);
+        using ShardedCheckpoint? sharded = isIndex ? ShardedCheckpoint.Open(resolved, files) : null;
+        string inputPath = sharded?.IndexPath ?? files.Input(ResolveModelPath(o.Input), "the input");
+        string? outputPath = sharded is null ? files.Output(o.Output, "the output") : null;
         string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
+        if (sharded is not null)
+        {
+            if (g.FoldBn) throw new ArgumentException("--fold-bn does not take a sharded checkpoint yet (it adds and drops tensors, which changes the index)");
+            if (reportPath is not null && OutputFolder.IsSameOrInside(Path.GetDirectoryName(reportPath)!, Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Output))))
+                throw new ArgumentException($"--report '{o.Report}' is inside the output folder; write it elsewhere");
+        }
         string config = Path.Combine(Path.GetDirectoryName(inputPath)!, "config.json");
 
-        // 3. Groups from the header, then every selection, before the output is opened.
-        using SafeTensorsFile file = SafeTensorsFile.Open(inputPath);
-        foreach (string preset in g.Presets) specs.AddRange(GroupPresets.Expand(preset, file, g.HeadDim, config));
-        var instances = specs.SelectMany(s => GroupInstance.Expand(s, file)).ToList();
-        var dims = new Dictionary<(int Tensor, int Dim), DimensionKeep>();
+        // 3. Groups from the headers (of every shard: a group may span shards), then every selection, before the output
+        // is opened.
+        using SafeTensorsFile? single = sharded is null ? SafeTensorsFile.Open(inputPath) : null;
+        IReadOnlyList<SafeTensorsFile> modelFiles = sharded is null ? [single!] : sharded.Shards.Select(s => s.File).ToList();
+        var model = new ModelTensors(modelFiles);
+        foreach (string preset in g.Presets) specs.AddRange(GroupPresets.Expand(preset, model, g.HeadDim, config));
+        var instances = specs.SelectMany(s => GroupInstance.Expand(s, model)).ToList();
+        var dims = new Dictionary<(string Tensor, int Dim), DimensionKeep>();
         var selections = new List<GroupSelection>();
-        var owners = new Dictionary<(int Tensor, int Dim), GroupInstance>();
+        var owners = new Dictionary<(string Tensor, int Dim), GroupInstance>();
         foreach (GroupInstance instance in instances)
         {
             foreach (GroupMember m in instance.Members)
             {
-                if (!owners.TryAdd((m.Info.Index, m.Dim), instance))
-                    throw new ArgumentException($"dimension {m.Dim} of '{m.Info.Name}' is in two groups: '{owners[(m.Info.Index, m.Dim)].Label}' and '{instance.Label}'");
+                if (!owners.TryAdd((m.Info.Name, m.Dim), instance))
+                    throw new ArgumentException($"dimension {m.Dim} of '{m.Info.Name}' is in two groups: '{owners[(m.Info.Name, m.Dim)].Label}' and '{instance.Label}'");
             }
         }
         foreach (GroupInstance instance in instances)
         {
-            GroupSelection selection = GroupPlan.Select(instance, file, o.Sparsity, g.RoundTo, normalizer);
+            GroupSelection selection = GroupPlan.Select(instance, o.Sparsity, g.RoundTo, normalizer);
             selections.Add(selection);
-            foreach (GroupMember m in instance.Members) dims[(m.Info.Index, m.Dim)] = new DimensionKeep(m, selection);
+            foreach (GroupMember m in instance.Members) dims[(m.Info.Name, m.Dim)] = new DimensionKeep(m, selection);
         }
-        Dictionary<int, BatchNormFold> folds = g.FoldBn ? GroupFolding.Plan(file, selections, dims) : [];
+        Dictionary<int, BatchNormFold> folds = g.FoldBn ? GroupFolding.Plan(single!, selections, dims) : [];
         if (g.FoldBn && folds.Count == 0)
             throw new ArgumentException("--fold-bn: no group has a BatchNorm (members X.weight, X.bias, X.running_mean, X.running_var)");
 
-        // 4. Write.
-        List<TensorChange> changes = GroupWriter.Write(file, dims, folds, g.Shrink, files, outputPath);
+        // 4. Write: one file, or every shard (each holds its own members' kept indices) and an index whose total_size
+        // is the staged shards' data size (--shrink makes it smaller).
+        using OutputFolder? folder = sharded is null ? null : new OutputFolder(o.Output, Path.GetDirectoryName(sharded.IndexPath)!, o.Fsync);
+        List<TensorChange> changes;
+        if (sharded is null)
+        {
+            changes = GroupWriter.Write(single!, dims, folds, g.Shrink, files, outputPath!);
+        }
+        else
+        {
+            changes = [];
+            long totalSize = 0;
+            foreach (var (name, shard) in sharded.Shards)
+            {
+                string path = folder!.File(name);
+                changes.AddRange(GroupWriter.Write(shard, dims, folds, g.Shrink, folder.Files, path));
+                using SafeTensorsFile staged = SafeTensorsFile.Open(folder.Files.StagedPath(path));
+                totalSize += staged.Tensors.Sum(t => t.ByteLength);
+            }
+            folder!.Files.Stage(folder.File(Path.GetFileName(sharded.IndexPath)), stream => sharded.WriteIndex(stream, totalSize));
+        }
 
         // 5. Report.
-        long before = file.Tensors.Sum(t => t.ElementCount);
+        long before = model.Tensors.Sum(t => t.ElementCount);
         long after = before + changes.Sum(c => c.ParamsAfter - c.ParamsBefore);
         if (reportPath is not null)
             files.Stage(reportPath, stream => GroupReport.WriteJson(stream, inputPath, o.Output, o.Sparsity, g, selections, changes, before, after));
+        folder?.Commit();
         files.Commit();
         GroupReport.Print(Console.Out, selections, changes, before, after, g.Shrink);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

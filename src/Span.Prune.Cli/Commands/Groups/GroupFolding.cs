@@ -24,7 +24,7 @@ internal static class GroupFolding
 {
     public const float Epsilon = 1e-5f;
 
-    public static Dictionary<int, BatchNormFold> Plan(SafeTensorsFile file, List<GroupSelection> selections, Dictionary<(int Tensor, int Dim), DimensionKeep> dims)
+    public static Dictionary<int, BatchNormFold> Plan(SafeTensorsFile file, List<GroupSelection> selections, Dictionary<(string Tensor, int Dim), DimensionKeep> dims)
     {
         var folds = new Dictionary<int, BatchNormFold>();
         foreach (GroupSelection selection in selections)
@@ -45,8 +45,8 @@ internal static class GroupFolding
                 throw new ArgumentException($"--fold-bn: '{layer.Name}' does not end in '.weight', so its bias has no name");
             if (folds.ContainsKey(layer.Index)) throw new ArgumentException($"--fold-bn: '{layer.Name}' is followed by two BatchNorms");
 
-            dims.TryGetValue((layer.Index, 0), out DimensionKeep? d0);
-            dims.TryGetValue((layer.Index, 1), out DimensionKeep? d1);
+            dims.TryGetValue((layer.Name, 0), out DimensionKeep? d0);
+            dims.TryGetValue((layer.Name, 1), out DimensionKeep? d1);
             float[] weight = GroupWriter.Shrink(Read(file, layer), layer, d0, d1);
             long[] shape = GroupWriter.KeptShape(layer, d0, d1);
             float[] Kept(SafeTensorInfo t) => GroupWriter.Shrink(Read(file, t), t, d0, null);

@@ -4,11 +4,12 @@ using Span.Prune.SafeTensors;
 
 namespace Span.Prune.Cli.Commands.Groups;
 
-/// <summary>A member of one group instance: a tensor of the file, the dimension its units index, the unit geometry.</summary>
+/// <summary>A member of one group instance: a tensor of the model, the dimension its units index, the unit geometry.</summary>
+/// <param name="File">The file (of a sharded model: the shard) that holds the tensor.</param>
 /// <param name="Info">The tensor.</param>
 /// <param name="Axis">Dimension 0 (rows) or 1 (cols).</param>
 /// <param name="Block">Entries of that dimension per unit.</param>
-internal sealed record GroupMember(SafeTensorInfo Info, GroupAxis Axis, int Block)
+internal sealed record GroupMember(SafeTensorsFile File, SafeTensorInfo Info, GroupAxis Axis, int Block)
 {
     public int Dim => Axis == GroupAxis.Rows ? 0 : 1;
 
@@ -51,12 +52,12 @@ internal sealed record GroupInstance(GroupSpec Spec, string? Index, IReadOnlyLis
     /// Expands a spec over the file: <c>{i}</c> takes every value for which some member's name exists (numeric
     /// order); each expansion must then have every required member. Shapes are checked from the header only.
     /// </summary>
-    public static List<GroupInstance> Expand(GroupSpec spec, SafeTensorsFile file)
+    public static List<GroupInstance> Expand(GroupSpec spec, ModelTensors model)
     {
         var instances = new List<GroupInstance>();
         if (!spec.Members.Any(m => m.HasIndex))
         {
-            instances.Add(Resolve(spec, null, file));
+            instances.Add(Resolve(spec, null, model));
             return instances;
         }
         var indices = new SortedSet<long>();
@@ -67,7 +68,7 @@ internal sealed record GroupInstance(GroupSpec Spec, string? Index, IReadOnlyLis
             string pattern = "^" + Regex.Escape(pieces[0]) + @"(0|[1-9][0-9]{0,8})" + Regex.Escape(pieces[1])
                 + string.Concat(pieces.Skip(2).Select(p => @"\1" + Regex.Escape(p))) + "$";
             var regex = new Regex(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-            foreach (SafeTensorInfo t in file.Tensors)
+            foreach (SafeTensorInfo t in model.Tensors)
             {
                 Match match = regex.Match(t.Name);
                 if (match.Success) indices.Add(long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
@@ -75,18 +76,18 @@ internal sealed record GroupInstance(GroupSpec Spec, string? Index, IReadOnlyLis
         }
         if (indices.Count == 0)
             throw new ArgumentException($"--group '{spec.Text}': {GroupMemberSpec.Index} matches no tensor of the file (no name fits '{spec.Members.First(m => m.HasIndex).Pattern}')");
-        foreach (long i in indices) instances.Add(Resolve(spec, i.ToString(CultureInfo.InvariantCulture), file));
+        foreach (long i in indices) instances.Add(Resolve(spec, i.ToString(CultureInfo.InvariantCulture), model));
         return instances;
     }
 
-    private static GroupInstance Resolve(GroupSpec spec, string? index, SafeTensorsFile file)
+    private static GroupInstance Resolve(GroupSpec spec, string? index, ModelTensors model)
     {
         string where = index is null ? $"--group '{spec.Text}'" : $"--group '{spec.Text}' (i={index})";
         var members = new List<GroupMember>();
         foreach (GroupMemberSpec m in spec.Members)
         {
             string name = m.Name(index);
-            if (!file.TryGetTensor(name, out SafeTensorInfo? t))
+            if (!model.TryGet(name, out SafeTensorsFile? holder, out SafeTensorInfo? t))
             {
                 if (m.Optional) continue;
                 throw new ArgumentException($"{where}: no tensor '{name}' in the file");
@@ -97,7 +98,7 @@ internal sealed record GroupInstance(GroupSpec Spec, string? Index, IReadOnlyLis
                 throw new ArgumentException($"{where}: '{name}' has {t.ElementCount} elements; groups prune tensors of at most {Array.MaxLength}");
             if (m.Axis == GroupAxis.Cols && t.Shape.Length < 2)
                 throw new ArgumentException($"{where}: '{name}' has rank {t.Shape.Length}; ':cols' needs a tensor of rank >= 2");
-            var member = new GroupMember(t, m.Axis, m.Block);
+            var member = new GroupMember(holder, t, m.Axis, m.Block);
             if (member.Length % m.Block != 0)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,

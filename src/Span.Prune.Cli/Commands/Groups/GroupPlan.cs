@@ -84,7 +84,7 @@ internal static class GroupPlan
     /// then rounds the kept count up to a multiple of it (prunes fewer, never more), and leaves the group whole
     /// when no such multiple fits.
     /// </summary>
-    public static GroupSelection Select(GroupInstance g, SafeTensorsFile file, double sparsity, int roundTo, GroupNormalizer normalizer)
+    public static GroupSelection Select(GroupInstance g, double sparsity, int roundTo, GroupNormalizer normalizer)
     {
         int units = g.Units;
         var total = new double[units];
@@ -92,7 +92,7 @@ internal static class GroupPlan
         foreach (GroupMember m in g.Members)
         {
             var w = new float[m.Info.ElementCount];
-            file.ReadAsFloat32(m.Info.Index, w);
+            m.File.ReadAsFloat32(m.Info.Index, w);
             var (view, unit) = m.Geometry();
             try { Scoring.L2Norm(w, view, unit, norms); }
             catch (ArgumentException e) { throw new ArgumentException($"group '{g.Label}': tensor '{m.Info.Name}': {e.Message}"); }

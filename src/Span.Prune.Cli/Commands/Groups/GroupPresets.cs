@@ -42,21 +42,21 @@ internal static class GroupPresets
         if (!Names.Contains(name)) throw new ArgumentException($"unknown --preset '{name}'; expected {string.Join(", ", Names)}");
     }
 
-    public static List<GroupSpec> Expand(string name, SafeTensorsFile file, int? headDim, string? configPath) => name switch
+    public static List<GroupSpec> Expand(string name, ModelTensors model, int? headDim, string? configPath) => name switch
     {
-        "mlp-chain" => MlpChain(file),
-        "conv-bn" => ConvBn(file),
-        "llama-mlp" => Llama(file, LlamaMlp, name, p =>
+        "mlp-chain" => MlpChain(model),
+        "conv-bn" => ConvBn(model),
+        "llama-mlp" => Llama(model, LlamaMlp, name, p =>
             $"{p}layers.{{i}}.mlp.gate_proj.weight:rows,{p}layers.{{i}}.mlp.gate_proj.bias?:rows,{p}layers.{{i}}.mlp.up_proj.weight:rows," +
             $"{p}layers.{{i}}.mlp.up_proj.bias?:rows,{p}layers.{{i}}.mlp.down_proj.weight:cols"),
-        "llama-attn" => Llama(file, LlamaAttn, name, p => AttentionSpec(file, p, headDim, configPath)),
+        "llama-attn" => Llama(model, LlamaAttn, name, p => AttentionSpec(model, p, headDim, configPath)),
         _ => throw new ArgumentException($"unknown --preset '{name}'"),
     };
 
-    private static List<GroupSpec> MlpChain(SafeTensorsFile file)
+    private static List<GroupSpec> MlpChain(ModelTensors model)
     {
         var chains = new Dictionary<string, List<(long K, SafeTensorInfo T)>>(StringComparer.Ordinal);
-        foreach (SafeTensorInfo t in file.Tensors)
+        foreach (SafeTensorInfo t in model.Tensors)
         {
             Match m = Numbered.Match(t.Name);
             if (!m.Success || t.Shape.Length != 2 || !SafeTensorsDTypeInfo.IsConvertibleFloat(t.DType) || m.Groups[2].Value.Length > 9) continue;
@@ -81,10 +81,10 @@ internal static class GroupPresets
         return specs;
     }
 
-    private static List<GroupSpec> ConvBn(SafeTensorsFile file)
+    private static List<GroupSpec> ConvBn(ModelTensors model)
     {
         var specs = new List<GroupSpec>();
-        foreach (SafeTensorInfo t in file.Tensors)
+        foreach (SafeTensorInfo t in model.Tensors)
         {
             Match m = Conv.Match(t.Name);
             if (!m.Success || t.Shape.Length != 4 || m.Groups[2].Value.Length > 9) continue;
@@ -92,8 +92,8 @@ internal static class GroupPresets
             long k = long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
             string bn = $"{p}bn{k.ToString(CultureInfo.InvariantCulture)}";
             string next = $"{p}conv{(k + 1).ToString(CultureInfo.InvariantCulture)}.weight";
-            if (!file.TryGetTensor(next, out SafeTensorInfo? consumer) || consumer.Shape.Length != 4 || consumer.Shape[1] != t.Shape[0]) continue;
-            if (!file.TryGetTensor(bn + ".running_mean", out _)) continue;
+            if (!model.TryGet(next, out SafeTensorInfo? consumer) || consumer.Shape.Length != 4 || consumer.Shape[1] != t.Shape[0]) continue;
+            if (!model.TryGet(bn + ".running_mean", out _)) continue;
             specs.Add(GroupSpec.Parse($"{t.Name}:rows,{p}conv{k.ToString(CultureInfo.InvariantCulture)}.bias?:rows," +
                 $"{bn}.weight:rows,{bn}.bias:rows,{bn}.running_mean:rows,{bn}.running_var:rows,{next}:cols") with { Name = $"conv-bn {t.Name} -> {next}" });
         }
@@ -102,10 +102,10 @@ internal static class GroupPresets
         return specs;
     }
 
-    private static List<GroupSpec> Llama(SafeTensorsFile file, Regex anchor, string name, Func<string, string> spec)
+    private static List<GroupSpec> Llama(ModelTensors model, Regex anchor, string name, Func<string, string> spec)
     {
         var prefixes = new List<string>();
-        foreach (SafeTensorInfo t in file.Tensors)
+        foreach (SafeTensorInfo t in model.Tensors)
         {
             Match m = anchor.Match(t.Name);
             if (m.Success && !prefixes.Contains(m.Groups[1].Value)) prefixes.Add(m.Groups[1].Value);
@@ -122,13 +122,13 @@ internal static class GroupPresets
     /// Whole kv groups (see the class remarks). Pruning kv groups rather than query heads inside each group keeps the
     /// GQA ratio heads / kv_heads an integer (what repeat_kv needs) and removes k_proj and v_proj rows as well.
     /// </summary>
-    private static string AttentionSpec(SafeTensorsFile file, string p, int? headDim, string? configPath)
+    private static string AttentionSpec(ModelTensors model, string p, int? headDim, string? configPath)
     {
         (int d, string source) = headDim is { } h ? (h, "--head-dim") : HeadDimFromConfig(configPath);
-        SafeTensorInfo q = file.Tensors.First(t => LlamaAttn.Match(t.Name) is { Success: true } m && m.Groups[1].Value == p);
+        SafeTensorInfo q = model.Tensors.First(t => LlamaAttn.Match(t.Name) is { Success: true } m && m.Groups[1].Value == p);
         string layer = LlamaAttn.Match(q.Name).Groups[2].Value;
         string kName = $"{p}layers.{layer}.self_attn.k_proj.weight";
-        if (!file.TryGetTensor(kName, out SafeTensorInfo? k)) throw new ArgumentException($"--preset llama-attn: no tensor '{kName}'");
+        if (!model.TryGet(kName, out SafeTensorInfo? k)) throw new ArgumentException($"--preset llama-attn: no tensor '{kName}'");
         long qRows = q.Shape[0], kRows = k.Shape[0];
         if (qRows % d != 0 || kRows % d != 0 || qRows / d % (kRows / d) != 0)
         {

@@ -14,7 +14,7 @@ internal static class GroupWriter
 {
     public const string KeptKey = "sprune.kept.";
 
-    public static List<TensorChange> Write(SafeTensorsFile file, Dictionary<(int Tensor, int Dim), DimensionKeep> dims,
+    public static List<TensorChange> Write(SafeTensorsFile file, Dictionary<(string Tensor, int Dim), DimensionKeep> dims,
         Dictionary<int, BatchNormFold> folds, bool shrink, OutputFiles files, string outputPath)
     {
         var changes = new List<TensorChange>();
@@ -40,7 +40,7 @@ internal static class GroupWriter
                     long[] biasShape = [fold.Bias.Length];
                     writer.Add(fold.BiasName, t.DType, biasShape, s => WriteAs(fold.Bias, t.DType, s));
                     changes.Add(new TensorChange(fold.BiasName, null, biasShape, biasShape));
-                    kept.Add(new(KeptKey + fold.BiasName + ".0", dims[(t.Index, 0)].KeptRanges()));
+                    kept.Add(new(KeptKey + fold.BiasName + ".0", dims[(t.Name, 0)].KeptRanges()));
                 }
                 AddKept(kept, t, dims);
                 continue;
@@ -53,8 +53,8 @@ internal static class GroupWriter
                 AddKept(kept, t, dims);
                 continue;
             }
-            dims.TryGetValue((t.Index, 0), out DimensionKeep? d0);
-            dims.TryGetValue((t.Index, 1), out DimensionKeep? d1);
+            dims.TryGetValue((t.Name, 0), out DimensionKeep? d0);
+            dims.TryGetValue((t.Name, 1), out DimensionKeep? d1);
             if (d0 is null && d1 is null)
             {
                 writer.Add(t.Name, t.DType, shape, s => CopyBytes(file, t, s));
@@ -96,11 +96,11 @@ internal static class GroupWriter
         return changes;
     }
 
-    private static void AddKept(List<KeyValuePair<string, string>> kept, SafeTensorInfo t, Dictionary<(int Tensor, int Dim), DimensionKeep> dims)
+    private static void AddKept(List<KeyValuePair<string, string>> kept, SafeTensorInfo t, Dictionary<(string Tensor, int Dim), DimensionKeep> dims)
     {
         for (int dim = 0; dim < 2; dim++)
         {
-            if (dims.TryGetValue((t.Index, dim), out DimensionKeep? d)) kept.Add(new($"{KeptKey}{t.Name}.{dim}", d.KeptRanges()));
+            if (dims.TryGetValue((t.Name, dim), out DimensionKeep? d)) kept.Add(new($"{KeptKey}{t.Name}.{dim}", d.KeptRanges()));
         }
     }
 
