@@ -149,4 +149,83 @@ public sealed partial class ShardTests
         static string Tensors(string report) => System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("tensors").GetRawText();
         Assert.Equal(Tensors(PathOf("single-report.json")), Tensors(PathOf("shard-report.json")));
     }
+
+    /// <summary>A two-layer Llama-shaped checkpoint (GQA: 8 query heads, 2 kv heads of 8) in three shards, cut so that
+    /// each layer's MLP and attention groups span two shards.</summary>
+    private static (string Shard, T[] Tensors)[] Llama()
+    {
+        int seed = 60;
+        T Bf16(string name, params long[] shape) => Make(name, SafeTensorsDType.BF16, seed++, shape);
+        T[] Layer(int l) =>
+        [
+            Bf16($"model.layers.{l}.input_layernorm.weight", 64),
+            Bf16($"model.layers.{l}.self_attn.q_proj.weight", 64, 64),
+            Bf16($"model.layers.{l}.self_attn.k_proj.weight", 16, 64),
+            Bf16($"model.layers.{l}.self_attn.v_proj.weight", 16, 64),
+            Bf16($"model.layers.{l}.self_attn.o_proj.weight", 64, 64),
+            Bf16($"model.layers.{l}.mlp.gate_proj.weight", 96, 64),
+            Bf16($"model.layers.{l}.mlp.up_proj.weight", 96, 64),
+            Bf16($"model.layers.{l}.mlp.down_proj.weight", 64, 96),
+        ];
+        T[] l0 = Layer(0), l1 = Layer(1);
+        return
+        [
+            (Shard1, [Bf16("model.embed_tokens.weight", 32, 64), .. l0[..4]]),                 // layer 0: q, k, v here ...
+            (Shard2, [.. l0[4..6], .. l1[..3]]),                                               // ... o_proj, gate here
+            (Shard3, [.. l0[6..], .. l1[3..], Bf16("model.norm.weight", 64), Bf16("lm_head.weight", 32, 64)]),
+        ];
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Groups_spanning_shards_equal_the_single_file_prune(bool shrink)
+    {
+        var model = Llama();
+        string dir = PathOf("llama");
+        Directory.CreateDirectory(dir);
+        foreach (var (shard, tensors) in model) WriteShard(Path.Combine(dir, shard), tensors);
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(model.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
+        string single = PathOf("llama.safetensors");
+        WriteShard(single, model.SelectMany(s => s.Tensors));
+
+        string[] options = ["--preset", "llama-mlp", "--preset", "llama-attn", "--head-dim", "8", "--sparsity", "0.5", .. shrink ? new[] { "--shrink" } : []];
+        var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), .. options, "--report", PathOf("shard-report.json")]);
+        Assert.True(sharded.ExitCode == 0, sharded.StdErr);
+        var one = Sprune.Run(["prune", single, "-o", PathOf("single-out.safetensors"), .. options, "--report", PathOf("single-report.json")]);
+        Assert.True(one.ExitCode == 0, one.StdErr);
+
+        using var reference = SafeTensorsFile.Open(PathOf("single-out.safetensors"));
+        var kept = reference.Metadata.Where(e => e.Key.StartsWith("sprune.kept.", StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value);
+        Assert.Equal(shrink ? 14 : 0, kept.Count); // q, k, v, gate, up rows and o, down cols of two layers; none when masked
+        long dataBytes = 0;
+        var keptInShards = new Dictionary<string, string>();
+        foreach (var (shard, tensors) in model)
+        {
+            using var f = SafeTensorsFile.Open(Path.Combine(PathOf("out"), shard));
+            Assert.Equal(tensors.Select(t => t.Name), f.Tensors.Select(t => t.Name));
+            foreach (SafeTensorInfo t in f.Tensors)
+            {
+                SafeTensorInfo r = reference.GetTensor(t.Name);
+                Assert.Equal(r.Shape.ToArray(), t.Shape.ToArray());
+                Assert.Equal(reference.GetBytes(r.Index).ToArray(), f.GetBytes(t.Index).ToArray());
+                dataBytes += t.ByteLength;
+            }
+            // Each shard records the kept indices of its own tensors, and only those.
+            foreach (var (key, value) in f.Metadata.Where(e => e.Key.StartsWith("sprune.kept.", StringComparison.Ordinal)))
+            {
+                Assert.Contains(tensors, t => key.StartsWith("sprune.kept." + t.Name + ".", StringComparison.Ordinal));
+                keptInShards.Add(key, value);
+            }
+        }
+        Assert.Equal(kept.OrderBy(e => e.Key), keptInShards.OrderBy(e => e.Key));
+        using (var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(PathOf("out"), "model.safetensors.index.json"))))
+            Assert.Equal(dataBytes, index.RootElement.GetProperty("metadata").GetProperty("total_size").GetInt64());
+        Assert.True(shrink ? dataBytes < DataBytesOf(model) : dataBytes == DataBytesOf(model));
+        static string Groups(string report) => System.Text.Json.JsonDocument.Parse(File.ReadAllText(report)).RootElement.GetProperty("groups").GetRawText();
+        Assert.Equal(Groups(PathOf("single-report.json")), Groups(PathOf("shard-report.json")));
+    }
+
+    private static long DataBytesOf((string Shard, T[] Tensors)[] model) =>
+        model.SelectMany(s => s.Tensors).Sum(t => t.Values.Length * (long)SafeTensorsDTypeInfo.SizeOf(t.DType));
 }
