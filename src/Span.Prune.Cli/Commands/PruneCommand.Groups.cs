@@ -13,9 +13,10 @@ namespace Span.Prune.Cli.Commands;
 /// tensors and the kept indices in <c>__metadata__</c>), otherwise they are zeroed in place.
 /// </summary>
 /// <remarks>
-/// <para>Everything is decided before the output exists: specs are parsed and expanded over the file, shapes checked
-/// from the header, every group scored (normalised L2 norms, <see cref="GroupPlan.Select"/>) and, for
-/// <c>--fold-bn</c>, the folded layers computed. Writing then streams the tensors in file order.</para>
+/// <para>Everything is decided before the output exists: specs are parsed and expanded over the file (or every shard
+/// of a sharded checkpoint, through <see cref="ModelTensors"/>: a group may span shards), shapes checked from the
+/// header, every group scored (normalised L2 norms, <see cref="GroupPlan.Select"/>) and, for <c>--fold-bn</c> (one
+/// file only), the folded layers computed. Writing then streams the tensors in file order, shard by shard.</para>
 /// <para>Metadata: <c>sprune.kept.&lt;tensor&gt;.&lt;dim&gt;</c> = the kept indices of dimension 0 (rows) or 1 (cols) of the
 /// original tensor as ascending ranges (<c>0-3,5,7-9</c>), for every dimension a group indexes, under
 /// <c>--shrink</c>. Pruning a shrunk file again composes them with the entries already there, so they always index
@@ -173,7 +174,7 @@ internal static partial class PruneCommand
         if (files.Length == 1) return files[0];
         throw new ArgumentException(files.Length == 0
             ? $"directory '{input}' holds no .safetensors file"
-            : $"directory '{input}' holds {files.Length} .safetensors files and no model.safetensors; sharded checkpoints are not supported: give one file");
+            : $"directory '{input}' holds {files.Length} .safetensors files and no model.safetensors; give one file (or a sharded checkpoint with its index)");
     }
 
     /// <summary>
