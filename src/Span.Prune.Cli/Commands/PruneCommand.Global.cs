@@ -75,19 +75,27 @@ internal static partial class PruneCommand
             _criterion = o.Criterion is "l1" or "l2" ? "magnitude" : o.Criterion;
             _zeros = new long[targets.Count];
             _targetStats = new TargetStats?[targets.Count];
-            if (statsPath is not null)
+            _stats = statsPath is null ? null : SafeTensorsFile.Open(statsPath);
+            try
             {
-                // Validated up front, as at layer scope; an OBD statistic must be ≥ 0 here so that every score is.
-                _stats = SafeTensorsFile.Open(statsPath);
-                using var buffer = new CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<float>();
-                for (int j = 0; j < targets.Count; j++)
-                    _targetStats[j] = ResolveStats(_stats, targets[j].Info, ShapeOf(targets[j].Info), _criterion, o.Sparsity, buffer, nonNegative: true);
+                if (_stats is not null)
+                {
+                    // Validated up front, as at layer scope; an OBD statistic must be ≥ 0 here so that every score is.
+                    using var buffer = new CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<float>();
+                    for (int j = 0; j < targets.Count; j++)
+                        _targetStats[j] = ResolveStats(_stats, targets[j].Info, ShapeOf(targets[j].Info), _criterion, o.Sparsity, buffer, nonNegative: true);
+                }
+                // Scores are float32 whatever the weights' dtype; magnitude ranks the weights in their own.
+                ElementType[] types = targets.Select(t => _criterion == "magnitude" ? t.Info.ElementType!.Value : ElementType.Float32).ToArray();
+                _engine = new GlobalMagnitudePruning(types, targets.Select(t => t.Info.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
+                ScanAll(refine: false);
+                while (!_engine.Resolve()) ScanAll(refine: true);
             }
-            // Scores are float32 whatever the weights' dtype; magnitude ranks the weights in their own.
-            ElementType[] types = targets.Select(t => _criterion == "magnitude" ? t.Info.ElementType!.Value : ElementType.Float32).ToArray();
-            _engine = new GlobalMagnitudePruning(types, targets.Select(t => t.Info.ElementCount).ToArray(), o.Sparsity, o.MaxLayerSparsity);
-            ScanAll(refine: false);
-            while (!_engine.Resolve()) ScanAll(refine: true);
+            catch
+            {
+                _stats?.Dispose();
+                throw;
+            }
         }
 
         public void Dispose() => _stats?.Dispose();
