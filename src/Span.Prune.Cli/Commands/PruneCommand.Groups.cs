@@ -15,8 +15,8 @@ namespace Span.Prune.Cli.Commands;
 /// <remarks>
 /// <para>Everything is decided before the output exists: specs are parsed and expanded over the file (or every shard
 /// of a sharded checkpoint, through <see cref="ModelTensors"/>: a group may span shards), shapes checked from the
-/// header, every group scored (normalised L2 norms, <see cref="GroupPlan.Select"/>) and, for <c>--fold-bn</c> (one
-/// file only), the folded layers computed. Writing then streams the tensors in file order, shard by shard.</para>
+/// header, every group scored (normalised L2 norms, <see cref="GroupPlan.Select"/>) and, for <c>--fold-bn</c>, the
+/// folded layers computed. Writing then streams the tensors in file order, shard by shard.</para>
 /// <para>Metadata: <c>sprune.kept.&lt;tensor&gt;.&lt;dim&gt;</c> = the kept indices of dimension 0 (rows) or 1 (cols) of the
 /// original tensor as ascending ranges (<c>0-3,5,7-9</c>), for every dimension a group indexes, under
 /// <c>--shrink</c>. Pruning a shrunk file again composes them with the entries already there, so they always index
@@ -93,7 +93,6 @@ internal static partial class PruneCommand
         string? reportPath = o.Report is null ? null : files.Output(o.Report, "--report");
         if (sharded is not null)
         {
-            if (g.FoldBn) throw new ArgumentException("--fold-bn does not take a sharded checkpoint yet (it adds and drops tensors, which changes the index)");
             if (reportPath is not null && OutputFolder.IsSameOrInside(Path.GetDirectoryName(reportPath)!, Path.TrimEndingDirectorySeparator(Path.GetFullPath(o.Output))))
                 throw new ArgumentException($"--report '{o.Report}' is inside the output folder; write it elsewhere");
         }
@@ -123,12 +122,13 @@ internal static partial class PruneCommand
             selections.Add(selection);
             foreach (GroupMember m in instance.Members) dims[(m.Info.Name, m.Dim)] = new DimensionKeep(m, selection);
         }
-        Dictionary<int, BatchNormFold> folds = g.FoldBn ? GroupFolding.Plan(single!, selections, dims) : [];
+        Dictionary<string, BatchNormFold> folds = g.FoldBn ? GroupFolding.Plan(model, selections, dims) : [];
         if (g.FoldBn && folds.Count == 0)
             throw new ArgumentException("--fold-bn: no group has a BatchNorm (members X.weight, X.bias, X.running_mean, X.running_var)");
 
         // 4. Write: one file, or every shard (each holds its own members' kept indices) and an index whose total_size
-        // is the staged shards' data size (--shrink makes it smaller).
+        // is the staged shards' data size (--shrink makes it smaller) and whose weight_map drops the folded BatchNorms
+        // and names the shard of each bias that folding adds (the shard of its layer).
         using OutputFolder? folder = sharded is null ? null : new OutputFolder(o.Output, Path.GetDirectoryName(sharded.IndexPath)!, o.Fsync);
         List<TensorChange> changes;
         if (sharded is null)
@@ -146,7 +146,13 @@ internal static partial class PruneCommand
                 using SafeTensorsFile staged = SafeTensorsFile.Open(folder.Files.StagedPath(path));
                 totalSize += staged.Tensors.Sum(t => t.ByteLength);
             }
-            folder!.Files.Stage(folder.File(Path.GetFileName(sharded.IndexPath)), stream => sharded.WriteIndex(stream, totalSize));
+            var weightMap = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (BatchNormFold fold in folds.Values)
+            {
+                foreach (string name in fold.Dropped) weightMap[name] = null;
+                if (fold.ExistingBias is null) weightMap[fold.BiasName] = sharded.Shards.First(s => s.File.TryGetTensor(fold.Layer.Name, out _)).Name;
+            }
+            folder!.Files.Stage(folder.File(Path.GetFileName(sharded.IndexPath)), stream => sharded.WriteIndex(stream, totalSize, weightMap));
         }
 
         // 5. Report.

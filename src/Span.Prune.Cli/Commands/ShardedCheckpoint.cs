@@ -132,9 +132,10 @@ internal sealed class ShardedCheckpoint : IDisposable
 
     /// <summary>
     /// The output's index: the input's, with <c>metadata.total_size</c> set to <paramref name="totalSize"/> (added when
-    /// missing); every other key and the weight_map are copied as they are.
+    /// missing); every other key and the weight_map are copied as they are, except for <paramref name="weightMap"/>'s
+    /// changes: a tensor mapped to null is left out, a new one is added at the end with its shard.
     /// </summary>
-    public void WriteIndex(Stream destination, long totalSize)
+    public void WriteIndex(Stream destination, long totalSize, IReadOnlyDictionary<string, string?>? weightMap = null)
     {
         using var w = new Utf8JsonWriter(destination, new JsonWriterOptions { Indented = true });
         JsonElement root = _index.RootElement;
@@ -161,6 +162,20 @@ internal sealed class ShardedCheckpoint : IDisposable
                     else m.WriteTo(w);
                 }
                 if (!written) w.WriteNumber("total_size", totalSize);
+                w.WriteEndObject();
+            }
+            else if (p.NameEquals("weight_map") && weightMap is { Count: > 0 })
+            {
+                w.WriteStartObject("weight_map");
+                foreach (JsonProperty e in p.Value.EnumerateObject())
+                {
+                    if (!weightMap.TryGetValue(e.Name, out string? shard)) e.WriteTo(w);
+                    else if (shard is not null) w.WriteString(e.Name, shard); // listed already: its (possibly new) shard
+                }
+                foreach (var (name, shard) in weightMap)
+                {
+                    if (shard is not null && !p.Value.TryGetProperty(name, out _)) w.WriteString(name, shard);
+                }
                 w.WriteEndObject();
             }
             else p.WriteTo(w);

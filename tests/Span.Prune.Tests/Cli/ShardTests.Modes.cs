@@ -228,4 +228,58 @@ public sealed partial class ShardTests
 
     private static long DataBytesOf((string Shard, T[] Tensors)[] model) =>
         model.SelectMany(s => s.Tensors).Sum(t => t.Values.Length * (long)SafeTensorsDTypeInfo.SizeOf(t.DType));
+
+    [Fact]
+    public void Fold_bn_across_shards_equals_the_single_file_prune_and_rewrites_the_weight_map()
+    {
+        // Was refused (exit 2) before: conv1 in the first shard, its BatchNorm in the second, conv2 in the third.
+        T Positive(T t) => t with { Values = t.Values.Select(v => MathF.Abs(v) + 0.5f).ToArray() };
+        (string Shard, T[] Tensors)[] model =
+        [
+            (Shard1, [Make("conv1.weight", SafeTensorsDType.F32, 21, 8, 3, 3, 3)]),
+            (Shard2, [Make("bn1.weight", SafeTensorsDType.F32, 22, 8), Make("bn1.bias", SafeTensorsDType.F32, 23, 8),
+                Make("bn1.running_mean", SafeTensorsDType.F32, 24, 8), Positive(Make("bn1.running_var", SafeTensorsDType.F32, 25, 8)),
+                Make("head.weight", SafeTensorsDType.F32, 26, 10, 6)]),
+            (Shard3, [Make("conv2.weight", SafeTensorsDType.F32, 27, 6, 8, 3, 3)]),
+        ];
+        string dir = PathOf("convbn");
+        Directory.CreateDirectory(dir);
+        foreach (var (shard, tensors) in model) WriteShard(Path.Combine(dir, shard), tensors);
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(model.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
+        string single = PathOf("convbn.safetensors");
+        WriteShard(single, model.SelectMany(s => s.Tensors));
+
+        string[] options = ["--preset", "conv-bn", "--sparsity", "0.5", "--shrink", "--fold-bn"];
+        var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), .. options]);
+        Assert.True(sharded.ExitCode == 0, sharded.StdErr);
+        var one = Sprune.Run(["prune", single, "-o", PathOf("single-out.safetensors"), .. options]);
+        Assert.True(one.ExitCode == 0, one.StdErr);
+
+        using var reference = SafeTensorsFile.Open(PathOf("single-out.safetensors"));
+        var names = new List<string>();
+        var map = new Dictionary<string, string>();
+        foreach (var (shard, _) in model)
+        {
+            using var f = SafeTensorsFile.Open(Path.Combine(PathOf("out"), shard));
+            foreach (SafeTensorInfo t in f.Tensors)
+            {
+                SafeTensorInfo r = reference.GetTensor(t.Name);
+                Assert.Equal(r.Shape.ToArray(), t.Shape.ToArray());
+                Assert.Equal(reference.GetBytes(r.Index).ToArray(), f.GetBytes(t.Index).ToArray());
+                names.Add(t.Name);
+                map[t.Name] = shard;
+            }
+        }
+        // The same tensors as the single file (the BatchNorm gone, conv1.bias added next to conv1), and an index that lists exactly them.
+        Assert.Equal(reference.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal), names.Order(StringComparer.Ordinal));
+        Assert.Equal(Shard1, map["conv1.bias"]);
+        Assert.DoesNotContain("bn1.weight", names);
+        using (var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(PathOf("out"), "model.safetensors.index.json"))))
+        {
+            var listed = index.RootElement.GetProperty("weight_map").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetString()!);
+            Assert.Equal(map.OrderBy(e => e.Key), listed.OrderBy(e => e.Key));
+        }
+        var inspect = Sprune.Run("inspect", PathOf("out"), "--json"); // reads back as a consistent sharded checkpoint
+        Assert.True(inspect.ExitCode == 0, inspect.StdErr);
+    }
 }

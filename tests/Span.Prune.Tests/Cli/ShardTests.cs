@@ -289,19 +289,6 @@ public sealed partial class ShardTests : IDisposable
     }
 
     [Fact]
-    public void Fold_bn_does_not_read_shards_yet_and_is_refused()
-    {
-        // --fold-bn adds and drops tensors (the index would change); the other modes read shards (ShardTests.Modes.cs).
-        string dir = WriteSharded();
-        string before = Snapshot();
-        var r = Sprune.Run("prune", dir, "-o", PathOf("out"), "--sparsity", "0.5", "--preset", "conv-bn", "--shrink", "--fold-bn");
-        Assert.Equal(2, r.ExitCode);
-        Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
-        Assert.Contains("sharded checkpoint", r.StdErr);
-        Assert.Equal(before, Snapshot());
-    }
-
-    [Fact]
     public void A_failure_while_pruning_leaves_no_output_folder()
     {
         // A NaN in the last shard's target fails the prune after the first shards were staged.

@@ -10,9 +10,10 @@ namespace Span.Prune.Cli.Commands.Groups;
 /// <param name="Bias">The folded bias, one entry per kept output unit.</param>
 /// <param name="BiasName"><c>&lt;layer&gt;.bias</c>.</param>
 /// <param name="ExistingBias">The layer's bias tensor in the input, or null (the folded bias is then added after the weight).</param>
-/// <param name="Dropped">The BatchNorm tensors (weight, bias, running_mean, running_var, num_batches_tracked if present).</param>
+/// <param name="Dropped">The names of the BatchNorm tensors (weight, bias, running_mean, running_var, num_batches_tracked
+/// if present); of a sharded model they may sit in other shards than the layer.</param>
 internal sealed record BatchNormFold(SafeTensorInfo Layer, float[] Weight, long[] WeightShape, float[] Bias, string BiasName,
-    SafeTensorInfo? ExistingBias, IReadOnlyList<int> Dropped);
+    SafeTensorInfo? ExistingBias, IReadOnlyList<string> Dropped);
 
 /// <summary>
 /// <c>--fold-bn</c>: a group with a BatchNorm among its members (1-D members <c>X.weight</c>, <c>X.bias</c>,
@@ -24,9 +25,10 @@ internal static class GroupFolding
 {
     public const float Epsilon = 1e-5f;
 
-    public static Dictionary<int, BatchNormFold> Plan(SafeTensorsFile file, List<GroupSelection> selections, Dictionary<(string Tensor, int Dim), DimensionKeep> dims)
+    /// <returns>The folds by layer name.</returns>
+    public static Dictionary<string, BatchNormFold> Plan(ModelTensors model, List<GroupSelection> selections, Dictionary<(string Tensor, int Dim), DimensionKeep> dims)
     {
-        var folds = new Dictionary<int, BatchNormFold>();
+        var folds = new Dictionary<string, BatchNormFold>(StringComparer.Ordinal);
         foreach (GroupSelection selection in selections)
         {
             GroupInstance g = selection.Instance;
@@ -41,29 +43,30 @@ internal static class GroupFolding
             if (layers.Count != 1)
                 throw new ArgumentException($"--fold-bn: group '{g.Label}' has {layers.Count} layers whose rows it prunes; folding needs exactly one (the layer the BatchNorm follows)");
             SafeTensorInfo layer = layers[0].Info;
+            SafeTensorsFile file = layers[0].File;
             if (!layer.Name.EndsWith(".weight", StringComparison.Ordinal))
                 throw new ArgumentException($"--fold-bn: '{layer.Name}' does not end in '.weight', so its bias has no name");
-            if (folds.ContainsKey(layer.Index)) throw new ArgumentException($"--fold-bn: '{layer.Name}' is followed by two BatchNorms");
+            if (folds.ContainsKey(layer.Name)) throw new ArgumentException($"--fold-bn: '{layer.Name}' is followed by two BatchNorms");
 
             dims.TryGetValue((layer.Name, 0), out DimensionKeep? d0);
             dims.TryGetValue((layer.Name, 1), out DimensionKeep? d1);
             float[] weight = GroupWriter.Shrink(Read(file, layer), layer, d0, d1);
             long[] shape = GroupWriter.KeptShape(layer, d0, d1);
-            float[] Kept(SafeTensorInfo t) => GroupWriter.Shrink(Read(file, t), t, d0, null);
+            float[] Kept(SafeTensorsFile f, SafeTensorInfo t) => GroupWriter.Shrink(Read(f, t), t, d0, null);
             string biasName = layer.Name[..^".weight".Length] + ".bias";
-            SafeTensorInfo? existing = file.TryGetTensor(biasName, out SafeTensorInfo? b) ? b : null;
+            SafeTensorInfo? existing = model.TryGet(biasName, out SafeTensorsFile? biasFile, out SafeTensorInfo? b) ? b : null;
             if (existing is not null && (existing.Shape.Length != 1 || existing.Shape[0] != layer.Shape[0] || !SafeTensorsDTypeInfo.IsConvertibleFloat(existing.DType)))
                 throw new ArgumentException($"--fold-bn: '{biasName}' is not a floating vector of {layer.Shape[0]} entries");
-            float[] bias = existing is null ? new float[shape[0]] : Kept(existing);
+            float[] bias = existing is null ? new float[shape[0]] : Kept(biasFile!, existing);
             try
             {
                 BatchNormScaling.Fold(weight, bias, WeightShape.Linear((int)shape[0], (int)(weight.Length / shape[0])),
-                    Kept(gamma.Info), Kept(beta.Info), Kept(mean.Info), Kept(variance.Info), Epsilon);
+                    Kept(gamma.File, gamma.Info), Kept(beta.File, beta.Info), Kept(mean.File, mean.Info), Kept(variance.File, variance.Info), Epsilon);
             }
             catch (ArgumentException e) { throw new ArgumentException($"--fold-bn: '{bn}' into '{layer.Name}': {e.Message}"); }
-            var dropped = new List<int> { gamma.Info.Index, beta.Info.Index, mean.Info.Index, variance.Info.Index };
-            if (file.TryGetTensor(bn + ".num_batches_tracked", out SafeTensorInfo? tracked)) dropped.Add(tracked.Index);
-            folds.Add(layer.Index, new BatchNormFold(layer, weight, shape, bias, biasName, existing, dropped));
+            var dropped = new List<string> { gamma.Info.Name, beta.Info.Name, mean.Info.Name, variance.Info.Name };
+            if (model.TryGet(bn + ".num_batches_tracked", out SafeTensorInfo? tracked)) dropped.Add(tracked.Name);
+            folds.Add(layer.Name, new BatchNormFold(layer, weight, shape, bias, biasName, existing, dropped));
         }
         return folds;
     }

@@ -15,23 +15,23 @@ internal static class GroupWriter
     public const string KeptKey = "sprune.kept.";
 
     public static List<TensorChange> Write(SafeTensorsFile file, Dictionary<(string Tensor, int Dim), DimensionKeep> dims,
-        Dictionary<int, BatchNormFold> folds, bool shrink, OutputFiles files, string outputPath)
+        Dictionary<string, BatchNormFold> folds, bool shrink, OutputFiles files, string outputPath)
     {
         var changes = new List<TensorChange>();
         var writer = new SafeTensorsWriter();
-        var dropped = folds.Values.SelectMany(f => f.Dropped).ToHashSet();
-        var byBias = folds.Values.Where(f => f.ExistingBias is not null).ToDictionary(f => f.ExistingBias!.Index);
+        var dropped = folds.Values.SelectMany(f => f.Dropped).ToHashSet(StringComparer.Ordinal);
+        var byBias = folds.Values.Where(f => f.ExistingBias is not null).ToDictionary(f => f.ExistingBias!.Name, StringComparer.Ordinal);
         var kept = new List<KeyValuePair<string, string>>();
 
         foreach (SafeTensorInfo t in file.Tensors)
         {
             long[] shape = t.Shape.ToArray();
-            if (dropped.Contains(t.Index))
+            if (dropped.Contains(t.Name))
             {
                 changes.Add(new TensorChange(t.Name, shape, null, null));
                 continue;
             }
-            if (folds.TryGetValue(t.Index, out BatchNormFold? fold))
+            if (folds.TryGetValue(t.Name, out BatchNormFold? fold))
             {
                 writer.Add(t.Name, t.DType, fold.WeightShape, s => WriteAs(fold.Weight, t.DType, s));
                 changes.Add(new TensorChange(t.Name, shape, fold.WeightShape, fold.WeightShape));
@@ -45,7 +45,7 @@ internal static class GroupWriter
                 AddKept(kept, t, dims);
                 continue;
             }
-            if (byBias.TryGetValue(t.Index, out fold))
+            if (byBias.TryGetValue(t.Name, out fold))
             {
                 long[] biasShape = [fold.Bias.Length];
                 writer.Add(t.Name, t.DType, biasShape, s => WriteAs(fold.Bias, t.DType, s));
