@@ -37,7 +37,7 @@ internal static partial class PruneCommand
             else
                 AddCopy(writer, file, t);
         }
-        files.Stage(outputPath, writer.WriteTo);
+        files.Stage(outputPath, writer.WriteTo, TensorBytes(file));
 
         // Per tensor the exact pruned count, its zeros after pruning, and the one global threshold.
         var entries = new List<ReportEntry>(targets.Count);
