@@ -48,6 +48,12 @@ internal sealed class ProgressMeter : IDisposable
         if (interval != Timeout.InfiniteTimeSpan) _timer = new Timer(_ => Print(), null, interval, interval);
     }
 
+    /// <summary>The hidden <c>--progress-delay SECONDS</c> option (a test hook: 0 shows the line at once).</summary>
+    public static System.CommandLine.Option<double> DelayOption() => new("--progress-delay")
+    {
+        Description = "Test hook: seconds before the progress line appears.", DefaultValueFactory = _ => DefaultDelay.TotalSeconds, Hidden = true,
+    };
+
     /// <summary>A meter on stderr that starts printing after <paramref name="delay"/>, or null when stderr is not a
     /// terminal or <paramref name="delay"/> is null (<c>--quiet</c>).</summary>
     public static ProgressMeter? ForStandardError(TimeSpan? delay) =>

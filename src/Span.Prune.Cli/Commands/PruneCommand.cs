@@ -51,7 +51,7 @@ internal static partial class PruneCommand
         var fsync = new Option<bool>("--fsync") { Description = "Flush the output to disk before renaming it into place (survives a power loss; about 1 s per GB written on the machine we measured)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random criterion.", DefaultValueFactory = _ => 0UL };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress line (shown only when stderr is a terminal and the work takes more than about a second)." };
-        var progressDelay = new Option<double>("--progress-delay") { Description = "Test hook: seconds before the progress line appears.", DefaultValueFactory = _ => ProgressMeter.DefaultDelay.TotalSeconds, Hidden = true };
+        var progressDelay = ProgressMeter.DelayOption();
         var command = new Command("prune", "Prune a safetensors model and write the pruned copy.")
         {
             input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maskOut, maskIn, maxLayer, report, seed, fsync, quiet, progressDelay,

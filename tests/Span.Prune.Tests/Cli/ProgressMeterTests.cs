@@ -95,6 +95,11 @@ public sealed class ProgressMeterTests : IDisposable
         string global = UnderTerminal("prune", model, "-o", Out("c"), "--sparsity", "0.5", "--scope", "global", "--progress-delay", "0");
         Assert.Contains("\rsprune: writing 0/2 tensors", global);
 
+        string inspect = UnderTerminal("inspect", model, "--progress-delay", "0");
+        Assert.Contains("\rsprune: reading 0/2 tensors", inspect);
+        Assert.Contains("| **total** (2 tensors)", inspect);
+        Assert.DoesNotContain("reading", UnderTerminal("inspect", model, "--progress-delay", "0", "-q"));
+
         Sprune.Result redirected = Sprune.Run("prune", model, "-o", Out("d"), "--sparsity", "0.5", "--progress-delay", "0");
         Assert.Equal(0, redirected.ExitCode);
         Assert.DoesNotContain("writing", redirected.StdErr);
