@@ -19,12 +19,15 @@ internal static class InspectCommand
     {
         var model = new Argument<string>("MODEL") { Description = "A .safetensors file, or a sharded checkpoint's *.safetensors.index.json or its folder." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("inspect", "List every tensor: dtype, shape, parameters, fraction of zeros; then totals.") { model, json };
-        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(json)));
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress line (shown only when stderr is a terminal and the work takes more than about a second)." };
+        var progressDelay = ProgressMeter.DelayOption();
+        var command = new Command("inspect", "List every tensor: dtype, shape, parameters, fraction of zeros; then totals.") { model, json, quiet, progressDelay };
+        command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(json),
+            parse.GetValue(quiet) ? null : TimeSpan.FromSeconds(parse.GetValue(progressDelay))));
         return command;
     }
 
-    private static int Run(string path, bool json)
+    private static int Run(string path, bool json, TimeSpan? progressDelay)
     {
         // A sharded checkpoint (index file or its folder) is listed shard by shard, in the index's order, as one model.
         var (resolved, isIndex) = ShardedCheckpoint.Resolve(path);
@@ -34,9 +37,13 @@ internal static class InspectCommand
         using SafeTensorsFile? single = isIndex ? null : SafeTensorsFile.Open(resolved);
         SafeTensorsFile[] files = sharded is null ? [single!] : sharded.Shards.Select(s => s.File).ToArray();
         var rows = new List<(SafeTensorInfo Info, long? Zeros)>(files.Sum(f => f.Tensors.Count));
-        var counter = new ZeroCounter();
-        foreach (SafeTensorsFile file in files)
-            foreach (SafeTensorInfo t in file.Tensors) rows.Add((t, counter.Count(file, t)));
+        using (ProgressMeter? progress = ProgressMeter.ForStandardError(progressDelay))
+        {
+            progress?.Begin("reading", files.SelectMany(f => f.Tensors).Select(t => t.ByteLength));
+            var counter = new ZeroCounter(progress);
+            foreach (SafeTensorsFile file in files)
+                foreach (SafeTensorInfo t in file.Tensors) rows.Add((t, counter.Count(file, t)));
+        } // the progress line is erased before the table
 
         // Totals over the tensors whose zeros are known (sub-byte dtypes are listed with "n/a").
         long parameters = rows.Sum(r => r.Info.ElementCount), zeros = rows.Sum(r => r.Zeros ?? 0);
@@ -68,7 +75,7 @@ internal static class InspectCommand
     /// Exact zeros of one tensor, read range by range (whole elements per range) into buffers reused across tensors, so a
     /// file of a million tiny tensors costs no more memory than one of a single large tensor.
     /// </summary>
-    private sealed class ZeroCounter
+    private sealed class ZeroCounter(ProgressMeter? progress)
     {
         private readonly byte[] _bytes = new byte[ChunkBytes];
         private readonly float[] _floats = new float[ChunkBytes / 2]; // the most floats a chunk converts to (F16, BF16)
@@ -77,7 +84,11 @@ internal static class InspectCommand
         public long? Count(SafeTensorsFile file, SafeTensorInfo t)
         {
             int bits = SafeTensorsDTypeInfo.BitSizeOf(t.DType);
-            if (bits % 8 != 0) return null;
+            if (bits % 8 != 0)
+            {
+                progress?.Add(t.ByteLength);
+                return null;
+            }
             int size = bits / 8;
             int chunk = ChunkBytes / size * size;
             long zeros = 0;
@@ -85,6 +96,7 @@ internal static class InspectCommand
             {
                 Span<byte> bytes = _bytes.AsSpan(0, (int)Math.Min(chunk, t.ByteLength - offset));
                 file.ReadByteRange(t.Index, offset, bytes);
+                progress?.Add(bytes.Length);
                 zeros += t.DType switch
                 {
                     SafeTensorsDType.F32 => MemoryMarshal.Cast<byte, float>(bytes).Count(0f), // -0f equals 0f

@@ -107,8 +107,12 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
     /// <see cref="Commit"/>). When <paramref name="write"/> throws, the temporary file is deleted and the exception
     /// propagates.
     /// </summary>
+    /// <param name="target">A registered output.</param>
+    /// <param name="write">Writes the content.</param>
+    /// <param name="tensorBytes">For a model: the byte length of each tensor in the order written, so that
+    /// <see cref="Progress"/> (when set) shows the write as a "writing" phase; null for small files.</param>
     /// <returns>The temporary file's path, readable until the commit (the sparse export reads the staged model).</returns>
-    public string Stage(string target, Action<Stream> write)
+    public string Stage(string target, Action<Stream> write, IEnumerable<long>? tensorBytes = null)
     {
         if (!_paths.Exists(p => p.IsOutput && string.Equals(p.Identity.FullPath, target, StringComparison.Ordinal)))
             throw new InvalidOperationException($"'{target}' was not registered as an output");
@@ -131,9 +135,26 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
             using (stream)
             {
                 if (!OperatingSystem.IsWindows()) SetMode(stream.SafeFileHandle, target);
-                write(stream);
+                if (Progress is { } progress && tensorBytes is not null)
+                {
+                    progress.Begin("writing", tensorBytes);
+                    write(progress.Count(stream));
+                }
+                else
+                {
+                    write(stream);
+                }
                 stream.Flush(flushToDisk);
             }
+        }
+        catch (IOException e)
+        {
+            _staged.RemoveAt(_staged.Count - 1);
+            Discard(temporary);
+            // A full disk, a failing device or an input that fails to read mid-write: name the output the user asked
+            // for, not only the temporary file that the message of a write error names.
+            var (_, shown, label, _) = _paths.Find(p => p.IsOutput && string.Equals(p.Identity.FullPath, target, StringComparison.Ordinal));
+            throw new IOException($"{label} '{shown}' was not written: {e.Message}", e);
         }
         catch
         {
@@ -143,6 +164,9 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
         }
         return temporary;
     }
+
+    /// <summary>Shows the progress of staged models (<see cref="Stage"/> with tensor sizes) on stderr, or null.</summary>
+    public ProgressMeter? Progress { get; init; }
 
     /// <summary>The temporary file holding <paramref name="target"/>'s staged content (until the commit).</summary>
     public string StagedPath(string target) =>

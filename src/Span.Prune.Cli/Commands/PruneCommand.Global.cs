@@ -52,7 +52,7 @@ internal static partial class PruneCommand
             else
                 AddCopy(writer, file, t);
         }
-        files.Stage(outputPath, writer.WriteTo);
+        files.Stage(outputPath, writer.WriteTo, TensorBytes(file));
         return selection.Entries();
     }
 

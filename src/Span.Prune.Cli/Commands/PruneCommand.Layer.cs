@@ -79,7 +79,7 @@ internal static partial class PruneCommand
                 AddCopy(writer, file, t);
             }
         }
-        files.Stage(outputPath, writer.WriteTo);
+        files.Stage(outputPath, writer.WriteTo, TensorBytes(file));
         return (entries, jobs.Select(j => j.Info.Name).ToList());
     }
 

@@ -120,7 +120,7 @@ internal static partial class PruneCommand
                     AddCopy(writer, shard, t);
                 }
             }
-            folder.Files.Stage(outputs[i], writer.WriteTo);
+            folder.Files.Stage(outputs[i], writer.WriteTo, TensorBytes(shard));
             pruned[i] = names;
         }
         return (selection.Entries(), pruned);

@@ -52,9 +52,11 @@ internal static partial class PruneCommand
         var report = new Option<string?>("--report") { Description = "Write a JSON report: per tensor achieved sparsity, pruned count, threshold.", HelpName = "REPORT.json" };
         var fsync = new Option<bool>("--fsync") { Description = "Flush the output to disk before renaming it into place (survives a power loss; about 1 s per GB written on the machine we measured)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random criterion.", DefaultValueFactory = _ => 0UL };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress line (shown only when stderr is a terminal and the work takes more than about a second)." };
+        var progressDelay = ProgressMeter.DelayOption();
         var command = new Command("prune", "Prune a safetensors model and write the pruned copy.")
         {
-            input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maskOut, maskIn, maxLayer, report, seed, fsync,
+            input, output, criterion, sparsity, granularity, scope, include, exclude, stats, pair, sparseOut, maskOut, maskIn, maxLayer, report, seed, fsync, quiet, progressDelay,
         };
         var groups = new GroupOptionSet(command); // --group, --preset, --shrink, --round-to, --fold-bn, --head-dim, --group-norm (PruneCommand.Groups.cs)
         // --mask-in replaces the pruning: it takes IN, -o and --fsync only. Without it --sparsity is required.
@@ -67,19 +69,20 @@ internal static partial class PruneCommand
             }
             foreach (Option option in command.Options)
             {
-                if (option == maskIn || option == output || option == fsync || option.Name is "--help" or "-h") continue;
+                if (option == maskIn || option == output || option == fsync || option == quiet || option == progressDelay || option.Name is "--help" or "-h") continue;
                 if (result.GetResult(option) is { Implicit: false }) { result.AddError($"{option.Name} does not apply to --mask-in (the masks say what is pruned)"); return; }
             }
         });
         command.SetAction(p => p.GetValue(maskIn) is { } masks ? RunMaskIn(p.GetValue(input)!, p.GetValue(output)!, masks, p.GetValue(fsync)) : Run(new Options(
             p.GetValue(input)!, p.GetValue(output)!, p.GetValue(criterion)!.ToLowerInvariant(), p.GetValue(sparsity),
             p.GetValue(granularity), p.GetValue(scope)!.ToLowerInvariant(), p.GetValue(include), p.GetValue(exclude),
-            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(maskOut), p.GetValue(fsync)), groups.Read(p)));
+            p.GetValue(maxLayer), p.GetValue(report), p.GetValue(seed), p.GetValue(stats), p.GetValue(pair) ?? [], p.GetValue(sparseOut), p.GetValue(maskOut), p.GetValue(fsync),
+            p.GetValue(quiet) ? null : TimeSpan.FromSeconds(p.GetValue(progressDelay))), groups.Read(p)));
         return command;
     }
 
     private sealed record Options(string Input, string Output, string Criterion, double Sparsity, string? Granularity, string Scope,
-        string? Include, string? Exclude, double MaxLayerSparsity, string? Report, ulong Seed, string? Stats, string[] Pairs, string? SparseOut, string? MaskOut, bool Fsync);
+        string? Include, string? Exclude, double MaxLayerSparsity, string? Report, ulong Seed, string? Stats, string[] Pairs, string? SparseOut, string? MaskOut, bool Fsync, TimeSpan? ProgressDelay);
 
     /// <summary>One line of the report: a pruned weight, or a BatchNorm tensor zeroed by bn-scale.</summary>
     private sealed class ReportEntry(SafeTensorInfo info)
@@ -124,7 +127,8 @@ internal static partial class PruneCommand
 
         // Every input and output, registered before anything is read: each output must be a file of its own (identity,
         // not spelling: links and hard links count), and none is touched until all are written (see OutputFiles).
-        using var files = new OutputFiles(o.Fsync);
+        using ProgressMeter? progress = ProgressMeter.ForStandardError(o.ProgressDelay);
+        using var files = new OutputFiles(o.Fsync) { Progress = progress };
         string inputPath = files.Input(input, "the input");
         string? statsPath = o.Stats is null ? null : files.Input(o.Stats, "--stats");
         string outputPath = files.Output(o.Output, "the output");
@@ -152,6 +156,7 @@ internal static partial class PruneCommand
         WriteExports([(files.StagedPath(outputPath), pruned)], files, sparsePath, maskPath, granularity);
         if (reportPath is not null) files.Stage(reportPath, stream => WriteReport(stream, o, granularity, entries));
         files.Commit();
+        progress?.Dispose(); // erases the progress line before the summary
         long total = entries.Sum(e => e.Info.ElementCount), zeros = entries.Sum(e => e.Zeros);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"sprune: pruned {entries.Count} tensors, {zeros:N0} of {total:N0} weights now zero ({100.0 * zeros / total:0.00}%) -> {DisplayText.Escape(o.Output)}"));
@@ -217,6 +222,9 @@ internal static partial class PruneCommand
         catch (ArgumentException e) { throw new ArgumentException($"tensor '{t.Name}': {e.Message}"); }
         return t;
     }
+
+    /// <summary>The byte length of every tensor of <paramref name="file"/>, in file order: what a pruned copy writes.</summary>
+    private static IEnumerable<long> TensorBytes(SafeTensorsFile file) => file.Tensors.Select(t => t.ByteLength);
 
     /// <summary>A tensor that is not pruned goes to the output unchanged, copied in chunks (see <see cref="CopyTensor"/>).</summary>
     private static void AddCopy(SafeTensorsWriter writer, SafeTensorsFile file, SafeTensorInfo t) =>

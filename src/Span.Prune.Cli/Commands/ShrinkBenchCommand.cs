@@ -1,17 +1,16 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Span.Prune.SafeTensors;
-using Span.Prune.Sparse;
+using Span.Prune.Lab.Bench;
 
 namespace Span.Prune.Cli.Commands;
 
 /// <summary>
 /// <c>sprune bench-shrink</c> (hidden): what <c>--preset llama-mlp --shrink</c> buys. Writes a Llama-shaped checkpoint
 /// (one layer: attention with GQA and the MLP, BF16), prunes it with the real prune command
-/// (<c>--preset llama-mlp --sparsity S --shrink</c>), then times one MLP block's three matmuls (gate, up: <c>[I, H]·x</c>;
-/// down: <c>[H, I]·h</c>) with <see cref="DenseMatMul"/> on the dense and the shrunk weights, alternately in one process,
-/// at batch 1 and 32, and prints the fastest times and the median ratio of paired samples.
+/// (<c>--preset llama-mlp --sparsity S --shrink</c>), then times one MLP block's three matmuls on the dense and the
+/// shrunk weights with <see cref="MlpBlockBench"/> at batch 1 and 32, and prints the fastest times and the median ratio
+/// of paired samples.
 /// </summary>
 internal static class ShrinkBenchCommand
 {
@@ -49,16 +48,17 @@ internal static class ShrinkBenchCommand
             finally { Console.SetOut(stdout); }
             if (rc != 0) return rc;
 
-            var dense = Mlp.Load(model);
-            var small = Mlp.Load(shrunk);
+            MlpBlockWeights dense = LoadMlp(model);
+            MlpBlockWeights small = LoadMlp(shrunk);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"MLP block of a Llama-shaped model, H = {hidden}, I = {intermediate} -> {small.Intermediate} (--preset llama-mlp --sparsity {sparsity} --shrink); DenseMatMul, 1 thread, {runs} paired samples"));
             Console.WriteLine("| batch | dense ms (min) | shrunk ms (min) | speedup (median of paired ratios) | ratio of minima |");
             Console.WriteLine("|---|---|---|---|---|");
             foreach (int batch in new[] { 1, 32 })
             {
-                var (d, s, ratio) = Compare(dense, small, batch, runs);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {batch} | {d:0.000} | {s:0.000} | {ratio:0.00}x | {d / s:0.00}x |"));
+                PairedTiming t = MlpBlockBench.Compare(dense, small, batch, runs);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {batch} | {t.BaselineMinMs:0.000} | {t.CandidateMinMs:0.000} | {t.MedianRatio:0.00}x | {t.BaselineMinMs / t.CandidateMinMs:0.00}x |"));
             }
             return Program.Success;
         }
@@ -96,59 +96,17 @@ internal static class ShrinkBenchCommand
         files.Write(files.Output(path, "the model"), writer.WriteTo);
     }
 
-    private sealed record Mlp(float[] Gate, float[] Up, float[] Down, int Hidden, int Intermediate)
+    private static MlpBlockWeights LoadMlp(string path)
     {
-        public static Mlp Load(string path)
+        using SafeTensorsFile f = SafeTensorsFile.Open(path);
+        float[] Read(string name)
         {
-            using SafeTensorsFile f = SafeTensorsFile.Open(path);
-            float[] Read(string name)
-            {
-                var values = new float[f.GetTensor(name).ElementCount];
-                f.ReadAsFloat32(name, values);
-                return values;
-            }
-            SafeTensorInfo up = f.GetTensor("model.layers.0.mlp.up_proj.weight");
-            return new Mlp(Read("model.layers.0.mlp.gate_proj.weight"), Read("model.layers.0.mlp.up_proj.weight"), Read("model.layers.0.mlp.down_proj.weight"),
-                (int)up.Shape[1], (int)up.Shape[0]);
+            var values = new float[f.GetTensor(name).ElementCount];
+            f.ReadAsFloat32(name, values);
+            return values;
         }
-
-        /// <summary>gate = Wg·x, up = Wu·x, out = Wd·gate (the element-wise SiLU·up is left out: only the matmuls are timed).</summary>
-        public void Run(float[] x, float[] gate, float[] up, float[] output, int batch)
-        {
-            DenseMatMul.Multiply(Gate, Intermediate, Hidden, x, gate, batch);
-            DenseMatMul.Multiply(Up, Intermediate, Hidden, x, up, batch);
-            DenseMatMul.Multiply(Down, Hidden, Intermediate, gate.AsSpan(0, Intermediate * batch), output, batch);
-        }
-    }
-
-    /// <summary>
-    /// Each sample times the dense block and then the shrunk one (after three warm-up calls of each): returns the
-    /// fastest of each and the median of the per-sample ratios. On a shared machine a noisy neighbour slows both
-    /// halves of a sample alike, so the paired ratio is the robust figure; the minima are the least disturbed times.
-    /// </summary>
-    private static (double DenseMs, double ShrunkMs, double Ratio) Compare(Mlp dense, Mlp shrunk, int batch, int runs)
-    {
-        var x = new float[dense.Hidden * batch];
-        Scoring.Random(x, 99);
-        float[] gate = new float[dense.Intermediate * batch], up = new float[dense.Intermediate * batch], output = new float[dense.Hidden * batch];
-        double Time(Mlp m)
-        {
-            long start = Stopwatch.GetTimestamp();
-            m.Run(x, gate, up, output, batch);
-            return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-        for (int i = 0; i < 3; i++) { Time(dense); Time(shrunk); }
-        double denseMin = double.MaxValue, shrunkMin = double.MaxValue;
-        var ratios = new double[runs];
-        for (int i = 0; i < runs; i++)
-        {
-            double d = Time(dense), s = Time(shrunk);
-            denseMin = Math.Min(denseMin, d);
-            shrunkMin = Math.Min(shrunkMin, s);
-            ratios[i] = d / s;
-        }
-        Array.Sort(ratios);
-        double median = runs % 2 == 1 ? ratios[runs / 2] : 0.5 * (ratios[runs / 2 - 1] + ratios[runs / 2]);
-        return (denseMin, shrunkMin, median);
+        const string P = "model.layers.0.mlp.";
+        SafeTensorInfo up = f.GetTensor(P + "up_proj.weight");
+        return new MlpBlockWeights(Read(P + "gate_proj.weight"), Read(P + "up_proj.weight"), Read(P + "down_proj.weight"), (int)up.Shape[1], (int)up.Shape[0]);
     }
 }

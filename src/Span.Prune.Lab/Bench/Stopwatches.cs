@@ -15,6 +15,25 @@ internal static class Stopwatches
     /// <param name="reset">Run before every timed call (untimed), e.g. to restore weights that a prune overwrote.</param>
     public static (double CandidateMs, double BaselineMs) Compare(Action candidate, Action baseline, int runs, Action? reset = null)
     {
+        (double[] c, double[] b) = Sample(candidate, baseline, runs, reset);
+        return (Median(c), Median(b));
+    }
+
+    /// <summary>
+    /// The same alternating samples, summarised for a noisy machine: the fastest time of each side (the least disturbed
+    /// runs) and the median of the per-sample ratios baseline / candidate (a neighbour that slows one sample slows both
+    /// of its halves alike, so the paired ratio is the robust figure).
+    /// </summary>
+    public static PairedTiming Paired(Action candidate, Action baseline, int runs)
+    {
+        (double[] c, double[] b) = Sample(candidate, baseline, runs, reset: null);
+        var ratios = new double[runs];
+        for (int i = 0; i < runs; i++) ratios[i] = b[i] / c[i];
+        return new PairedTiming(c.Min(), b.Min(), Median(ratios));
+    }
+
+    private static (double[] Candidate, double[] Baseline) Sample(Action candidate, Action baseline, int runs, Action? reset)
+    {
         // Warm-up: tier-1 JIT (both tiers and OSR) and pool fills happen here, not in the timed runs.
         for (int i = 0; i < 3; i++)
         {
@@ -28,7 +47,7 @@ internal static class Stopwatches
             reset?.Invoke(); c[i] = Time(candidate);
             reset?.Invoke(); b[i] = Time(baseline);
         }
-        return (Median(c), Median(b));
+        return (c, b);
     }
 
     /// <summary>Median milliseconds of <paramref name="action"/> over <paramref name="runs"/> runs after warm-up.</summary>
@@ -54,3 +73,9 @@ internal static class Stopwatches
         return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
     }
 }
+
+/// <summary>Alternating samples of a candidate and its baseline (<see cref="Stopwatches.Paired"/>).</summary>
+/// <param name="CandidateMinMs">Fastest candidate run.</param>
+/// <param name="BaselineMinMs">Fastest baseline run.</param>
+/// <param name="MedianRatio">Median over samples of baseline ms / candidate ms: the candidate's speedup.</param>
+public readonly record struct PairedTiming(double CandidateMinMs, double BaselineMinMs, double MedianRatio);

@@ -37,6 +37,9 @@ public readonly struct MagnitudeCriterion : IElementCriterion
 /// <c>−g·w</c>, so <c>|g·w|</c> estimates the damage.</para>
 /// <para>Pass the gradient averaged over the calibration batches (a mean gradient). Averaging <c>g·w</c> itself
 /// per batch is a different estimator; to score with it, pass those means as the statistic and ones as weights.</para>
+/// <para>The same criterion is Wanda's element score (Sun et al. 2023), <c>|w|·a</c> with <c>a = ‖X_j‖₂ ≥ 0</c>, the
+/// L2 norm of input feature <c>j</c> (<see cref="Scoring.Wanda"/> broadcasts the norms over the rows): IEEE
+/// multiplication rounds symmetrically in sign, so <c>|a·w| = |a|·|w|</c> bit for bit, and <c>|a| = a</c>.</para>
 /// </remarks>
 public readonly struct TaylorCriterion : IElementCriterion
 {
@@ -110,29 +113,4 @@ public readonly struct ObdCriterion : IElementCriterion
 
     /// <inheritdoc/>
     public static Vector512<float> Score(Vector512<float> weight, Vector512<float> statistic) => 0.5f * statistic * (weight * weight);
-}
-
-/// <summary>Magnitude times a per-element factor, <c>s = |w|·a</c>.</summary>
-/// <remarks>The Wanda form (Sun et al. 2023, "A Simple and Effective Pruning Approach for Large Language Models"),
-/// with <c>a = ‖X_j‖₂</c>, the L2 norm of input feature <c>j</c> over the calibration tokens;
-/// <see cref="Scoring.Wanda"/> broadcasts those norms over the rows. The factor should be non-negative.</remarks>
-public readonly struct ProductCriterion : IElementCriterion
-{
-    /// <inheritdoc/>
-    public static bool Vectorizable => true;
-
-    /// <inheritdoc/>
-    public static bool UsesStatistic => true;
-
-    /// <inheritdoc/>
-    public static float Score(float weight, float statistic) => MathF.Abs(weight) * statistic;
-
-    /// <inheritdoc/>
-    public static Vector128<float> Score(Vector128<float> weight, Vector128<float> statistic) => Vector128.Abs(weight) * statistic;
-
-    /// <inheritdoc/>
-    public static Vector256<float> Score(Vector256<float> weight, Vector256<float> statistic) => Vector256.Abs(weight) * statistic;
-
-    /// <inheritdoc/>
-    public static Vector512<float> Score(Vector512<float> weight, Vector512<float> statistic) => Vector512.Abs(weight) * statistic;
 }

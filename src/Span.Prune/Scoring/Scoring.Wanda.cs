@@ -21,7 +21,7 @@ public static partial class Scoring
     /// <para>Wanda compares weights <b>within each output row</b> (per-output selection): the norms rescale columns,
     /// which makes scores of different rows incomparable in general. Select per row (a Row-wise top-k over each row
     /// of <paramref name="scores"/>), not globally.</para>
-    /// <para>Each row is scored with <see cref="ProductCriterion"/> by the shared vectorised element loop.</para>
+    /// <para>Each row is scored with <see cref="TaylorCriterion"/> (<c>|a·w|</c>, which is <c>|w|·a</c> for norms <c>a ≥ 0</c>) by the shared vectorised element loop.</para>
     /// </remarks>
     /// <exception cref="ArgumentException">A length differs (<paramref name="weights"/>, <paramref name="inputNorms"/>,
     /// <paramref name="scores"/>), <paramref name="scores"/> overlaps <paramref name="inputNorms"/> or partially overlaps
@@ -48,7 +48,7 @@ public static partial class Scoring
         for (int o = 0; o < shape.Out; o++)
         {
             int start = o * rowLength;
-            BinaryMapLoop.Map<ProductCriterion>(weights.Slice(start, rowLength), inputNorms, scores.Slice(start, rowLength));
+            BinaryMapLoop.Map<TaylorCriterion>(weights.Slice(start, rowLength), inputNorms, scores.Slice(start, rowLength));
         }
     }
 

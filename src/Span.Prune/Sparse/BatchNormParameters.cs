@@ -54,10 +54,10 @@ public sealed class BatchNormParameters
         if (keep.Length != Count) ThrowHelper.ThrowLengthMismatch(nameof(keep), keep.Length, Count);
         int kept = Masking.CountKept(keep);
         Span<float> g = new float[kept], b = new float[kept], m = new float[kept], v = new float[kept];
-        UnitDependency.RemoveEntries(_gamma, keep, g);
-        UnitDependency.RemoveEntries(_beta, keep, b);
-        UnitDependency.RemoveEntries(_mean, keep, m);
-        UnitDependency.RemoveEntries(_variance, keep, v);
+        UnitRemoval.RemoveEntries(_gamma, keep, g);
+        UnitRemoval.RemoveEntries(_beta, keep, b);
+        UnitRemoval.RemoveEntries(_mean, keep, m);
+        UnitRemoval.RemoveEntries(_variance, keep, v);
         return new BatchNormParameters(g, b, m, v, Epsilon);
     }
 }

@@ -12,7 +12,7 @@ namespace Span.Prune.Sparse;
 /// <c>RowMap[i]</c> and kept column <c>j</c> was original column <c>ColumnMap[j]</c>; both maps are strictly increasing.</para>
 /// <para>A shrunk layer consumes a shrunk input <c>[Columns × batch]</c> (see <see cref="GatherInput"/>) and produces a
 /// shrunk output <c>[Rows × batch]</c> (see <see cref="ScatterOutput"/>). In a network, removing output unit j of one
-/// layer removes input column j of the next one: <see cref="UnitDependency.RemoveUnits"/> does both (and a BatchNorm in between).</para>
+/// layer removes input column j of the next one: <see cref="UnitRemoval.RemoveUnits"/> does both (and a BatchNorm in between).</para>
 /// </remarks>
 public sealed class ShrunkDense
 {

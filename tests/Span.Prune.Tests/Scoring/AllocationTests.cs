@@ -27,7 +27,7 @@ public class AllocationTests
         foreach (Granularity g in new[] { Granularity.Element, Granularity.Row, Granularity.Column, Granularity.Kernel, Granularity.Block(4, 9), Granularity.NM(2, 6) })
         {
             int n = g.UnitCount(Conv);
-            AssertNoAllocation(() => PruneScoring.Group<ProductCriterion, MaxReduction>(W, G, Conv, g, Units.AsSpan(0, n)));
+            AssertNoAllocation(() => PruneScoring.Group<TaylorCriterion, MaxReduction>(W, G, Conv, g, Units.AsSpan(0, n)));
             AssertNoAllocation(() => PruneScoring.L1Norm(W, Conv, g, Units.AsSpan(0, n)));
             AssertNoAllocation(() => PruneScoring.L2Norm(W, Conv, g, Units.AsSpan(0, n)));
             AssertNoAllocation(() => PruneScoring.GroupTaylor(W, G, Conv, g, Units.AsSpan(0, n), absoluteOfSum: true));

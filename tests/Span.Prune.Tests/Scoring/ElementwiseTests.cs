@@ -142,7 +142,7 @@ public class ElementwiseTests
         Assert.Equal("gradients", Assert.Throws<ArgumentException>(() => PruneScoring.Taylor(w, new float[9], new float[10])).ParamName);
         Assert.Equal("gradients", Assert.Throws<ArgumentException>(() => PruneScoring.Taylor(w, [], new float[10])).ParamName);
         Assert.Equal("hessianDiagonal", Assert.Throws<ArgumentException>(() => PruneScoring.Obd(w, new float[11], new float[10])).ParamName);
-        Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Elementwise<ProductCriterion>(w, new float[3], new float[10])).ParamName);
+        Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Elementwise<TaylorCriterion>(w, new float[3], new float[10])).ParamName);
         // An unused statistic must be empty or of the weights' length.
         Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Elementwise<MagnitudeCriterion>(w, new float[3], new float[10])).ParamName);
     }
@@ -184,7 +184,7 @@ public class ElementwiseTests
                 badG[at] = bad;
                 Assert.Equal("gradients", Assert.Throws<ArgumentException>(() => PruneScoring.Taylor(w, badG, scores)).ParamName);
                 Assert.Equal("hessianDiagonal", Assert.Throws<ArgumentException>(() => PruneScoring.Obd(w, badG, scores)).ParamName);
-                Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Elementwise<ProductCriterion>(w, badG, scores)).ParamName);
+                Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Elementwise<TaylorCriterion>(w, badG, scores)).ParamName);
                 Assert.All(scores, s => Assert.True(float.IsNaN(s)));
 
                 // In place: the weights themselves must survive a rejected call.

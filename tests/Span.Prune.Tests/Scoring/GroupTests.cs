@@ -217,7 +217,7 @@ public class GroupTests
         Assert.Equal("unitScores", Assert.Throws<ArgumentException>(() => PruneScoring.L1Norm(w, shape, Granularity.Column, units)).ParamName);
         Assert.Equal("gradients", Assert.Throws<ArgumentException>(() => PruneScoring.GroupTaylor(w, new float[5], shape, Granularity.Row, units, false)).ParamName);
         Assert.Equal("hessianDiagonal", Assert.Throws<ArgumentException>(() => PruneScoring.GroupObd(w, [], shape, Granularity.Row, units)).ParamName);
-        Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Group<ProductCriterion, SumReduction>(w, new float[25], shape, Granularity.Row, units)).ParamName);
+        Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Group<TaylorCriterion, SumReduction>(w, new float[25], shape, Granularity.Row, units)).ParamName);
         Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Group<MagnitudeCriterion, SumReduction>(w, new float[3], shape, Granularity.Row, units)).ParamName);
         Assert.Equal("shape", Assert.Throws<ArgumentException>(() => PruneScoring.L1Norm([], default, Granularity.Row, [])).ParamName);
         Assert.All(units, u => Assert.Equal(0f, u));
@@ -275,7 +275,7 @@ public class GroupTests
                 badG[at] = bad;
                 Assert.Equal("gradients", Assert.Throws<ArgumentException>(() => PruneScoring.GroupTaylor(w, badG, shape, gran, units, false)).ParamName);
                 Assert.Equal("hessianDiagonal", Assert.Throws<ArgumentException>(() => PruneScoring.GroupObd(w, badG, shape, gran, units)).ParamName);
-                Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Group<ProductCriterion, MaxReduction>(w, badG, shape, gran, units)).ParamName);
+                Assert.Equal("statistic", Assert.Throws<ArgumentException>(() => PruneScoring.Group<TaylorCriterion, MaxReduction>(w, badG, shape, gran, units)).ParamName);
                 Assert.All(units, u => Assert.True(float.IsNaN(u)));
             }
         }

@@ -23,7 +23,7 @@ public static class ScoringReference
         Criterion.Taylor => Math.Abs(a * w),
         Criterion.SignedTaylor => a * w,
         Criterion.Obd => 0.5f * a * (w * w),
-        Criterion.Product => Math.Abs(w) * a,
+        Criterion.Product => Math.Abs(w) * Math.Abs(a), // Wanda's |w|·a: TaylorCriterion's |a·w|, bit for bit
         _ => throw new ArgumentOutOfRangeException(nameof(c)),
     };
 
@@ -35,7 +35,7 @@ public static class ScoringReference
         Criterion.Taylor => Math.Abs(a * w),
         Criterion.SignedTaylor => a * w,
         Criterion.Obd => 0.5 * a * w * w,
-        Criterion.Product => Math.Abs(w) * a,
+        Criterion.Product => Math.Abs(w) * Math.Abs(a), // Wanda's |w|·a: TaylorCriterion's |a·w|, bit for bit
         _ => throw new ArgumentOutOfRangeException(nameof(c)),
     };
 
@@ -119,7 +119,7 @@ public static class ScoringReference
             case Criterion.Taylor: Span.Prune.Scoring.Elementwise<TaylorCriterion>(w, a, scores); break;
             case Criterion.SignedTaylor: Span.Prune.Scoring.Elementwise<SignedTaylorCriterion>(w, a, scores); break;
             case Criterion.Obd: Span.Prune.Scoring.Elementwise<ObdCriterion>(w, a, scores); break;
-            case Criterion.Product: Span.Prune.Scoring.Elementwise<ProductCriterion>(w, a, scores); break;
+            case Criterion.Product: Span.Prune.Scoring.Elementwise<TaylorCriterion>(w, a, scores); break;
             default: throw new ArgumentOutOfRangeException(nameof(c));
         }
     }
@@ -134,7 +134,7 @@ public static class ScoringReference
             case Criterion.Taylor: Group<TaylorCriterion>(r, w, a, shape, g, units); break;
             case Criterion.SignedTaylor: Group<SignedTaylorCriterion>(r, w, a, shape, g, units); break;
             case Criterion.Obd: Group<ObdCriterion>(r, w, a, shape, g, units); break;
-            case Criterion.Product: Group<ProductCriterion>(r, w, a, shape, g, units); break;
+            case Criterion.Product: Group<TaylorCriterion>(r, w, a, shape, g, units); break;
             default: throw new ArgumentOutOfRangeException(nameof(c));
         }
     }

@@ -81,7 +81,7 @@ public class ShrunkDenseTests
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
-    public void UnitDependency_ShrunkChainMatchesMaskedFullChain(int kernelSize)
+    public void UnitRemoval_ShrunkChainMatchesMaskedFullChain(int kernelSize)
     {
         const int inA = 6, units = 5, outB = 4, batch = 2;
         int colsB = units * kernelSize;
@@ -90,7 +90,7 @@ public class ShrunkDenseTests
         float[] variance = TestData.Uniform(units, 6).Select(v => v * v + 0.5f).ToArray();
         var bn = new BatchNormParameters(gamma, beta, mean, variance);
         byte[] keep = [1, 0, 1, 1, 0];
-        var result = UnitDependency.RemoveUnits(
+        var result = UnitRemoval.RemoveUnits(
             ShrunkDense.FromDense(a, units, inA, [], []), ShrunkDense.FromDense(b, outB, colsB, [], []), keep, bn, kernelSize);
         Assert.Equal(3, result.Producer.Rows);
         Assert.Equal(3 * kernelSize, result.Consumer.Columns);
@@ -121,9 +121,9 @@ public class ShrunkDenseTests
         double[] shrunk = Chain(result.Producer.Weights.ToArray(), 3, result.Consumer.Weights.ToArray(), outB, result.Norm, _ => true, 3 * kernelSize);
         for (int i = 0; i < full.Length; i++) Assert.Equal(full[i], shrunk[i], 9);
 
-        Assert.Equal("keep", Assert.Throws<ArgumentException>(() => UnitDependency.RemoveUnits(result.Producer, result.Consumer, new byte[2], null, kernelSize)).ParamName);
-        Assert.Equal("consumer", Assert.Throws<ArgumentException>(() => UnitDependency.RemoveUnits(result.Producer, result.Producer, [1, 1, 1], null, kernelSize == 1 ? 4 : 1)).ParamName);
-        Assert.Equal("norm", Assert.Throws<ArgumentException>(() => UnitDependency.RemoveUnits(result.Producer, result.Consumer, [1, 1, 1], bn, kernelSize)).ParamName);
+        Assert.Equal("keep", Assert.Throws<ArgumentException>(() => UnitRemoval.RemoveUnits(result.Producer, result.Consumer, new byte[2], null, kernelSize)).ParamName);
+        Assert.Equal("consumer", Assert.Throws<ArgumentException>(() => UnitRemoval.RemoveUnits(result.Producer, result.Producer, [1, 1, 1], null, kernelSize == 1 ? 4 : 1)).ParamName);
+        Assert.Equal("norm", Assert.Throws<ArgumentException>(() => UnitRemoval.RemoveUnits(result.Producer, result.Consumer, [1, 1, 1], bn, kernelSize)).ParamName);
     }
 
     [Fact]
@@ -131,11 +131,11 @@ public class ShrunkDenseTests
     {
         float[] bias = [1, 2, 3, 4];
         float[] dst = TestData.NaNs(3);
-        Assert.Equal(2, UnitDependency.RemoveEntries(bias, [0, 1, 0, 1], dst));
+        Assert.Equal(2, UnitRemoval.RemoveEntries(bias, [0, 1, 0, 1], dst));
         Assert.Equal(2f, dst[0]);
         Assert.Equal(4f, dst[1]);
         Assert.True(float.IsNaN(dst[2]));
-        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => UnitDependency.RemoveEntries(bias, [1, 1, 0, 1], new float[2])).ParamName);
+        Assert.Equal("destination", Assert.Throws<ArgumentException>(() => UnitRemoval.RemoveEntries(bias, [1, 1, 0, 1], new float[2])).ParamName);
         Assert.Equal("runningMean", Assert.Throws<ArgumentException>(() => new BatchNormParameters(bias, bias, new float[3], bias)).ParamName);
     }
 }

@@ -6,7 +6,7 @@ namespace Span.Prune.Cli.Commands.Groups;
 
 /// <summary>
 /// Writes the grouped output in file order: untouched tensors byte for byte, group members masked (pruned entries
-/// +0) or shrunk (<see cref="ShrunkDense"/> for matrices, <see cref="UnitDependency.RemoveEntries"/> for vectors),
+/// +0) or shrunk (<see cref="ShrunkDense"/> for matrices, <see cref="UnitRemoval.RemoveEntries"/> for vectors),
 /// folded layers from their <see cref="BatchNormFold"/> plans. Values go back in each tensor's own dtype; a kept
 /// value round-trips through float32 exactly. The file is staged through <see cref="OutputFiles"/> (committed by the caller).
 /// </summary>
@@ -131,7 +131,7 @@ internal static class GroupWriter
             var entries = new byte[rows];
             for (int i = 0; i < rows; i++) entries[i] = d0.Keeps(i) ? (byte)1 : (byte)0;
             var kept = new float[Masking.CountKept(entries)];
-            UnitDependency.RemoveEntries(w, entries, kept);
+            UnitRemoval.RemoveEntries(w, entries, kept);
             return kept;
         }
         int rest = checked((int)(t.ElementCount / rows));

@@ -5,7 +5,7 @@ namespace Span.Prune.Lab.Demo.Experiments;
 
 /// <summary>
 /// Physically removes pruned units from a reference network with the core's unit-removal helpers
-/// (<see cref="UnitDependency.RemoveUnits"/>, <see cref="BatchNormParameters"/>), and checks that the smaller network
+/// (<see cref="UnitRemoval.RemoveUnits"/>, <see cref="BatchNormParameters"/>), and checks that the smaller network
 /// predicts exactly what the masked one does.
 /// </summary>
 /// <remarks>
@@ -29,8 +29,8 @@ public static class NetworkShrink
         if (keep1.Length != c1 || keep2.Length != c2) throw new ArgumentException("A keep mask does not match the channel count.");
         IReadOnlyList<PrunableLayer> l = source.Layers;
         ShrunkDense conv1 = Whole(l[0]), conv2 = Whole(l[1]), fc = Whole(l[2]);
-        UnitRemoval first = UnitDependency.RemoveUnits(conv1, conv2, keep1, Norm(l[0]), consumerKernelSize: 9);
-        UnitRemoval second = UnitDependency.RemoveUnits(first.Consumer, fc, keep2, Norm(l[1]), consumerKernelSize: 49);
+        UnitRemoval first = UnitRemoval.RemoveUnits(conv1, conv2, keep1, Norm(l[0]), consumerKernelSize: 9);
+        UnitRemoval second = UnitRemoval.RemoveUnits(first.Consumer, fc, keep2, Norm(l[1]), consumerKernelSize: 49);
         int k1 = first.Producer.Rows, k2 = second.Producer.Rows;
         var target = new CnnNetwork(maxBatch, k1, k2);
         IReadOnlyList<PrunableLayer> t = target.Layers;
@@ -51,8 +51,8 @@ public static class NetworkShrink
         ArgumentNullException.ThrowIfNull(source);
         if (keep1.Length != source.Hidden1 || keep2.Length != source.Layers[1].Units) throw new ArgumentException("A keep mask does not match the layer width.");
         IReadOnlyList<PrunableLayer> l = source.Layers;
-        UnitRemoval first = UnitDependency.RemoveUnits(Whole(l[0]), Whole(l[1]), keep1);
-        UnitRemoval second = UnitDependency.RemoveUnits(first.Consumer, Whole(l[2]), keep2);
+        UnitRemoval first = UnitRemoval.RemoveUnits(Whole(l[0]), Whole(l[1]), keep1);
+        UnitRemoval second = UnitRemoval.RemoveUnits(first.Consumer, Whole(l[2]), keep2);
         var target = new MlpNetwork(maxBatch, first.Producer.Rows, second.Producer.Rows);
         CopyChain(l, target.Layers, first, second, keep1, keep2);
         return target;
@@ -68,8 +68,8 @@ public static class NetworkShrink
         Copy(first.Producer.Weights, target[0].Weight);
         Copy(second.Producer.Weights, target[1].Weight);
         Copy(second.Consumer.Weights, target[2].Weight);
-        UnitDependency.RemoveEntries(source[0].Bias.Values.Span, keep1, target[0].Bias.Values.Span);
-        UnitDependency.RemoveEntries(source[1].Bias.Values.Span, keep2, target[1].Bias.Values.Span);
+        UnitRemoval.RemoveEntries(source[0].Bias.Values.Span, keep1, target[0].Bias.Values.Span);
+        UnitRemoval.RemoveEntries(source[1].Bias.Values.Span, keep2, target[1].Bias.Values.Span);
         source[2].Bias.Values.Span.CopyTo(target[2].Bias.Values.Span);
     }
 

@@ -2,17 +2,15 @@ using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
 
-/// <summary>The layers after removing units: see <see cref="UnitDependency.RemoveUnits"/>.</summary>
+/// <summary>
+/// The layers after removing units, and the operations that remove them. Structural dependencies between layers: an
+/// output unit of one layer is an input of the next, so removing it must remove the matching weights everywhere it
+/// appears (the dependency graph of Torch-Pruning, for a chain).
+/// </summary>
 /// <param name="Producer">The producing layer with the removed rows gone.</param>
 /// <param name="Consumer">The consuming layer with the matching input columns gone.</param>
 /// <param name="Norm">The BatchNorm in between with the matching channels gone (null when there was none).</param>
-public readonly record struct UnitRemoval(ShrunkDense Producer, ShrunkDense Consumer, BatchNormParameters? Norm);
-
-/// <summary>
-/// Structural dependencies between layers: an output unit of one layer is an input of the next, so removing it
-/// must remove the matching weights everywhere it appears (the dependency graph of Torch-Pruning, for a chain).
-/// </summary>
-public static class UnitDependency
+public readonly record struct UnitRemoval(ShrunkDense Producer, ShrunkDense Consumer, BatchNormParameters? Norm)
 {
     /// <summary>
     /// Removes output units of <paramref name="producer"/> (its rows), the entries of <paramref name="norm"/> for the
