@@ -18,7 +18,9 @@ namespace Span.Prune.Cli.Commands;
 /// Both are written through <see cref="OutputFiles"/>: staged, then renamed into place together, never over an input file or each other.
 /// Progress (epochs, experiment i of n, elapsed and ETA) goes to stderr only when stderr is a terminal.</para>
 /// <para>Test hook: the hidden <c>--subset N</c> keeps N evenly spaced training images and N evenly spaced test images
-/// (every class stays present), so that a whole run fits a unit test; it is not part of the command's interface.</para>
+/// (every class stays present), so that a whole run fits a unit test; it is not part of the command's interface.
+/// Measurement hook: the hidden <c>--only EXPERIMENT</c> (dense, global, layer, neurons, channels, schedule, speed) runs
+/// that one experiment, e.g. <c>--model mlp --only speed</c> re-times the speed rows in seconds instead of minutes.</para>
 /// </remarks>
 internal static class DemoCommand
 {
@@ -32,16 +34,17 @@ internal static class DemoCommand
         var export = new Option<string?>("--export") { Description = "Write the trained dense networks and their statistics (safetensors) to this directory.", HelpName = "DIR" };
         var seed = new Option<ulong>("--seed") { Description = "Initialisation and shuffling seed.", DefaultValueFactory = _ => 1UL };
         var subset = new Option<int>("--subset") { Description = "Test hook: N training and N test images.", Hidden = true };
+        var only = new Option<string?>("--only") { Description = "Measurement hook: run only this experiment.", Hidden = true };
         var command = new Command("demo", "Train the reference networks, prune them with every criterion, fine-tune, shrink and time them.")
         {
-            quick, data, model, json, plot, export, seed, subset,
+            quick, data, model, json, plot, export, seed, subset, only,
         };
         command.SetAction(p => Run(p.GetValue(quick), p.GetValue(data), p.GetValue(model)!, p.GetValue(json), p.GetValue(plot),
-            p.GetValue(export), p.GetValue(seed), p.GetValue(subset)));
+            p.GetValue(export), p.GetValue(seed), p.GetValue(subset), p.GetValue(only)));
         return command;
     }
 
-    private static int Run(bool quick, string? dataDirectory, string modelName, string? jsonPath, string? plotPath, string? exportDirectory, ulong seed, int subset)
+    private static int Run(bool quick, string? dataDirectory, string modelName, string? jsonPath, string? plotPath, string? exportDirectory, ulong seed, int subset, string? onlyName)
     {
         DemoModels models = modelName.ToLowerInvariant() switch
         {
@@ -51,6 +54,12 @@ internal static class DemoCommand
             _ => throw new ArgumentException($"unknown --model '{modelName}'; expected mlp, cnn or all"),
         };
         if (subset < 0) throw new ArgumentException("--subset must not be negative");
+        DemoExperiment? only = null;
+        if (onlyName is not null)
+        {
+            only = Enum.GetValues<DemoExperiment>().Where(e => DemoNames.Of(e) == onlyName.ToLowerInvariant()).Cast<DemoExperiment?>().FirstOrDefault()
+                ?? throw new ArgumentException($"unknown --only '{onlyName}'; expected dense, global, layer, neurons, channels, schedule or speed");
+        }
         // The data files are inputs; --json and --plot must each be a file of their own (see OutputFiles).
         using var files = new OutputFiles();
         if (dataDirectory is not null)
@@ -73,7 +82,7 @@ internal static class DemoCommand
         }
         if (subset > 0) data = new DigitData(Subset(data.Train, subset), Subset(data.Test, subset));
 
-        var options = new DemoOptions(data, models, quick, seed, exportDirectory);
+        var options = new DemoOptions(data, models, quick, seed, exportDirectory, only);
         TextWriter? progress = Console.IsErrorRedirected ? null : new ProgressWriter(Console.Error);
         IReadOnlyList<DemoRow> rows = DemoRunner.Run(options, progress);
 

@@ -22,7 +22,7 @@ public static class DemoRunner
         ArgumentNullException.ThrowIfNull(options);
         var context = new DemoContext(options, progress);
         var rows = new List<DemoRow>();
-        IDemoExperiment[] selected = [.. Experiments.Where(e => e.AppliesTo(context))];
+        IDemoExperiment[] selected = [.. Experiments.Where(e => e.AppliesTo(context) && (options.Only is not { } only || e.Kind == only))];
         for (int i = 0; i < selected.Length; i++)
         {
             progress?.WriteLine($"experiment {i + 1}/{selected.Length}: {DemoNames.Of(selected[i].Kind)}");

@@ -59,6 +59,9 @@ public sealed class DemoCommandTests : IDisposable
     public void BadModel_IsExit2() => AssertOneLine(Sprune.Run("demo", "--model", "resnet"), "--model");
 
     [Fact]
+    public void BadOnly_IsExit2() => AssertOneLine(Sprune.Run("demo", "--only", "speedy"), "--only");
+
+    [Fact]
     public void OutputOverAnInput_IsRefused()
     {
         string dir = WriteData(4);

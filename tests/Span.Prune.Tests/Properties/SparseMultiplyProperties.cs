@@ -108,4 +108,27 @@ public class SparseMultiplyProperties
             var l = SparseLayer.Create(w, c.Rows, c.Cols, SparseLayout.Parse(text));
             Check(w, c.Rows, c.Cols, c.X, c.Batch, text, y => l.Multiply(c.X, y, c.Batch), y => l.MultiplyParallel(c.X, y, c.Batch, 2));
         }, iter: PropertyGens.Iterations);
+
+    /// <summary>The batch-1 sliced layout of CSR layers: every kernel, on one thread or two, is bit for bit the naive
+    /// sequential sum of each row (see <see cref="SlicedCsrTests"/>), and within the bound of the double product.</summary>
+    [Fact]
+    public void SlicedCsr_EveryPath_IsTheSequentialSum() =>
+        (from c in Case
+         from shape in Gen.OneOf(Gen.Const((16, 31)), Gen.Const((8, 15)), Gen.Const((3, 5)))
+         from path in Gen.OneOf(Gen.Const(SlicedCsrKernels.Path.Scalar), Gen.Const(SlicedCsrKernels.Path.V256), Gen.Const(SlicedCsrKernels.Path.V512), Gen.Const(SlicedCsrKernels.Path.Auto))
+         from threads in Gen.Int[1, 2]
+         select (c, shape, path, threads))
+        .Sample((c, shape, path, threads) =>
+        {
+            float[] x = c.X[..c.Cols];
+            var m = CsrMatrix.FromDense(c.W, c.Rows, c.Cols);
+            int[] rp = m.RowPointers.ToArray(), ci = m.ColumnIndices.ToArray();
+            float[] v = m.Values.ToArray();
+            var sliced = SlicedCsr.From<int>(c.Rows, c.Cols, rp, ci, v, shape.Item1, shape.Item2);
+            float[] y = MatMulReference.Output(c.Rows, 1);
+            SlicedCsrKernels.Multiply(sliced, x, y.AsSpan(0, c.Rows), threads, path);
+            SlicedCsrTests.AssertBits(SlicedCsrTests.Sequential(rp, ci, v, x), y, $"{path} {shape.Item1}×{shape.Item2} on {threads}");
+            var (expected, abs) = MatMulReference.Compute(c.W, c.Rows, c.Cols, x, 1);
+            MatMulReference.AssertClose(expected, abs, y, c.Cols, "sliced");
+        }, iter: PropertyGens.Iterations);
 }

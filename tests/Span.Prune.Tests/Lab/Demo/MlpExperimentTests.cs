@@ -121,6 +121,15 @@ public sealed class MlpExperimentTests
     }
 
     [Fact]
+    public void Only_RunsThatExperimentAlone()
+    {
+        var options = new DemoOptions(DemoSubset.Take(300, 60), DemoModels.Mlp, Only: DemoExperiment.Dense);
+        IReadOnlyList<DemoRow> rows = DemoRunner.Run(options);
+        Assert.NotEmpty(rows);
+        Assert.All(rows, r => Assert.Equal(DemoExperiment.Dense, r.Experiment));
+    }
+
+    [Fact]
     public void ScheduleTargets()
     {
         const long total = 630;
