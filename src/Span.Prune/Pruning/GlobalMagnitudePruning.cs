@@ -53,13 +53,22 @@ public sealed class GlobalMagnitudePruning
 {
     private enum Phase { Counting, Refining, Applying }
 
-    /// <summary>Tensors with a histogram each (128 KiB apiece, 256 MB in all); more share histograms when uncapped.</summary>
+    /// <summary>Tensors with a histogram each (128 KiB apiece, 256 MB in all); beyond it tensors share histograms.</summary>
     internal const int MaxHistograms = 2048;
+
+    /// <summary>
+    /// Capped tensors of at most this many elements share histograms beyond <see cref="MaxHistograms"/> tensors, their
+    /// cap applied from their own sorted keys (4 bytes per element while the tensor is being scanned); larger ones
+    /// keep a histogram each (128 KiB, at most 2 bytes per element).
+    /// </summary>
+    internal const int SmallTensorLimit = 1 << 16;
 
     private readonly TensorState[] _tensors;
     private readonly long[] _tiesLeft;               // per histogram: ties at the cut still to hand out while applying
     private readonly bool _halfKeys;                 // every tensor is Float16: keys are the 15-bit F16 magnitudes
     private readonly ArrayPool<uint> _zeroedScratch; // sub-histograms, all zero whenever they are in the pool
+    private readonly int[] _applyNext;               // per histogram: its first tensor not applied completely yet
+    private readonly double _maxLayerSparsity;
     private MagnitudeHistograms _histograms;
     private GlobalThresholdSolver _solver;
     private float _threshold = float.NegativeInfinity;
@@ -72,6 +81,12 @@ public sealed class GlobalMagnitudePruning
         public long Seen;      // elements given in the current pass
         public long Zeros;     // zero outputs written by Apply
         public long TiesTaken; // ties at the cut spent in this tensor's Apply calls
+        // A capped tensor in a shared histogram ("pooled"): its c_j-th smallest key and how many keys equal to it its
+        // cap allows (0 when c_j = 0), known once its first pass is complete; its keys until then.
+        public bool Pooled;
+        public uint CapKey;
+        public long CapTies;
+        public uint[]? Keys;
     }
 
     /// <summary>Declares the tensors and the target.</summary>
@@ -116,11 +131,22 @@ public sealed class GlobalMagnitudePruning
         _tensors = new TensorState[types.Length];
         for (int j = 0; j < types.Length; j++) _tensors[j] = new TensorState { Type = types[j], Length = lengths[j] };
         _halfKeys = allHalf;
+        _maxLayerSparsity = maxLayerSparsity;
         var arrays = new StateArrays(pooled: false);
-        _histograms = new MagnitudeHistograms(types, lengths, total, maxLayerSparsity >= 1.0 ? maxHistograms : int.MaxValue, arrays);
+        bool capped = maxLayerSparsity < 1.0;
+        bool[] shareable = new bool[types.Length];
+        for (int j = 0; j < types.Length; j++) shareable[j] = !capped || lengths[j] <= SmallTensorLimit;
+        _histograms = new MagnitudeHistograms(types, lengths, total, maxHistograms, arrays, MagnitudeHistograms.SlotSharing.Bounded, shareable);
         _solver = new GlobalThresholdSolver(_histograms.SlotCount, PruneCount, arrays);
-        for (int j = 0; j < types.Length; j++) _solver.AddCap(_histograms.SlotOf(j), PruneRules.LayerCap(maxLayerSparsity, lengths[j]));
+        for (int j = 0; j < types.Length; j++)
+        {
+            int slot = _histograms.SlotOf(j);
+            _tensors[j].Pooled = capped && _histograms.IsShared(slot);
+            // A pooled tensor enters its histogram already capped (at most c_j keys), so the histogram itself needs no cap.
+            _solver.AddCap(slot, _tensors[j].Pooled ? lengths[j] : PruneRules.LayerCap(maxLayerSparsity, lengths[j]));
+        }
         _tiesLeft = new long[_histograms.SlotCount];
+        _applyNext = new int[_histograms.SlotCount];
         _zeroedScratch = ArrayPool<uint>.Create(MagnitudeHistograms.SubHistogramLength, Environment.ProcessorCount);
     }
 
@@ -162,7 +188,7 @@ public sealed class GlobalMagnitudePruning
         if (t.Seen != t.Length) ThrowHelper.ThrowGlobalPhase("PrunedCount of a tensor that shares a histogram", "before it has been applied");
         // Cut above 0: kept weights have |w| ≥ cut > 0, so the zeros written are exactly the pruned weights. Cut 0: only
         // zeros can be pruned, as ties, so the ties spent here are the pruned weights.
-        return _solver.Cut(slot) > 0 ? t.Zeros : t.TiesTaken;
+        return CutOf(tensor, out _, out _) > 0 ? t.Zeros : t.TiesTaken;
     }
 
     /// <summary>Elements of magnitude 0 (pruned, or zero and kept) among those <c>Apply</c> wrote for <paramref name="tensor"/> so far.</summary>
@@ -257,7 +283,11 @@ public sealed class GlobalMagnitudePruning
             uint key = _solver.ThresholdKey;
             _threshold = _halfKeys ? (float)BitConverter.UInt16BitsToHalf((ushort)(key >> 16)) : BitConverter.UInt32BitsToSingle(key);
         }
-        for (int s = 0; s < _tiesLeft.Length; s++) _tiesLeft[s] = _solver.Ties(s);
+        for (int s = 0; s < _tiesLeft.Length; s++)
+        {
+            _tiesLeft[s] = _solver.Ties(s);
+            _applyNext[s] = _histograms.FirstTensor(s);
+        }
         StartPass(Phase.Applying); // Seen now counts the elements applied
         return true;
     }
@@ -341,6 +371,11 @@ public sealed class GlobalMagnitudePruning
         where TKey : IMagnitudeKey<TKey, T>
         where T : unmanaged, INumberBase<T>
     {
+        if (_tensors[tensor].Pooled)
+        {
+            CountPooled<TKey, T>(tensor, chunk);
+            return;
+        }
         if (_phase == Phase.Refining)
         {
             _histograms.CountLow<TKey, T>(tensor, chunk);
@@ -360,6 +395,68 @@ public sealed class GlobalMagnitudePruning
         if (!finite) ThrowHelper.ThrowTensorNonFinite(nameof(chunk), tensor);
     }
 
+    /// <summary>
+    /// Counts a chunk of a pooled tensor. First pass: its keys are kept until the last chunk, then sorted; its cap key
+    /// <c>t</c> is the <c>c_j</c>-th smallest, and the histogram receives its keys below <c>t</c> and the
+    /// <c>c_j − #{key &lt; t}</c> keys equal to <c>t</c> its cap allows, so that the histogram's uncapped walk gives
+    /// every key the tensor's <c>min(c_j, ·)</c> would. Second pass: the same keys, in the refined bin only.
+    /// </summary>
+    private void CountPooled<TKey, T>(int tensor, ReadOnlySpan<T> chunk)
+        where TKey : IMagnitudeKey<TKey, T>
+        where T : unmanaged, INumberBase<T>
+    {
+        ref TensorState t = ref _tensors[tensor];
+        if (_phase == Phase.Refining)
+        {
+            if (t.CapTies == 0) return; // c_j = 0: nothing of it is in the histogram
+            Span<uint> buffer = stackalloc uint[256];
+            for (int start = 0; start < chunk.Length; start += buffer.Length)
+            {
+                int n = Math.Min(buffer.Length, chunk.Length - start);
+                TKey.Keys(chunk.Slice(start, n), buffer);
+                // The cap key's share is added with the tensor's first chunk of the pass.
+                _histograms.CountCappedLow(tensor, buffer[..n], t.CapKey, t.Seen == chunk.Length && start == 0 ? t.CapTies : 0);
+            }
+            return;
+        }
+        uint[] keys = t.Keys ??= ArrayPool<uint>.Shared.Rent((int)t.Length);
+        Span<uint> given = keys.AsSpan((int)(t.Seen - chunk.Length), chunk.Length);
+        TKey.Keys(chunk, given);
+        if (given.ContainsAnyInRange((uint)TKey.FirstNonFiniteBin << 16, uint.MaxValue)) ThrowHelper.ThrowTensorNonFinite(nameof(chunk), tensor);
+        if (t.Seen != t.Length) return;
+
+        t.Keys = null;
+        Span<uint> all = keys.AsSpan(0, (int)t.Length);
+        long cap = PruneRules.LayerCap(_maxLayerSparsity, t.Length);
+        if (cap > 0)
+        {
+            all.Sort();
+            t.CapKey = all[(int)cap - 1];
+            int below = all.IndexOf(t.CapKey);
+            t.CapTies = cap - below;
+            _histograms.CountCapped(tensor, all[..below], t.CapKey, t.CapTies);
+        }
+        ArrayPool<uint>.Shared.Return(keys);
+    }
+
+    /// <summary>
+    /// Tensor <paramref name="tensor"/>'s cut, the ties it may take (<paramref name="tieLimit"/>), and whether they come
+    /// from its own cap (<paramref name="own"/>) rather than from its histogram's quota. A pooled tensor whose cap key
+    /// lies below the histogram's cut reached its cap: it prunes its own <c>c_j</c> smallest. One whose cap key is the
+    /// cut takes the histogram's ties at most up to its cap.
+    /// </summary>
+    private uint CutOf(int tensor, out long tieLimit, out bool own)
+    {
+        ref TensorState t = ref _tensors[tensor];
+        uint cut = _solver.Cut(_histograms.SlotOf(tensor));
+        tieLimit = long.MaxValue;
+        own = false;
+        if (!t.Pooled || PruneCount == 0 || t.CapKey > cut) return cut;
+        tieLimit = t.CapTies - t.TiesTaken;
+        own = t.CapKey < cut || t.CapTies == 0;
+        return t.CapTies == 0 ? 0 : t.CapKey;
+    }
+
     /// <summary>Validates an apply call, books its elements, masks the chunk and spends the histogram's ties.</summary>
     private void Apply<TKey, T>(int tensor, ElementType type, ReadOnlySpan<T> source, Span<T> destination)
         where TKey : IMagnitudeKey<TKey, T>
@@ -373,16 +470,20 @@ public sealed class GlobalMagnitudePruning
         if (_phase != Phase.Applying) ThrowHelper.ThrowGlobalPhase("Apply", "before Resolve() returned true");
         if (source.Length > t.Length - t.Seen) ThrowHelper.ThrowTensorTooMany(nameof(source), tensor, t.Seen, t.Length);
         int s = _histograms.SlotOf(tensor);
-        // A shared histogram hands its ties out in tensor order: the tensors before this one must be complete.
-        for (int j = _histograms.FirstTensor(s); j < tensor; j++)
-        {
-            if (_tensors[j].Seen != _tensors[j].Length)
-                ThrowHelper.ThrowGlobalPhase($"Apply of tensor {tensor}", $"before tensor {j}, which shares its histogram, has been applied completely");
-        }
+        // A shared histogram hands its ties out in tensor order: the tensors before this one must be complete. (The
+        // first incomplete one is kept per histogram, so that a check costs O(1) amortised however many share it.)
+        ref int next = ref _applyNext[s];
+        while (next < tensor && _tensors[next].Seen == _tensors[next].Length) next++;
+        if (next < tensor)
+            ThrowHelper.ThrowGlobalPhase($"Apply of tensor {tensor}", $"before tensor {next}, which shares its histogram, has been applied completely");
         t.Seen += source.Length;
 
-        long left = TKey.Apply(source, destination, _solver.Cut(s), _tiesLeft[s], ref t.Zeros);
-        t.TiesTaken += _tiesLeft[s] - left;
-        _tiesLeft[s] = left;
+        uint cut = CutOf(tensor, out long tieLimit, out bool own);
+        long ties = own ? tieLimit : Math.Min(_tiesLeft[s], tieLimit);
+        // A 16-bit key never equals a cut with low bits (the kernel rounds such a cut up): the quota is for wider keys.
+        if (TKey.WholeKeyInFirstLevel && (cut & 0xFFFF) != 0) ties = 0;
+        long used = ties - TKey.Apply(source, destination, cut, ties, ref t.Zeros);
+        t.TiesTaken += used;
+        if (!own) _tiesLeft[s] -= used;
     }
 }

@@ -156,8 +156,9 @@ public class GlobalMagnitudePruningTests
         byte[][] inMemory = InMemoryMasks(tensors, s, cap);
         byte[][] naive = NaiveMasks(tensors, s, cap);
         for (int t = 0; t < tensors.Length; t++) Assert.Equal(naive[t], inMemory[t]); // the two references agree
-        // Uncapped, also with every run of same-dtype tensors sharing one histogram (budget 1) or a few (budget 2).
-        int[] budgets = cap >= 1.0 ? [GlobalMagnitudePruning.MaxHistograms, 1, 2] : [GlobalMagnitudePruning.MaxHistograms];
+        // Also with runs of tensors sharing one histogram (budget 1) or a few (budget 2): uncapped, whatever their dtypes;
+        // capped, those of at most SmallTensorLimit elements, each capped from its own sorted keys.
+        int[] budgets = [GlobalMagnitudePruning.MaxHistograms, 1, 2];
         foreach (int budget in budgets)
         foreach (int chunk in chunks)
         {
