@@ -153,6 +153,33 @@ public sealed class GlobalMagnitudePruning
     /// <summary>Number of tensors.</summary>
     public int TensorCount => _tensors.Length;
 
+    /// <summary>Histograms (slots) of this session; at most <see cref="MaxHistogramCount"/>.</summary>
+    internal int HistogramCount => _histograms.SlotCount;
+
+    /// <summary>Managed bytes a session keeps per tensor (its state, slot index and shareable flag), rounded up.</summary>
+    internal const int BytesPerTensor = 96;
+
+    /// <summary>Bytes of one histogram: 128 KiB of first-level counts, and 256 KiB of second-level counts when refined.</summary>
+    internal const int BytesPerHistogram = 384 << 10;
+
+    /// <summary>
+    /// The most histograms a session over <paramref name="totalWeights"/> weights, <paramref name="largeCapped"/> of
+    /// them in capped tensors over <see cref="SmallTensorLimit"/> elements, can have: shared runs close once they hold
+    /// <c>max(⌈N / 2048⌉, 65,536)</c> weights, so at most <c>min(2048, ⌈N / 65,536⌉)</c> of them plus the last;
+    /// each large capped tensor has its own and may end one run early (valid for <c>N &lt; 2048·2³²</c>).
+    /// </summary>
+    internal static long MaxHistogramCount(int tensorCount, long totalWeights, int largeCapped) =>
+        Math.Min(tensorCount, Math.Min(MaxHistograms, (totalWeights + MagnitudeHistograms.MinSharedElements - 1) / MagnitudeHistograms.MinSharedElements) + 1 + 2L * largeCapped);
+
+    /// <summary>
+    /// The documented memory budget of a session (see the remarks): per tensor, per histogram, and the scratch of
+    /// <paramref name="scanningThreads"/> threads scanning at once (sub-histograms, and the keys of one small capped
+    /// tensor being scanned in parts).
+    /// </summary>
+    internal static long MemoryBudget(int tensorCount, long totalWeights, int largeCapped, int scanningThreads) =>
+        (long)BytesPerTensor * tensorCount + BytesPerHistogram * MaxHistogramCount(tensorCount, totalWeights, largeCapped)
+        + scanningThreads * ((long)MagnitudeHistograms.SubHistogramLength * sizeof(uint) + SmallTensorLimit * sizeof(uint));
+
     /// <summary>All weights, <c>N = Σ n_j</c>.</summary>
     public long TotalCount { get; }
 
