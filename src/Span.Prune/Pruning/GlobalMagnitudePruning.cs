@@ -31,15 +31,23 @@ namespace Span.Prune;
 /// a second pass counts the low 16 bits of the elements in that bin (per tensor: its own bin when its cap binds
 /// earlier). Float16 among wider types is ranked by its exact float32 widening, Float64 by <c>|(float)w|</c> (as
 /// float32 scoring would), so both take the two-pass path.</para>
-/// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk in steady state): 128 KiB
-/// of first-level counts per histogram, 256 KiB of second-level counts per refined histogram, and 512 KiB of
-/// sub-histograms per thread scanning a chunk of 16,384 elements or more at the same time (kept by the session for its
-/// next chunks, released with it). Each tensor has its own histogram up to 2,048 tensors (256 MB). Beyond that, without
-/// a cap, consecutive tensors of one element type share a histogram: uncapped, the rule orders by
-/// <c>(|w|, tensor, index)</c>, which within such a run is the order of the run's concatenation, so a shared histogram
-/// selects exactly the same weights. (With a cap every tensor keeps its own: each tensor's count is capped
-/// separately.) Tensors that share a histogram must be applied in tensor order, each completely before the next,
-/// because the ties at the threshold are handed out in that order.</para>
+/// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk in steady state), bounded
+/// whatever the tensor count: about 96 bytes per tensor; 128 KiB of first-level counts per histogram and 256 KiB more
+/// per refined one; 512 KiB of sub-histograms per thread scanning a chunk of 16,384 elements or more at the same time
+/// (kept by the session for its next chunks, released with it). Each tensor has its own histogram up to 2,048 tensors.
+/// Beyond that, runs of consecutive tensors share a histogram, whatever their element types (outside the all-Float16
+/// case every type is ranked in the float32 key space, so keys compare across types exactly as in-memory float32
+/// scoring compares them), each run holding at least <c>max(⌈N / 2048⌉, 65,536)</c> weights: at most
+/// <c>min(2048, ⌈N / 65,536⌉) + 1</c> histograms. Uncapped, the rule orders by <c>(|w|, tensor, index)</c>, which within
+/// a run is the order of the run's concatenation, so a shared histogram selects exactly the same weights. With a cap,
+/// tensors of at most 65,536 elements share too: each one's keys are kept (4 bytes per element, from its first chunk to
+/// its last, then handed back) and sorted, and it enters the histogram already capped (its keys below its
+/// <c>c_j</c>-th smallest <c>t_j</c>, and as many equal to <c>t_j</c> as its cap allows), so that the uncapped walk over
+/// the shared histogram is the capped walk; it then prunes its own <c>c_j</c> smallest when <c>t_j</c> lies below the
+/// threshold, and otherwise as its neighbours do, taking ties at <c>t_j</c> only up to its cap. Larger capped tensors keep
+/// a histogram each (at most 2 bytes per weight of such a tensor), and each may end a run early. Tensors that share a
+/// histogram must be applied in tensor order, each completely before the next, because the ties at the threshold are
+/// handed out in that order.</para>
 /// <para><b>Threads.</b> <c>Scan</c> and <c>Apply</c> only touch the state of the tensor they are given (and its shared
 /// histogram, under a lock), so different tensors may be scanned concurrently, and applied concurrently when they do
 /// not share a histogram; calls for one tensor must not overlap. The result does not depend on the chunking or the

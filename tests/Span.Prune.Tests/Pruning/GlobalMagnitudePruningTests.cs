@@ -1,3 +1,5 @@
+using Xunit.Abstractions;
+
 namespace Span.Prune.Tests.Pruning;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Span.Prune.Tests.Pruning;
 /// and <see cref="Span.Prune.Pruning.Global"/>) and against a naive reference: sort every (|w|, tensor, index), then walk
 /// it greedily, skipping tensors at their cap. Tensors are float[] (F32), Half[] (F16), ushort[] (BF16 bits) or double[] (F64).
 /// </summary>
-public class GlobalMagnitudePruningTests
+public class GlobalMagnitudePruningTests(ITestOutputHelper output)
 {
     private static ElementType TypeOf(Array t) => t switch
     {
@@ -568,6 +570,7 @@ public class GlobalMagnitudePruningTests
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         long budget = GlobalMagnitudePruning.MemoryBudget(tensors.Length, total, largeCapped: 0, scanningThreads: 1);
+        output.WriteLine($"{tensors.Length:N0} tensors, {total:N0} weights, cap {cap}: {engine.HistogramCount} histograms, allocated {allocated:N0} B, budget {budget:N0} B");
         Assert.True(allocated <= budget, $"allocated {allocated:N0} bytes, budget {budget:N0}");
         // Before the shared histograms, this asked for one 128 KiB histogram per dtype run (here, per tensor): 12.8 GB.
         Assert.True(allocated < 20L << 20, $"allocated {allocated:N0} bytes");
@@ -606,7 +609,9 @@ public class GlobalMagnitudePruningTests
             }
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated <= GlobalMagnitudePruning.MemoryBudget(count, total, 0, 1), $"allocated {allocated:N0} bytes");
+        long budget = GlobalMagnitudePruning.MemoryBudget(count, total, 0, 1);
+        output.WriteLine($"{count:N0} tensors, {total:N0} weights, capped: {engine.HistogramCount} histograms, allocated {allocated:N0} B, budget {budget:N0} B");
+        Assert.True(allocated <= budget, $"allocated {allocated:N0} bytes");
         Assert.True(engine.HistogramCount <= 1 + total / (1 << 16));
         // k = 630,000 of 2.1 M: the caps (0 for one-element, 1 for two-element tensors) leave exactly the 0.5s to prune.
         Assert.Equal(0.5f, engine.Threshold);

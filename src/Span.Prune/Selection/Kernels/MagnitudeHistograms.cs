@@ -11,11 +11,12 @@ namespace Span.Prune.SelectionKernels;
 /// (<see cref="IMagnitudeKey{TSelf, T}"/>) fill it.
 /// </summary>
 /// <remarks>
-/// <para><b>Slots.</b> One per tensor while the tensors fit the budget. Beyond it, runs of consecutive tensors of one
-/// element type share a slot, each run closing once it holds <c>⌈N / budget⌉</c> elements (and never growing past
-/// <c>2³² − 1</c>, so a count cannot overflow). Only an uncapped selection may share: it orders by
-/// <c>(|w|, tensor, index)</c>, which within a run is the order of the run's concatenation, so a shared histogram
-/// selects the same weights; a cap needs each tensor's own counts.</para>
+/// <para><b>Slots.</b> One per tensor while the tensors fit the budget. Beyond it, runs of consecutive tensors share a
+/// slot (<see cref="SlotSharing"/>: of one element type, or any marked shareable), each run closing once it holds
+/// <c>⌈N / budget⌉</c> elements (and never growing past <c>2³² − 1</c>, so a count cannot overflow). Sharing is exact
+/// for an uncapped selection: it orders by <c>(|w|, tensor, index)</c>, which within a run is the order of the run's
+/// concatenation. A capped tensor needs its own counts unless its cap is applied before it is counted
+/// (<see cref="CountCapped"/>, as <see cref="GlobalMagnitudePruning"/> does for small tensors).</para>
 /// <para><b>Memory.</b> 128 KiB of first-level counts per slot (contiguous, slot-major), 256 KiB of second-level
 /// counts per refined slot, a few words per tensor; GC-owned or pooled as <see cref="StateArrays"/> says. Counting a
 /// chunk of at least <see cref="DirectCountLimit"/> elements takes 512 KiB of zeroed sub-histograms from the caller
