@@ -171,13 +171,15 @@ public sealed class GlobalMagnitudePruning
     internal const int BytesPerHistogram = 384 << 10;
 
     /// <summary>
-    /// The most histograms a session over <paramref name="totalWeights"/> weights, <paramref name="largeCapped"/> of
-    /// them in capped tensors over <see cref="SmallTensorLimit"/> elements, can have: shared runs close once they hold
-    /// <c>max(⌈N / 2048⌉, 65,536)</c> weights, so at most <c>min(2048, ⌈N / 65,536⌉)</c> of them plus the last;
+    /// The most histograms a session of <paramref name="tensorCount"/> tensors over <paramref name="totalWeights"/>
+    /// weights, <paramref name="largeCapped"/> of the tensors capped and over <see cref="SmallTensorLimit"/> elements,
+    /// can have: one per tensor up to <see cref="MaxHistograms"/> tensors; beyond, shared runs close once they hold
+    /// <c>max(⌈N / 2048⌉, 65,536)</c> weights, so at most <c>min(2048, ⌈N / 65,536⌉)</c> of them plus the last, and
     /// each large capped tensor has its own and may end one run early (valid for <c>N &lt; 2048·2³²</c>).
     /// </summary>
     internal static long MaxHistogramCount(int tensorCount, long totalWeights, int largeCapped) =>
-        Math.Min(tensorCount, Math.Min(MaxHistograms, (totalWeights + MagnitudeHistograms.MinSharedElements - 1) / MagnitudeHistograms.MinSharedElements) + 1 + 2L * largeCapped);
+        tensorCount <= MaxHistograms ? tensorCount
+            : Math.Min(tensorCount, Math.Min(MaxHistograms, (totalWeights + MagnitudeHistograms.MinSharedElements - 1) / MagnitudeHistograms.MinSharedElements) + 1 + 2L * largeCapped);
 
     /// <summary>
     /// The documented memory budget of a session (see the remarks): per tensor, per histogram, and the scratch of
