@@ -84,8 +84,9 @@ public class PerThreadScratchTests(ITestOutputHelper output)
         var (count, bytes) = Pool();
         lines.Add($"shared pool: {count} of {PoolSlots} buffers, {bytes:N0} B");
         foreach (string line in lines) output.WriteLine(line);
-        // The largest request (Cols·128 floats + slack, rounded by 5/4) went back to the pool at the end of its call.
+        // The batch-128 buffers (Cols·128 floats + slack, rounded by 5/4) went back to the pool at the end of their calls.
         Assert.InRange(count, 1, PoolSlots);
+        Assert.True(bytes >= ((long)Cols * 128 + 16) * sizeof(float));
 
         // The buffer is referenced only by its thread's thread-static slot: once the thread has ended, it is collectable.
         for (int i = 0; i < 5 && buffer!.IsAlive; i++)
@@ -125,8 +126,6 @@ public class PerThreadScratchTests(ITestOutputHelper output)
         output.WriteLine($"{threads} threads: at most {kept.Max():N0} B kept per thread ({kept.Sum():N0} B in all); shared pool {count} of {PoolSlots} buffers, {bytes:N0} B");
         Assert.All(same, Assert.True);
         Assert.All(kept, k => Assert.InRange(k, 1, ThreadLimitBytes));
-        Assert.InRange(count, 1, PoolSlots);
-        long largest = ((long)Cols * 128 + 16) * 5 / 4 * sizeof(float);
-        Assert.InRange(bytes, 1, PoolSlots * largest);
+        Assert.InRange(count, 1, PoolSlots); // every buffer beyond the slots went to the GC
     }
 }
