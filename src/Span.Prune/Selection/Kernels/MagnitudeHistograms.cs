@@ -76,6 +76,7 @@ internal struct MagnitudeHistograms
         SlotSharing sharing = SlotSharing.SameType, ReadOnlySpan<bool> shareable = default)
     {
         int count = types.Length;
+        Debug.Assert(sharing == SlotSharing.SameType || shareable.Length == count);
         _arrays = arrays;
         _slotOf = arrays.Take<int>(count);
         _slotFirst = arrays.Take<int>(count + 1);
