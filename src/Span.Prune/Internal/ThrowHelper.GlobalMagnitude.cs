@@ -33,5 +33,5 @@ internal static partial class ThrowHelper
 
     [DoesNotReturn]
     public static void ThrowGlobalTooManyHistograms(string paramName, int needed, int max) =>
-        throw new ArgumentException($"The tensors need {needed} separate histograms, more than the {max} one selection can hold; group small tensors, or select without a per-tensor cap.", paramName);
+        throw new ArgumentException($"The tensors need {needed} separate histograms, more than the {max} one selection can hold; with a per-tensor cap, large tensors keep a histogram each (in memory, every layer does): group them, or select without a cap.", paramName);
 }

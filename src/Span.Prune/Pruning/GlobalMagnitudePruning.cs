@@ -31,15 +31,23 @@ namespace Span.Prune;
 /// a second pass counts the low 16 bits of the elements in that bin (per tensor: its own bin when its cap binds
 /// earlier). Float16 among wider types is ranked by its exact float32 widening, Float64 by <c>|(float)w|</c> (as
 /// float32 scoring would), so both take the two-pass path.</para>
-/// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk in steady state): 128 KiB
-/// of first-level counts per histogram, 256 KiB of second-level counts per refined histogram, and 512 KiB of
-/// sub-histograms per thread scanning a chunk of 16,384 elements or more at the same time (kept by the session for its
-/// next chunks, released with it). Each tensor has its own histogram up to 2,048 tensors (256 MB). Beyond that, without
-/// a cap, consecutive tensors of one element type share a histogram: uncapped, the rule orders by
-/// <c>(|w|, tensor, index)</c>, which within such a run is the order of the run's concatenation, so a shared histogram
-/// selects exactly the same weights. (With a cap every tensor keeps its own: each tensor's count is capped
-/// separately.) Tensors that share a histogram must be applied in tensor order, each completely before the next,
-/// because the ties at the threshold are handed out in that order.</para>
+/// <para><b>Memory</b> (allocated by the constructor and <see cref="Resolve"/>, none per chunk in steady state), bounded
+/// whatever the tensor count: about 96 bytes per tensor; 128 KiB of first-level counts per histogram and 256 KiB more
+/// per refined one; 512 KiB of sub-histograms per thread scanning a chunk of 16,384 elements or more at the same time
+/// (kept by the session for its next chunks, released with it). Each tensor has its own histogram up to 2,048 tensors.
+/// Beyond that, runs of consecutive tensors share a histogram, whatever their element types (outside the all-Float16
+/// case every type is ranked in the float32 key space, so keys compare across types exactly as in-memory float32
+/// scoring compares them), each run holding at least <c>max(⌈N / 2048⌉, 65,536)</c> weights: at most
+/// <c>min(2048, ⌈N / 65,536⌉) + 1</c> histograms. Uncapped, the rule orders by <c>(|w|, tensor, index)</c>, which within
+/// a run is the order of the run's concatenation, so a shared histogram selects exactly the same weights. With a cap,
+/// tensors of at most 65,536 elements share too: each one's keys are kept (4 bytes per element, from its first chunk to
+/// its last, then handed back) and sorted, and it enters the histogram already capped (its keys below its
+/// <c>c_j</c>-th smallest <c>t_j</c>, and as many equal to <c>t_j</c> as its cap allows), so that the uncapped walk over
+/// the shared histogram is the capped walk; it then prunes its own <c>c_j</c> smallest when <c>t_j</c> lies below the
+/// threshold, and otherwise as its neighbours do, taking ties at <c>t_j</c> only up to its cap. Larger capped tensors keep
+/// a histogram each (at most 2 bytes per weight of such a tensor), and each may end a run early. Tensors that share a
+/// histogram must be applied in tensor order, each completely before the next, because the ties at the threshold are
+/// handed out in that order.</para>
 /// <para><b>Threads.</b> <c>Scan</c> and <c>Apply</c> only touch the state of the tensor they are given (and its shared
 /// histogram, under a lock), so different tensors may be scanned concurrently, and applied concurrently when they do
 /// not share a histogram; calls for one tensor must not overlap. The result does not depend on the chunking or the
@@ -53,13 +61,22 @@ public sealed class GlobalMagnitudePruning
 {
     private enum Phase { Counting, Refining, Applying }
 
-    /// <summary>Tensors with a histogram each (128 KiB apiece, 256 MB in all); more share histograms when uncapped.</summary>
+    /// <summary>Tensors with a histogram each (128 KiB apiece, 256 MB in all); beyond it tensors share histograms.</summary>
     internal const int MaxHistograms = 2048;
+
+    /// <summary>
+    /// Capped tensors of at most this many elements share histograms beyond <see cref="MaxHistograms"/> tensors, their
+    /// cap applied from their own sorted keys (4 bytes per element while the tensor is being scanned); larger ones
+    /// keep a histogram each (128 KiB, at most 2 bytes per element).
+    /// </summary>
+    internal const int SmallTensorLimit = 1 << 16;
 
     private readonly TensorState[] _tensors;
     private readonly long[] _tiesLeft;               // per histogram: ties at the cut still to hand out while applying
     private readonly bool _halfKeys;                 // every tensor is Float16: keys are the 15-bit F16 magnitudes
     private readonly ArrayPool<uint> _zeroedScratch; // sub-histograms, all zero whenever they are in the pool
+    private readonly int[] _applyNext;               // per histogram: its first tensor not applied completely yet
+    private readonly double _maxLayerSparsity;
     private MagnitudeHistograms _histograms;
     private GlobalThresholdSolver _solver;
     private float _threshold = float.NegativeInfinity;
@@ -72,6 +89,12 @@ public sealed class GlobalMagnitudePruning
         public long Seen;      // elements given in the current pass
         public long Zeros;     // zero outputs written by Apply
         public long TiesTaken; // ties at the cut spent in this tensor's Apply calls
+        // A capped tensor in a shared histogram ("pooled"): its c_j-th smallest key and how many keys equal to it its
+        // cap allows (0 when c_j = 0), known once its first pass is complete; its keys until then.
+        public bool Pooled;
+        public uint CapKey;
+        public long CapTies;
+        public uint[]? Keys;
     }
 
     /// <summary>Declares the tensors and the target.</summary>
@@ -116,16 +139,56 @@ public sealed class GlobalMagnitudePruning
         _tensors = new TensorState[types.Length];
         for (int j = 0; j < types.Length; j++) _tensors[j] = new TensorState { Type = types[j], Length = lengths[j] };
         _halfKeys = allHalf;
+        _maxLayerSparsity = maxLayerSparsity;
         var arrays = new StateArrays(pooled: false);
-        _histograms = new MagnitudeHistograms(types, lengths, total, maxLayerSparsity >= 1.0 ? maxHistograms : int.MaxValue, arrays);
+        bool capped = maxLayerSparsity < 1.0;
+        bool[] shareable = new bool[types.Length];
+        for (int j = 0; j < types.Length; j++) shareable[j] = !capped || lengths[j] <= SmallTensorLimit;
+        _histograms = new MagnitudeHistograms(types, lengths, total, maxHistograms, arrays, MagnitudeHistograms.SlotSharing.Bounded, shareable);
         _solver = new GlobalThresholdSolver(_histograms.SlotCount, PruneCount, arrays);
-        for (int j = 0; j < types.Length; j++) _solver.AddCap(_histograms.SlotOf(j), PruneRules.LayerCap(maxLayerSparsity, lengths[j]));
+        for (int j = 0; j < types.Length; j++)
+        {
+            int slot = _histograms.SlotOf(j);
+            _tensors[j].Pooled = capped && _histograms.IsShared(slot);
+            // A pooled tensor enters its histogram already capped (at most c_j keys), so the histogram itself needs no cap.
+            _solver.AddCap(slot, _tensors[j].Pooled ? lengths[j] : PruneRules.LayerCap(maxLayerSparsity, lengths[j]));
+        }
         _tiesLeft = new long[_histograms.SlotCount];
+        _applyNext = new int[_histograms.SlotCount];
         _zeroedScratch = ArrayPool<uint>.Create(MagnitudeHistograms.SubHistogramLength, Environment.ProcessorCount);
     }
 
     /// <summary>Number of tensors.</summary>
     public int TensorCount => _tensors.Length;
+
+    /// <summary>Histograms (slots) of this session; at most <see cref="MaxHistogramCount"/>.</summary>
+    internal int HistogramCount => _histograms.SlotCount;
+
+    /// <summary>Managed bytes a session keeps per tensor (its state, slot index and shareable flag), rounded up.</summary>
+    internal const int BytesPerTensor = 96;
+
+    /// <summary>Bytes of one histogram: 128 KiB of first-level counts, and 256 KiB of second-level counts when refined.</summary>
+    internal const int BytesPerHistogram = 384 << 10;
+
+    /// <summary>
+    /// The most histograms a session of <paramref name="tensorCount"/> tensors over <paramref name="totalWeights"/>
+    /// weights, <paramref name="largeCapped"/> of the tensors capped and over <see cref="SmallTensorLimit"/> elements,
+    /// can have: one per tensor up to <see cref="MaxHistograms"/> tensors; beyond, shared runs close once they hold
+    /// <c>max(⌈N / 2048⌉, 65,536)</c> weights, so at most <c>min(2048, ⌈N / 65,536⌉)</c> of them plus the last, and
+    /// each large capped tensor has its own and may end one run early (valid for <c>N &lt; 2048·2³²</c>).
+    /// </summary>
+    internal static long MaxHistogramCount(int tensorCount, long totalWeights, int largeCapped) =>
+        tensorCount <= MaxHistograms ? tensorCount
+            : Math.Min(tensorCount, Math.Min(MaxHistograms, (totalWeights + MagnitudeHistograms.MinSharedElements - 1) / MagnitudeHistograms.MinSharedElements) + 1 + 2L * largeCapped);
+
+    /// <summary>
+    /// The documented memory budget of a session (see the remarks): per tensor, per histogram, and the scratch of
+    /// <paramref name="scanningThreads"/> threads scanning at once (sub-histograms, and the keys of one small capped
+    /// tensor being scanned in parts).
+    /// </summary>
+    internal static long MemoryBudget(int tensorCount, long totalWeights, int largeCapped, int scanningThreads) =>
+        (long)BytesPerTensor * tensorCount + BytesPerHistogram * MaxHistogramCount(tensorCount, totalWeights, largeCapped)
+        + scanningThreads * ((long)MagnitudeHistograms.SubHistogramLength * sizeof(uint) + SmallTensorLimit * sizeof(uint));
 
     /// <summary>All weights, <c>N = Σ n_j</c>.</summary>
     public long TotalCount { get; }
@@ -162,7 +225,7 @@ public sealed class GlobalMagnitudePruning
         if (t.Seen != t.Length) ThrowHelper.ThrowGlobalPhase("PrunedCount of a tensor that shares a histogram", "before it has been applied");
         // Cut above 0: kept weights have |w| ≥ cut > 0, so the zeros written are exactly the pruned weights. Cut 0: only
         // zeros can be pruned, as ties, so the ties spent here are the pruned weights.
-        return _solver.Cut(slot) > 0 ? t.Zeros : t.TiesTaken;
+        return CutOf(tensor, out _, out _) > 0 ? t.Zeros : t.TiesTaken;
     }
 
     /// <summary>Elements of magnitude 0 (pruned, or zero and kept) among those <c>Apply</c> wrote for <paramref name="tensor"/> so far.</summary>
@@ -257,7 +320,11 @@ public sealed class GlobalMagnitudePruning
             uint key = _solver.ThresholdKey;
             _threshold = _halfKeys ? (float)BitConverter.UInt16BitsToHalf((ushort)(key >> 16)) : BitConverter.UInt32BitsToSingle(key);
         }
-        for (int s = 0; s < _tiesLeft.Length; s++) _tiesLeft[s] = _solver.Ties(s);
+        for (int s = 0; s < _tiesLeft.Length; s++)
+        {
+            _tiesLeft[s] = _solver.Ties(s);
+            _applyNext[s] = _histograms.FirstTensor(s);
+        }
         StartPass(Phase.Applying); // Seen now counts the elements applied
         return true;
     }
@@ -341,6 +408,11 @@ public sealed class GlobalMagnitudePruning
         where TKey : IMagnitudeKey<TKey, T>
         where T : unmanaged, INumberBase<T>
     {
+        if (_tensors[tensor].Pooled)
+        {
+            CountPooled<TKey, T>(tensor, chunk);
+            return;
+        }
         if (_phase == Phase.Refining)
         {
             _histograms.CountLow<TKey, T>(tensor, chunk);
@@ -360,6 +432,68 @@ public sealed class GlobalMagnitudePruning
         if (!finite) ThrowHelper.ThrowTensorNonFinite(nameof(chunk), tensor);
     }
 
+    /// <summary>
+    /// Counts a chunk of a pooled tensor. First pass: its keys are kept until the last chunk, then sorted; its cap key
+    /// <c>t</c> is the <c>c_j</c>-th smallest, and the histogram receives its keys below <c>t</c> and the
+    /// <c>c_j − #{key &lt; t}</c> keys equal to <c>t</c> its cap allows, so that the histogram's uncapped walk gives
+    /// every key the tensor's <c>min(c_j, ·)</c> would. Second pass: the same keys, in the refined bin only.
+    /// </summary>
+    private void CountPooled<TKey, T>(int tensor, ReadOnlySpan<T> chunk)
+        where TKey : IMagnitudeKey<TKey, T>
+        where T : unmanaged, INumberBase<T>
+    {
+        ref TensorState t = ref _tensors[tensor];
+        if (_phase == Phase.Refining)
+        {
+            if (t.CapTies == 0) return; // c_j = 0: nothing of it is in the histogram
+            Span<uint> buffer = stackalloc uint[256];
+            for (int start = 0; start < chunk.Length; start += buffer.Length)
+            {
+                int n = Math.Min(buffer.Length, chunk.Length - start);
+                TKey.Keys(chunk.Slice(start, n), buffer);
+                // The cap key's share is added with the tensor's first chunk of the pass.
+                _histograms.CountCappedLow(tensor, buffer[..n], t.CapKey, t.Seen == chunk.Length && start == 0 ? t.CapTies : 0);
+            }
+            return;
+        }
+        uint[] keys = t.Keys ??= ArrayPool<uint>.Shared.Rent((int)t.Length);
+        Span<uint> given = keys.AsSpan((int)(t.Seen - chunk.Length), chunk.Length);
+        TKey.Keys(chunk, given);
+        if (given.ContainsAnyInRange((uint)TKey.FirstNonFiniteBin << 16, uint.MaxValue)) ThrowHelper.ThrowTensorNonFinite(nameof(chunk), tensor);
+        if (t.Seen != t.Length) return;
+
+        t.Keys = null;
+        Span<uint> all = keys.AsSpan(0, (int)t.Length);
+        long cap = PruneRules.LayerCap(_maxLayerSparsity, t.Length);
+        if (cap > 0)
+        {
+            all.Sort();
+            t.CapKey = all[(int)cap - 1];
+            int below = all.IndexOf(t.CapKey);
+            t.CapTies = cap - below;
+            _histograms.CountCapped(tensor, all[..below], t.CapKey, t.CapTies);
+        }
+        ArrayPool<uint>.Shared.Return(keys);
+    }
+
+    /// <summary>
+    /// Tensor <paramref name="tensor"/>'s cut, the ties it may take (<paramref name="tieLimit"/>), and whether they come
+    /// from its own cap (<paramref name="own"/>) rather than from its histogram's quota. A pooled tensor whose cap key
+    /// lies below the histogram's cut reached its cap: it prunes its own <c>c_j</c> smallest. One whose cap key is the
+    /// cut takes the histogram's ties at most up to its cap.
+    /// </summary>
+    private uint CutOf(int tensor, out long tieLimit, out bool own)
+    {
+        ref TensorState t = ref _tensors[tensor];
+        uint cut = _solver.Cut(_histograms.SlotOf(tensor));
+        tieLimit = long.MaxValue;
+        own = false;
+        if (!t.Pooled || PruneCount == 0 || t.CapKey > cut) return cut;
+        tieLimit = t.CapTies - t.TiesTaken;
+        own = t.CapKey < cut || t.CapTies == 0;
+        return t.CapTies == 0 ? 0 : t.CapKey;
+    }
+
     /// <summary>Validates an apply call, books its elements, masks the chunk and spends the histogram's ties.</summary>
     private void Apply<TKey, T>(int tensor, ElementType type, ReadOnlySpan<T> source, Span<T> destination)
         where TKey : IMagnitudeKey<TKey, T>
@@ -373,16 +507,20 @@ public sealed class GlobalMagnitudePruning
         if (_phase != Phase.Applying) ThrowHelper.ThrowGlobalPhase("Apply", "before Resolve() returned true");
         if (source.Length > t.Length - t.Seen) ThrowHelper.ThrowTensorTooMany(nameof(source), tensor, t.Seen, t.Length);
         int s = _histograms.SlotOf(tensor);
-        // A shared histogram hands its ties out in tensor order: the tensors before this one must be complete.
-        for (int j = _histograms.FirstTensor(s); j < tensor; j++)
-        {
-            if (_tensors[j].Seen != _tensors[j].Length)
-                ThrowHelper.ThrowGlobalPhase($"Apply of tensor {tensor}", $"before tensor {j}, which shares its histogram, has been applied completely");
-        }
+        // A shared histogram hands its ties out in tensor order: the tensors before this one must be complete. (The
+        // first incomplete one is kept per histogram, so that a check costs O(1) amortised however many share it.)
+        ref int next = ref _applyNext[s];
+        while (next < tensor && _tensors[next].Seen == _tensors[next].Length) next++;
+        if (next < tensor)
+            ThrowHelper.ThrowGlobalPhase($"Apply of tensor {tensor}", $"before tensor {next}, which shares its histogram, has been applied completely");
         t.Seen += source.Length;
 
-        long left = TKey.Apply(source, destination, _solver.Cut(s), _tiesLeft[s], ref t.Zeros);
-        t.TiesTaken += _tiesLeft[s] - left;
-        _tiesLeft[s] = left;
+        uint cut = CutOf(tensor, out long tieLimit, out bool own);
+        long ties = own ? tieLimit : Math.Min(_tiesLeft[s], tieLimit);
+        // A 16-bit key never equals a cut with low bits (the kernel rounds such a cut up): the quota is for wider keys.
+        if (TKey.WholeKeyInFirstLevel && (cut & 0xFFFF) != 0) ties = 0;
+        long used = ties - TKey.Apply(source, destination, cut, ties, ref t.Zeros);
+        t.TiesTaken += used;
+        if (!own) _tiesLeft[s] -= used;
     }
 }

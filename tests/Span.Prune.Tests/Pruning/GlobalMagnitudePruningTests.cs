@@ -1,3 +1,5 @@
+using Xunit.Abstractions;
+
 namespace Span.Prune.Tests.Pruning;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Span.Prune.Tests.Pruning;
 /// and <see cref="Span.Prune.Pruning.Global"/>) and against a naive reference: sort every (|w|, tensor, index), then walk
 /// it greedily, skipping tensors at their cap. Tensors are float[] (F32), Half[] (F16), ushort[] (BF16 bits) or double[] (F64).
 /// </summary>
-public class GlobalMagnitudePruningTests
+public class GlobalMagnitudePruningTests(ITestOutputHelper output)
 {
     private static ElementType TypeOf(Array t) => t switch
     {
@@ -156,8 +158,9 @@ public class GlobalMagnitudePruningTests
         byte[][] inMemory = InMemoryMasks(tensors, s, cap);
         byte[][] naive = NaiveMasks(tensors, s, cap);
         for (int t = 0; t < tensors.Length; t++) Assert.Equal(naive[t], inMemory[t]); // the two references agree
-        // Uncapped, also with every run of same-dtype tensors sharing one histogram (budget 1) or a few (budget 2).
-        int[] budgets = cap >= 1.0 ? [GlobalMagnitudePruning.MaxHistograms, 1, 2] : [GlobalMagnitudePruning.MaxHistograms];
+        // Also with runs of tensors sharing one histogram (budget 1) or a few (budget 2): uncapped, whatever their dtypes;
+        // capped, those of at most SmallTensorLimit elements, each capped from its own sorted keys.
+        int[] budgets = [GlobalMagnitudePruning.MaxHistograms, 1, 2];
         foreach (int budget in budgets)
         foreach (int chunk in chunks)
         {
@@ -484,5 +487,133 @@ public class GlobalMagnitudePruningTests
         Assert.True(engine.Resolve());
         ushort[] output = new ushort[chunkLength];
         AllocationAssert.None(() => engine.ApplyBFloat16(0, chunk, output), repeats: 20);
+    }
+
+    /// <summary>
+    /// 100,000 tiny tensors of alternating dtypes (BF16 grid values with many ties; F16, which among other types ranks
+    /// by its widening and takes the second pass; every 7th F32): far more tensors than histograms, capped or not.
+    /// </summary>
+    private static Array[] TinyTensors(int count) => Enumerable.Range(0, count).Select(i =>
+        i % 7 == 6 ? Grid(1 + i % 3, i) : i % 2 == 0 ? (Array)Bf16(Grid(1 + i % 5, i)) : F16(F32(1 + i % 4, i, 0.05f))).ToArray();
+
+    [Theory]
+    [InlineData(0.6, 1.0, 1)]
+    [InlineData(0.6, 1.0, 1000)]
+    [InlineData(0.5, 0.7, 1)]
+    [InlineData(0.5, 0.7, 1000)]
+    [InlineData(0.35, 0.5, 2)]
+    public void ManyTinyTensors_AlternatingDtypes_SameMasksAsTheReferences_WithinTheHistogramBound(double s, double cap, int chunk)
+    {
+        Array[] tensors = TinyTensors(100_000);
+        byte[][] naive = NaiveMasks(tensors, s, cap);
+        byte[][] inMemory = InMemoryMasks(tensors, s, cap);
+        var (outputs, engine, passes) = Stream(tensors, s, cap, chunk);
+        Assert.Equal(2, passes); // the F16 and F32 keys need the second level
+        long total = tensors.Sum(t => (long)t.Length);
+        Assert.InRange(engine.HistogramCount, 1, GlobalMagnitudePruning.MaxHistogramCount(tensors.Length, total, largeCapped: 0));
+        Assert.True(engine.HistogramCount <= 1 + total / (1 << 16)); // shared by ~65,536 weights each, not one per dtype run
+        long pruned = 0;
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            Assert.Equal(naive[t], inMemory[t]);
+            AssertMasked(tensors[t], outputs[t], naive[t], $"s={s} cap={cap} chunk={chunk} tensor {t}");
+            Assert.Equal(naive[t].LongCount(m => m == 0), engine.PrunedCount(t));
+            pruned += engine.PrunedCount(t);
+        }
+        Assert.Equal(Count(s, total), pruned);
+    }
+
+    [Fact]
+    public void CappedLargeTensorsAmongTinyOnes_KeepTheirOwnHistograms_SameMasks()
+    {
+        // Tensors over SmallTensorLimit keep a histogram each and split the shared runs; the rest share.
+        int large = GlobalMagnitudePruning.SmallTensorLimit + 1;
+        Array[] tensors = TinyTensors(3000);
+        tensors[100] = F32(large, 40, 0.05f);
+        tensors[2500] = Bf16(Grid(large, 41));
+        foreach (double cap in new[] { 0.5, 0.9 })
+        {
+            var (outputs, engine, _) = Stream(tensors, 0.4, cap, 777);
+            byte[][] expected = InMemoryMasks(tensors, 0.4, cap);
+            for (int t = 0; t < tensors.Length; t++)
+            {
+                AssertMasked(tensors[t], outputs[t], expected[t], $"cap={cap} tensor {t}");
+                Assert.Equal(expected[t].LongCount(m => m == 0), engine.PrunedCount(t));
+            }
+            Assert.InRange(engine.HistogramCount, 3, GlobalMagnitudePruning.MaxHistogramCount(tensors.Length, tensors.Sum(t => (long)t.Length), largeCapped: 2));
+        }
+    }
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.7)]
+    public void ManyTinyTensors_AllocateWithinTheDocumentedBudget(double cap)
+    {
+        // Everything the session allocates on this thread, from the constructor to the last Apply (outputs in place).
+        Array[] tensors = TinyTensors(100_000);
+        ElementType[] types = tensors.Select(TypeOf).ToArray();
+        long[] lengths = tensors.Select(t => (long)t.Length).ToArray();
+        long total = lengths.Sum();
+        GC.Collect();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var engine = new GlobalMagnitudePruning(types, lengths, 0.5, cap);
+        ScanAll(engine, tensors, 3, onlyRefined: false);
+        while (!engine.Resolve()) ScanAll(engine, tensors, 3, onlyRefined: true);
+        for (int t = 0; t < tensors.Length; t++)
+        {
+            switch (tensors[t])
+            {
+                case float[] f: engine.Apply(t, f, f); break;
+                case Half[] h: engine.Apply(t, h, h); break;
+                case ushort[] b: engine.ApplyBFloat16(t, b, b); break;
+            }
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long budget = GlobalMagnitudePruning.MemoryBudget(tensors.Length, total, largeCapped: 0, scanningThreads: 1);
+        output.WriteLine($"{tensors.Length:N0} tensors, {total:N0} weights, cap {cap}: {engine.HistogramCount} histograms, allocated {allocated:N0} B, budget {budget:N0} B");
+        Assert.True(allocated <= budget, $"allocated {allocated:N0} bytes, budget {budget:N0}");
+        // Before the shared histograms, this asked for one 128 KiB histogram per dtype run (here, per tensor): 12.8 GB.
+        Assert.True(allocated < 20L << 20, $"allocated {allocated:N0} bytes");
+    }
+
+    [Fact]
+    public void HostileHeaderScale_1_4MillionTinyTensors_Capped_StaysBounded()
+    {
+        // The size of a 100 MB header of one-element tensors, BF16 and F16 alternating, capped: declared and scanned.
+        const int count = 1_400_000;
+        var types = new ElementType[count];
+        var lengths = new long[count];
+        for (int j = 0; j < count; j++)
+        {
+            types[j] = j % 2 == 0 ? ElementType.BFloat16 : ElementType.Float16;
+            lengths[j] = 1 + j % 2;
+        }
+        long total = lengths.Sum();
+        GC.Collect();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var engine = new GlobalMagnitudePruning(types, lengths, 0.3, 0.5);
+        ushort[] bf16 = [0x3F80];
+        Half[] f16 = [(Half)0.5f, (Half)(-2f)];
+        for (int j = 0; j < count; j++)
+        {
+            if (j % 2 == 0) engine.ScanBFloat16(j, bf16);
+            else engine.Scan(j, f16);
+        }
+        while (!engine.Resolve())
+        {
+            for (int j = 0; j < count; j++)
+            {
+                if (!engine.NeedsRefinement(j)) continue;
+                if (j % 2 == 0) engine.ScanBFloat16(j, bf16);
+                else engine.Scan(j, f16);
+            }
+        }
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long budget = GlobalMagnitudePruning.MemoryBudget(count, total, 0, 1);
+        output.WriteLine($"{count:N0} tensors, {total:N0} weights, capped: {engine.HistogramCount} histograms, allocated {allocated:N0} B, budget {budget:N0} B");
+        Assert.True(allocated <= budget, $"allocated {allocated:N0} bytes");
+        Assert.True(engine.HistogramCount <= 1 + total / (1 << 16));
+        // k = 630,000 of 2.1 M: the caps (0 for one-element, 1 for two-element tensors) leave exactly the 0.5s to prune.
+        Assert.Equal(0.5f, engine.Threshold);
     }
 }

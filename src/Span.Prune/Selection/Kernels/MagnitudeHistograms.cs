@@ -11,11 +11,12 @@ namespace Span.Prune.SelectionKernels;
 /// (<see cref="IMagnitudeKey{TSelf, T}"/>) fill it.
 /// </summary>
 /// <remarks>
-/// <para><b>Slots.</b> One per tensor while the tensors fit the budget. Beyond it, runs of consecutive tensors of one
-/// element type share a slot, each run closing once it holds <c>⌈N / budget⌉</c> elements (and never growing past
-/// <c>2³² − 1</c>, so a count cannot overflow). Only an uncapped selection may share: it orders by
-/// <c>(|w|, tensor, index)</c>, which within a run is the order of the run's concatenation, so a shared histogram
-/// selects the same weights; a cap needs each tensor's own counts.</para>
+/// <para><b>Slots.</b> One per tensor while the tensors fit the budget. Beyond it, runs of consecutive tensors share a
+/// slot (<see cref="SlotSharing"/>: of one element type, or any marked shareable), each run closing once it holds
+/// <c>⌈N / budget⌉</c> elements (and never growing past <c>2³² − 1</c>, so a count cannot overflow). Sharing is exact
+/// for an uncapped selection: it orders by <c>(|w|, tensor, index)</c>, which within a run is the order of the run's
+/// concatenation. A capped tensor needs its own counts unless its cap is applied before it is counted
+/// (<see cref="CountCapped"/>, as <see cref="GlobalMagnitudePruning"/> does for small tensors).</para>
 /// <para><b>Memory.</b> 128 KiB of first-level counts per slot (contiguous, slot-major), 256 KiB of second-level
 /// counts per refined slot, a few words per tensor; GC-owned or pooled as <see cref="StateArrays"/> says. Counting a
 /// chunk of at least <see cref="DirectCountLimit"/> elements takes 512 KiB of zeroed sub-histograms from the caller
@@ -25,6 +26,20 @@ namespace Span.Prune.SelectionKernels;
 /// </remarks>
 internal struct MagnitudeHistograms
 {
+    /// <summary>Which tensors may share a slot once there are more tensors than the budget.</summary>
+    public enum SlotSharing
+    {
+        /// <summary>Consecutive tensors of one element type (the in-memory selection; the solver's tests).</summary>
+        SameType,
+
+        /// <summary>
+        /// Consecutive tensors marked shareable, whatever their element type (every key maker outside the all-F16
+        /// case ranks in the float32 key space), each slot holding at least <see cref="MinSharedElements"/>: the slot
+        /// count stays within the budget plus the tensors that may not share (twice).
+        /// </summary>
+        Bounded,
+    }
+
     /// <summary>Sub-histogram scratch of one counting call: 4 × 2¹⁵ counts (512 KiB).</summary>
     public const int SubHistogramLength = MagnitudeRadix.SubHistograms * MagnitudeRadix.Bins;
 
@@ -35,6 +50,9 @@ internal struct MagnitudeHistograms
     public const int MaxSlots = int.MaxValue / MagnitudeRadix.Bins;
 
     private const int MaxRefinedSlots = int.MaxValue / MagnitudeRadix.LowBins;
+
+    /// <summary>Under <see cref="SlotSharing.Bounded"/>, the fewest elements a shared slot is filled with before it closes.</summary>
+    public const int MinSharedElements = 1 << 16;
 
     private readonly StateArrays _arrays;
     private readonly int[] _slotOf;      // per tensor
@@ -52,15 +70,25 @@ internal struct MagnitudeHistograms
     /// <param name="total">The sum of <paramref name="lengths"/>.</param>
     /// <param name="budget">Slots before tensors share (<see cref="int.MaxValue"/> when capped).</param>
     /// <param name="arrays">Where the state lives.</param>
-    public MagnitudeHistograms(ReadOnlySpan<ElementType> types, ReadOnlySpan<long> lengths, long total, int budget, StateArrays arrays)
+    /// <param name="sharing">How tensors may share beyond the budget (<see cref="SlotSharing.SameType"/> unless given).</param>
+    /// <param name="shareable">With <see cref="SlotSharing.Bounded"/>: per tensor, whether it may share a slot.</param>
+    public MagnitudeHistograms(ReadOnlySpan<ElementType> types, ReadOnlySpan<long> lengths, long total, int budget, StateArrays arrays,
+        SlotSharing sharing = SlotSharing.SameType, ReadOnlySpan<bool> shareable = default)
     {
         int count = types.Length;
+        Debug.Assert(sharing == SlotSharing.SameType || shareable.Length == count);
         _arrays = arrays;
         _slotOf = arrays.Take<int>(count);
         _slotFirst = arrays.Take<int>(count + 1);
-        SlotCount = AssignSlots(types, lengths, total, budget, _slotOf, _slotFirst);
+        SlotCount = AssignSlots(types, lengths, total, budget, sharing, shareable, _slotOf, _slotFirst);
         if (SlotCount > MaxSlots) ThrowHelper.ThrowGlobalTooManyHistograms(nameof(lengths), SlotCount, MaxSlots);
         _wholeKey = arrays.Take<bool>(SlotCount);
+        // A slot's bins are whole keys when all its tensors have 15-bit keys: BF16, and F16 when every tensor is F16 (its
+        // own key space); F16 among other types is ranked by its float32 widening (31-bit keys).
+        bool allHalf = !types.ContainsAnyExcept(ElementType.Float16);
+        _wholeKey.AsSpan(0, SlotCount).Fill(true);
+        for (int j = 0; j < count; j++)
+            _wholeKey[_slotOf[j]] &= types[j] == ElementType.BFloat16 || (allHalf && types[j] == ElementType.Float16);
         _high = arrays.Take<uint>(SlotCount * MagnitudeRadix.Bins);
         _lowRow = arrays.Take<int>(SlotCount);
         _lowRow.AsSpan(0, SlotCount).Fill(-1);
@@ -119,7 +147,7 @@ internal struct MagnitudeHistograms
         where T : unmanaged, INumberBase<T>
     {
         int slot = _slotOf[tensor];
-        _wholeKey[slot] = TKey.WholeKeyInFirstLevel; // one element type per slot: the same value every time
+        Debug.Assert(!_wholeKey[slot] || TKey.WholeKeyInFirstLevel);
         Span<uint> histogram = _high.AsSpan(slot * MagnitudeRadix.Bins, MagnitudeRadix.Bins);
         bool direct = CountsDirectly(chunk.Length) || zeroedScratch.IsEmpty;
         Debug.Assert(direct || zeroedScratch.Length >= SubHistogramLength);
@@ -167,6 +195,40 @@ internal struct MagnitudeHistograms
         else lock (_high) TKey.CountLow(chunk, _lowBin[slot], low);
     }
 
+    /// <summary>
+    /// First level for a tensor whose cap is applied before it enters a shared slot (see
+    /// <see cref="GlobalMagnitudePruning"/>): counts <paramref name="keysBelow"/> (its keys below its cap key) and
+    /// <paramref name="capTies"/> more at <paramref name="capKey"/>.
+    /// </summary>
+    public readonly void CountCapped(int tensor, ReadOnlySpan<uint> keysBelow, uint capKey, long capTies)
+    {
+        Span<uint> histogram = _high.AsSpan(_slotOf[tensor] * MagnitudeRadix.Bins, MagnitudeRadix.Bins);
+        lock (_high)
+        {
+            foreach (uint key in keysBelow) histogram[(int)(key >> 16)]++;
+            histogram[(int)(capKey >> 16)] += (uint)capTies;
+        }
+    }
+
+    /// <summary>
+    /// Second level for such a tensor: counts the low bits of <paramref name="keys"/> below <paramref name="limit"/> (its
+    /// cap key) in the refined bin, and when <paramref name="capTies"/> is non-zero that many at <paramref name="limit"/>.
+    /// </summary>
+    public readonly void CountCappedLow(int tensor, ReadOnlySpan<uint> keys, uint limit, long capTies)
+    {
+        int slot = _slotOf[tensor];
+        uint bin = _lowBin[slot];
+        Span<uint> low = _low.AsSpan(_lowRow[slot] * MagnitudeRadix.LowBins, MagnitudeRadix.LowBins);
+        lock (_high)
+        {
+            foreach (uint key in keys)
+            {
+                if (key < limit && key >> 16 == bin) low[(int)(key & 0xFFFF)]++;
+            }
+            if (limit >> 16 == bin) low[(int)(limit & 0xFFFF)] += (uint)capTies;
+        }
+    }
+
     /// <summary>Hands pooled arrays back.</summary>
     public readonly void Return()
     {
@@ -183,16 +245,24 @@ internal struct MagnitudeHistograms
     /// Fills <paramref name="slotOf"/> and <paramref name="slotFirst"/> (each slot's first tensor, then the tensor
     /// count); returns the slot count.
     /// </summary>
-    private static int AssignSlots(ReadOnlySpan<ElementType> types, ReadOnlySpan<long> lengths, long total, int budget, Span<int> slotOf, Span<int> slotFirst)
+    private static int AssignSlots(ReadOnlySpan<ElementType> types, ReadOnlySpan<long> lengths, long total, int budget,
+        SlotSharing sharing, ReadOnlySpan<bool> shareable, Span<int> slotOf, Span<int> slotFirst)
     {
         int count = types.Length, slots = 0;
         long target = count <= budget ? 0 : Math.Min(uint.MaxValue, Math.Max(1, (total + budget - 1) / budget));
+        // Bounded: a shared slot also holds at least as many elements as its histogram has bins (tiny tensors by the
+        // million would otherwise still fill the whole budget).
+        if (sharing == SlotSharing.Bounded && target != 0) target = Math.Max(target, MinSharedElements);
         long filled = 0;
         for (int j = 0; j < count; j++)
         {
-            // A slot closes once it holds the target (so there are at most ⌈total / target⌉ of them, plus type changes),
-            // and never grows past 2³² − 1 elements, so that a bin count cannot overflow.
-            bool start = j == 0 || target == 0 || types[j] != types[j - 1] || filled >= target || filled + lengths[j] > uint.MaxValue;
+            // A slot closes once it holds the target (so there are at most ⌈total / target⌉ of them, plus type changes
+            // under SameType, plus the tensors that may not share and the runs they end under Bounded), and never grows
+            // past 2³² − 1 elements, so that a bin count cannot overflow.
+            bool split = sharing == SlotSharing.SameType
+                ? types[j] != types[j - Math.Min(j, 1)]
+                : !shareable[j] || !shareable[j - Math.Min(j, 1)];
+            bool start = j == 0 || target == 0 || split || filled >= target || filled + lengths[j] > uint.MaxValue;
             if (start)
             {
                 slotFirst[slots++] = j;

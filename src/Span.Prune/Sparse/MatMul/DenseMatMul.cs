@@ -93,33 +93,21 @@ public static partial class DenseMatMul
 
     private static unsafe void Dispatch(Width width, ref float w, int rows, int cols, ref float x, ref float y, int batch, int threads)
     {
-        Span<float> packed = default;
-        if (width == Width.Narrow512)
+        int start = 0, raggedWidth = width switch
         {
-            // X regrouped so that one vector holds 16 / batch k-steps of every batch column, in this thread's aligned scratch.
-            if (cols > 0)
-            {
-                packed = AlignedScratch.Get(NarrowPackedLength(cols, batch));
-                PackNarrow(ref x, cols, batch, packed);
-            }
-        }
-        else if (width != Width.Gemv)
-        {
-            int start;
-            int raggedWidth = width switch
-            {
-                Width.W512 => RaggedTile<Simd512, Vector512<float>>(batch, out start, out _),
-                Width.W256 => RaggedTile<Simd256, Vector256<float>>(batch, out start, out _),
-                Width.W128 => RaggedTile<Simd128, Vector128<float>>(batch, out start, out _),
-                _ => RaggedTile<SimdScalar, float>(batch, out start, out _),
-            };
-            // The ragged last batch tile is packed, zero-padded to whole vectors, into this thread's aligned scratch.
-            if (raggedWidth > 0 && cols > 0)
-            {
-                packed = AlignedScratch.Get(cols * raggedWidth);
-                PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
-            }
-        }
+            Width.W512 => RaggedTile<Simd512, Vector512<float>>(batch, out start, out _),
+            Width.W256 => RaggedTile<Simd256, Vector256<float>>(batch, out start, out _),
+            Width.W128 => RaggedTile<Simd128, Vector128<float>>(batch, out start, out _),
+            Width.Scalar => RaggedTile<SimdScalar, float>(batch, out start, out _),
+            _ => 0,
+        };
+        // Narrow: X regrouped so that one vector holds 16 / batch k-steps of every batch column. Wider: the ragged last
+        // batch tile, zero-padded to whole vectors. Either in aligned scratch (none for the GEMV or without columns).
+        int packedLength = cols == 0 ? 0 : width == Width.Narrow512 ? NarrowPackedLength(cols, batch) : cols * raggedWidth;
+        using var scratch = new AlignedScratch(packedLength);
+        Span<float> packed = scratch.Span;
+        if (width == Width.Narrow512 && packedLength > 0) PackNarrow(ref x, cols, batch, packed);
+        else if (packedLength > 0) PackTail(ref x, cols, batch, start, raggedWidth, ref MemoryMarshal.GetReference(packed));
         fixed (float* pw = &w, px = &x, py = &y, pp = packed)
         {
             var kernel = new GemmKernel(width, pw, rows, cols, px, batch, pp, py);

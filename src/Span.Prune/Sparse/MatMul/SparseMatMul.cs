@@ -176,8 +176,9 @@ public static partial class SparseMatMul
     /// on 4096² at 90%: unaligned vector loads straddle cache lines (aligned: CSR batch 32 1.7× faster), and a tile
     /// of a wide row-major X (stride 512 B at batch 128) maps onto a quarter of the L2 sets and thrashes, where a
     /// contiguous panel does not. For batch &lt; 4 (scalar and gather paths), X itself with stride = batch.
+    /// <paramref name="panels"/> is the caller's <see cref="AlignedScratch"/> of <see cref="PanelLength"/> floats.
     /// </summary>
-    private static ReadOnlySpan<float> Aligned(ReadOnlySpan<float> x, int columns, int batch, out int xStride)
+    private static ReadOnlySpan<float> Aligned(ReadOnlySpan<float> x, int columns, int batch, Span<float> panels, out int xStride)
     {
         if (batch < 4)
         {
@@ -185,7 +186,6 @@ public static partial class SparseMatMul
             return x;
         }
         xStride = 0;
-        Span<float> panels = AlignedScratch.Get(columns * batch);
         for (int j = 0, w; j < batch; j += w)
         {
             NextBatchTile(batch - j, out w);
@@ -195,6 +195,9 @@ public static partial class SparseMatMul
         }
         return panels;
     }
+
+    /// <summary>Floats of the aligned copy of X that <see cref="Aligned"/> writes: none below batch 4.</summary>
+    private static int PanelLength(int columns, int batch) => batch < 4 ? 0 : columns * batch;
 
     /// <summary>Start of the X panel of the tile at column <paramref name="j"/>: a packed panel (stride 0) or X itself.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -216,7 +219,8 @@ public static partial class SparseMatMul
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
-        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
+        using var scratch = new AlignedScratch(PanelLength(w.Columns, batch));
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, scratch.Span, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
             CsrRows(ref MemoryMarshal.GetArrayDataReference(w.RowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.ColumnIndexArray),
@@ -232,7 +236,8 @@ public static partial class SparseMatMul
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
-        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
+        using var scratch = new AlignedScratch(PanelLength(w.Columns, batch));
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, scratch.Span, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
             CsrRows(ref MemoryMarshal.GetArrayDataReference(w.RowPointerArray), ref MemoryMarshal.GetArrayDataReference(w.ColumnIndexArray),
@@ -248,7 +253,8 @@ public static partial class SparseMatMul
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
-        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
+        using var scratch = new AlignedScratch(PanelLength(w.Columns, batch));
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, scratch.Span, out int xStride);
         int blockRows = w.Rows / w.BlockRows;
         if (threads <= 1 || blockRows < 2)
         {
@@ -265,7 +271,8 @@ public static partial class SparseMatMul
     {
         Check(w, w?.Rows ?? 0, w?.Columns ?? 0, x, y, batch);
         if (w!.Rows == 0 || batch == 0) return;
-        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, out int xStride);
+        using var scratch = new AlignedScratch(PanelLength(w.Columns, batch));
+        ReadOnlySpan<float> xa = Aligned(x, w.Columns, batch, scratch.Span, out int xStride);
         if (threads <= 1 || w.Rows < ParallelMinRows)
         {
             NmRows(ref MemoryMarshal.GetArrayDataReference(w.ValueArray), ref MemoryMarshal.GetArrayDataReference(w.IndexArray),
