@@ -13,8 +13,9 @@ namespace Span.Prune.Cli.Commands;
 /// pass for F32/F64 tensors whose cut lies inside a first-level bin), and the output is written tensor by tensor, each
 /// chunk masked in place in its own dtype. Chunks come from positioned reads, not from the mapping: from the page cache
 /// that is one copy, where touching a 2 GB mapping cost about a second of page faults and put the whole file in the
-/// resident set. Managed memory: the histograms (128 KiB per target), 512 KiB of sub-histograms per worker and one
-/// chunk buffer per worker, whatever the model size.
+/// resident set. Managed memory: the engine's histograms (one per target up to 2,048 targets, shared beyond; the budget
+/// is in <see cref="GlobalMagnitudePruning"/>'s remarks), 512 KiB of sub-histograms per worker and one chunk buffer per
+/// worker, whatever the model size.
 /// </summary>
 /// <remarks>
 /// <para>The other global criteria (<c>lamp</c>, <c>taylor</c>, <c>obd</c>) rank an element score <c>s ≥ 0</c>
