@@ -44,7 +44,9 @@ public sealed class MatMulWorkload
         // Unstructured.
         for (int i = 0; i < w.Length; i++) pruned[i] = rng.Next() < sparsity ? 0f : w[i];
         Csr = CsrMatrix.FromDense(pruned, rows, cols);
-        Csr16 = cols <= Csr16Matrix.MaxColumns ? Csr16Matrix.FromDense(pruned, rows, cols) : null;
+        // CSR with 16-bit indices is a layout of SparseLayer, not a public matrix type (at batch 1 the layer runs its
+        // sliced kernel, as a user's layer does).
+        Csr16 = cols <= Csr16MaxColumns ? SparseLayer.Create(pruned, rows, cols, SparseLayout.Csr16) : null;
 
         // Blocks.
         if (rows % blockRows == 0 && cols % blockColumns == 0)
@@ -109,7 +111,10 @@ public sealed class MatMulWorkload
     internal float[] X { get; }
     internal float[] Y { get; }
     internal CsrMatrix Csr { get; }
-    internal Csr16Matrix? Csr16 { get; }
+    internal SparseLayer? Csr16 { get; }
+
+    /// <summary>The widest matrix that 16-bit column indices address.</summary>
+    private const int Csr16MaxColumns = 65536;
     internal BsrMatrix? Bsr { get; }
     internal NmSparseMatrix? Nm { get; }
     internal ShrunkDense Shrunk { get; }
@@ -152,7 +157,7 @@ public sealed class MatMulWorkload
 
     /// <summary>Whether <paramref name="format"/> was built for this shape (and so can <see cref="Run"/>).</summary>
     /// <param name="format">The format.</param>
-    /// <returns>False for Dense without <c>includeDense</c>, CSR16 beyond <see cref="Csr16Matrix.MaxColumns"/> columns,
+    /// <returns>False for Dense without <c>includeDense</c>, CSR16 beyond 65,536 columns,
     /// BSR whose block does not divide the shape, N:M whose M does not divide the columns, and undefined values.</returns>
     public bool Has(SparseFormat format) => format switch
     {
@@ -189,7 +194,7 @@ public sealed class MatMulWorkload
     {
         SparseFormat.Dense => 0,
         SparseFormat.Csr => Csr.Sparsity,
-        SparseFormat.Csr16 => Csr16?.Sparsity ?? double.NaN,
+        SparseFormat.Csr16 => Csr16 is null ? double.NaN : Csr.Sparsity, // the same entries as CSR
         SparseFormat.Bsr => Bsr?.Sparsity ?? double.NaN,
         SparseFormat.NM => Nm?.Sparsity ?? double.NaN,
         SparseFormat.Shrunk => 1 - (double)Shrunk.Rows / Rows,
@@ -206,7 +211,7 @@ public sealed class MatMulWorkload
         {
             case SparseFormat.Dense: DenseMatMul.Multiply(Dense, Rows, Columns, X, Y, Batch); break;
             case SparseFormat.Csr: SparseMatMul.Multiply(Csr, X, Y, Batch); break;
-            case SparseFormat.Csr16: SparseMatMul.Multiply(Csr16!, X, Y, Batch); break;
+            case SparseFormat.Csr16: Csr16!.Multiply(X, Y, Batch); break;
             case SparseFormat.Bsr: SparseMatMul.Multiply(Bsr!, X, Y, Batch); break;
             case SparseFormat.NM: SparseMatMul.Multiply(Nm!, X, Y, Batch); break;
             default: SparseMatMul.Multiply(Shrunk, X, Y.AsSpan(0, Shrunk.Rows * Batch), Batch); break;
@@ -221,7 +226,7 @@ public sealed class MatMulWorkload
         {
             case SparseFormat.Dense: DenseMatMul.MultiplyParallel(Dense, Rows, Columns, X, Y, Batch, threads); break;
             case SparseFormat.Csr: SparseMatMul.MultiplyParallel(Csr, X, Y, Batch, threads); break;
-            case SparseFormat.Csr16: SparseMatMul.MultiplyParallel(Csr16!, X, Y, Batch, threads); break;
+            case SparseFormat.Csr16: Csr16!.MultiplyParallel(X, Y, Batch, threads); break;
             case SparseFormat.Bsr: SparseMatMul.MultiplyParallel(Bsr!, X, Y, Batch, threads); break;
             case SparseFormat.NM: SparseMatMul.MultiplyParallel(Nm!, X, Y, Batch, threads); break;
             default: SparseMatMul.MultiplyParallel(Shrunk, X, Y.AsSpan(0, Shrunk.Rows * Batch), Batch, threads); break;

@@ -7,6 +7,9 @@ namespace Span.Prune.Sparse;
 /// what a bandwidth-bound multiply (batch 1) pays for.
 /// </summary>
 /// <remarks>
+/// <para>Internal: users get it as <see cref="SparseLayout.Csr16"/> inside a <see cref="SparseLayer"/> (which
+/// <see cref="SparseLayer.Prepare"/> picks when it is fastest); the index width is the layer's business, and
+/// <see cref="CsrMatrix"/> is the one public CSR type.</para>
 /// <para>Layout: row <c>r</c> stores <c>Values[RowPointers[r] .. RowPointers[r+1])</c> at columns
 /// <c>ColumnIndices[same range]</c>, sorted ascending without duplicates; <c>RowPointers[0] = 0</c> and
 /// <c>RowPointers[Rows] = NonZeroCount</c>. Memory: <c>6·nnz + 4·(Rows+1)</c> bytes.</para>
@@ -18,7 +21,7 @@ namespace Span.Prune.Sparse;
 /// <para>The structure is immutable: the constructor validates it and copies it, so the kernels can index
 /// without bounds checks. The values may be updated in place (for example by masked fine-tuning).</para>
 /// </remarks>
-public sealed class Csr16Matrix
+internal sealed class Csr16Matrix
 {
     private readonly int[] _rowPointers;
     private readonly ushort[] _columnIndices;

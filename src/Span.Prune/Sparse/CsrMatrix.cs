@@ -9,7 +9,8 @@ namespace Span.Prune.Sparse;
 /// <para>Layout: row <c>r</c> stores <c>Values[RowPointers[r] .. RowPointers[r+1])</c> at columns
 /// <c>ColumnIndices[same range]</c>, sorted ascending without duplicates; <c>RowPointers[0] = 0</c> and
 /// <c>RowPointers[Rows] = NonZeroCount</c>. Memory: <c>8·nnz + 4·(Rows+1)</c> bytes. When
-/// <c>Columns ≤ 65536</c>, <see cref="Csr16Matrix"/> stores the same structure in <c>6·nnz + 4·(Rows+1)</c> bytes.</para>
+/// <c>Columns ≤ 65536</c>, a <see cref="SparseLayer"/> with <see cref="SparseLayout.Csr16"/> stores the same structure
+/// with 16-bit column indices, in <c>6·nnz + 4·(Rows+1)</c> bytes.</para>
 /// <para>Conversion from a pruned dense matrix stores every value that is not zero: <c>value == 0f</c> is the
 /// test, so +0 and −0 are both dropped (−0 comes back as +0) and NaN is stored. The mask overloads store every
 /// entry whose mask byte is non-zero instead (mask convention: 1 = keep), including kept weights that happen to be 0.</para>

@@ -75,7 +75,7 @@ public sealed class SparseLayer
     /// <returns>The layer.</returns>
     /// <exception cref="ArgumentException">The length does not match the shape (<paramref name="weights"/>), or the layout
     /// does not fit the weights (<paramref name="layout"/>): blocks or groups that do not tile the shape, more than N
-    /// non-zeros in an N:M group, more than <see cref="Csr16Matrix.MaxColumns"/> columns for 16-bit indices.</exception>
+    /// non-zeros in an N:M group, more than 65,536 columns for 16-bit indices.</exception>
     public static SparseLayer Create(ReadOnlySpan<float> weights, int rows, int columns, SparseLayout layout)
     {
         CsrCore.CheckShape(weights, rows, columns, nameof(weights));

