@@ -166,7 +166,7 @@ public sealed partial class MlpNetwork
         private Span<float> Parameters => _n.Parameters.Span;
         private Span<float> Gradients => _n.Gradients.Span;
 
-        /// <summary>Images of chunk <paramref name="chunk"/>: x/255 into Xᵀ rows (ReferenceNetwork.Forward's conversion) and into X columns (Transpose's copy).</summary>
+        /// <summary>Images of chunk <paramref name="chunk"/>: x/255 into Xᵀ rows (ReferenceNetwork.Forward's conversion) and into X columns (the same values, see PixelColumns).</summary>
         private void RunInput(int chunk)
         {
             int batch = _batch;
@@ -179,12 +179,7 @@ public sealed partial class MlpNetwork
                 TensorPrimitives.ConvertTruncating<byte, float>(source, row);
                 TensorPrimitives.Divide(row, 255f, row);
             }
-            if (i1 == i0) return;
-            for (int c = 0; c < InputSize; c++)
-            {
-                Span<float> column = x.Slice(c * batch + i0, i1 - i0);
-                for (int i = 0; i < column.Length; i++) column[i] = xT[(i0 + i) * InputSize + c];
-            }
+            fixed (float* px = x) PixelColumns.Write(_pixels, _images, i0, i1, px, batch);
         }
 
         /// <summary>Rows of <c>h = ReLU(W·x + b)</c> (Linear.Forward, then Relu.Forward, on a row block).</summary>

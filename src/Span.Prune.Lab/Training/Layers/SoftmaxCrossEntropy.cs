@@ -20,6 +20,8 @@ public static class SoftmaxCrossEntropy
         if (!gradient.IsEmpty && gradient.Length < classes * batch) throw new ArgumentException("Gradient is shorter than classes·batch.", nameof(gradient));
         double loss = 0;
         float inverseBatch = 1f / batch;
+        // The exponentials are kept for the gradient rather than computed twice (the same calls, so the same bits).
+        Span<double> exps = classes <= 64 ? stackalloc double[classes] : new double[classes];
         for (int b = 0; b < batch; b++)
         {
             int label = labels[b];
@@ -27,13 +29,13 @@ public static class SoftmaxCrossEntropy
             float max = float.NegativeInfinity;
             for (int j = 0; j < classes; j++) max = Math.Max(max, logits[j * batch + b]);
             double sum = 0;
-            for (int j = 0; j < classes; j++) sum += Math.Exp(logits[j * batch + b] - max);
+            for (int j = 0; j < classes; j++) sum += exps[j] = Math.Exp(logits[j * batch + b] - max);
             loss += Math.Log(sum) - (logits[label * batch + b] - max);
             if (gradient.IsEmpty) continue;
             double inverseSum = 1.0 / sum;
             for (int j = 0; j < classes; j++)
             {
-                float p = (float)(Math.Exp(logits[j * batch + b] - max) * inverseSum);
+                float p = (float)(exps[j] * inverseSum);
                 gradient[j * batch + b] = (p - (j == label ? 1f : 0f)) * inverseBatch;
             }
         }
