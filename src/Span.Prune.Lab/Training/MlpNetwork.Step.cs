@@ -166,20 +166,20 @@ public sealed partial class MlpNetwork
         private Span<float> Parameters => _n.Parameters.Span;
         private Span<float> Gradients => _n.Gradients.Span;
 
-        /// <summary>Images of chunk <paramref name="chunk"/>: x/255 into Xᵀ rows (ReferenceNetwork.Forward's conversion) and into X columns (the same values, see PixelColumns).</summary>
+        /// <summary>Pixels of chunk <paramref name="chunk"/> for every image: x/255 into Xᵀ (ReferenceNetwork.Forward's conversion) and into X (the same values, see PixelColumns).</summary>
         private void RunInput(int chunk)
         {
             int batch = _batch;
-            int i0 = batch * chunk / InputChunks, i1 = batch * (chunk + 1) / InputChunks;
-            Span<float> xT = _n._inputT.AsSpan(0, batch * InputSize), x = _n._input.AsSpan(0, InputSize * batch);
-            for (int i = i0; i < i1; i++)
+            int p0 = InputSize / 4 * chunk / InputChunks * 4, p1 = chunk == InputChunks - 1 ? InputSize : InputSize / 4 * (chunk + 1) / InputChunks * 4;
+            Span<float> xT = _n._inputT.AsSpan(0, batch * InputSize);
+            for (int i = 0; i < batch; i++)
             {
-                var source = new ReadOnlySpan<byte>(_pixels + (nint)_images[i] * InputSize, InputSize);
-                Span<float> row = xT.Slice(i * InputSize, InputSize);
+                var source = new ReadOnlySpan<byte>(_pixels + (nint)_images[i] * InputSize + p0, p1 - p0);
+                Span<float> row = xT.Slice(i * InputSize + p0, p1 - p0);
                 TensorPrimitives.ConvertTruncating<byte, float>(source, row);
                 TensorPrimitives.Divide(row, 255f, row);
             }
-            fixed (float* px = x) PixelColumns.Write(_pixels, _images, i0, i1, px, batch);
+            fixed (float* x = _n._input) PixelColumns.Write(_pixels, _images, batch, p0, p1, x);
         }
 
         /// <summary>Rows of <c>h = ReLU(W·x + b)</c> (Linear.Forward, then Relu.Forward, on a row block).</summary>

@@ -18,28 +18,30 @@ internal static unsafe class PixelColumns
 {
     private const int ImageSize = ReferenceNetwork.InputSize;
 
-    /// <summary>Columns <c>[i0, i1)</c> of X <c>[784 × batch]</c> from images <c>images[i0..i1)</c> of <paramref name="pixels"/>.</summary>
+    /// <summary>Rows <c>[p0, p1)</c> of X <c>[784 × batch]</c> (pixels p0 to p1 − 1 of every image of the batch).</summary>
     /// <param name="pixels">The data set, image-major, 784 bytes per image; the caller checked every index.</param>
     /// <param name="images">Image index of each batch column.</param>
-    /// <param name="i0">First column.</param>
-    /// <param name="i1">End column.</param>
-    /// <param name="x">X, <c>784·batch</c> floats.</param>
     /// <param name="batch">Columns of X.</param>
-    public static void Write(byte* pixels, int* images, int i0, int i1, float* x, int batch)
+    /// <param name="p0">First pixel, a multiple of 4.</param>
+    /// <param name="p1">End pixel, a multiple of 4 (or 784).</param>
+    /// <param name="x">X, <c>784·batch</c> floats.</param>
+    /// <remarks>Split by pixels rather than by images, so that threads writing different ranges never share a cache
+    /// line of X but at the range ends.</remarks>
+    public static void Write(byte* pixels, int* images, int batch, int p0, int p1, float* x)
     {
-        int i = i0;
-        if (Avx2.IsSupported)
+        int i = 0;
+        if (Avx2.IsSupported && p0 % 4 == 0 && p1 % 4 == 0)
         {
             var mask = Vector256.Create(0xFF);
             var scale = Vector256.Create(255f);
-            for (; i + 8 <= i1; i += 8)
+            for (; i + 8 <= batch; i += 8)
             {
-                // Byte offsets of the 8 images: below 2³¹ for any data set the trainer accepts (checked by the caller).
+                // Byte offsets of the 8 images: below 2³¹, since the data set is one span.
                 Vector256<int> offsets = Vector256.Create(
                     images[i] * ImageSize, images[i + 1] * ImageSize, images[i + 2] * ImageSize, images[i + 3] * ImageSize,
                     images[i + 4] * ImageSize, images[i + 5] * ImageSize, images[i + 6] * ImageSize, images[i + 7] * ImageSize);
                 float* column = x + i;
-                for (int p = 0; p < ImageSize; p += 4)
+                for (int p = p0; p < p1; p += 4)
                 {
                     Vector256<int> four = Avx2.GatherVector256((int*)(pixels + p), offsets, 1);
                     // Little-endian: byte j of each lane is pixel p + j.
@@ -50,10 +52,10 @@ internal static unsafe class PixelColumns
                 }
             }
         }
-        for (; i < i1; i++)
+        for (; i < batch; i++)
         {
             byte* image = pixels + (nint)images[i] * ImageSize;
-            for (int p = 0; p < ImageSize; p++) x[(nint)p * batch + i] = image[p] / 255f;
+            for (int p = p0; p < p1; p++) x[(nint)p * batch + i] = image[p] / 255f;
         }
     }
 }
