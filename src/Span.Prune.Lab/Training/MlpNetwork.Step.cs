@@ -5,19 +5,21 @@ using Span.Prune.Lab.Training.Layers;
 namespace Span.Prune.Lab.Training;
 
 // The fused training step of the mlp: the same kernels, the same operands and the same formulas as Forward, ComputeLoss,
-// Backward and SgdMomentum.Step, regrouped into five phases that a WorkerTeam runs on all threads:
-//   1. input   gather, x/255 and both layouts (image-major Xᵀ for dW1, feature-major X for fc1), by images;
+// Backward and SgdMomentum.Step, regrouped into six phases that a WorkerTeam runs on all threads:
+//   1. input   x/255 of the batch's images in both layouts (image-major Xᵀ for dW1, feature-major X for fc1), by pixels;
 //   2. fc1     h1 = ReLU(W1·X + b1), by output rows;
 //   3. fc2     h2 = ReLU(W2·h1 + b2), by output rows;
-//   4. head    chunk 0: fc3, softmax cross-entropy, fc3's backward and its optimiser step; chunk 1 meanwhile: h1ᵀ and
-//              W2ᵀ for phase 5 (W2 is still the forward's W2 here);
-//   5. fc2 ← dh1 = (W2ᵀ·dh2) ⊙ [h1 > 0] by rows of dh1, and dW2, db2 and the step of W2, b2 by rows of W2;
-//   6. fc1 ← dW1, db1 and the step of W1, b1, by rows of W1 (fc1's input gradient is not needed).
+//      (fc3's logits, on the calling thread)
+//   4. head    softmax cross-entropy by halves of the batch (one loss term per image, summed in order afterwards), and
+//              meanwhile the transposes h1ᵀ, h2ᵀ, W2ᵀ, W3ᵀ that the backward GEMMs need (the weights are the forward's);
+//      (the loss, fc3's backward and its optimiser step, on the calling thread)
+//   5. fc2 ←   dh1 = (W2ᵀ·dh2) ⊙ [h1 > 0] by rows of dh1, and dW2, db2 and the step of W2, b2 by rows of W2;
+//   6. fc1 ←   dW1, db1 and the step of W1, b1, by rows of W1 (fc1's input gradient is not needed).
 // Every GEMM is the core's single-threaded DenseMatMul on a block of output rows; each output element is one fixed chain
-// of fused multiply-adds whatever the row block, the optimiser is element-wise, and nothing else is split, so the bits
-// equal the unfused path's for any thread count and any chunk-to-thread assignment (tests: MlpFusedStepTests). Before,
-// only the GEMMs ran on two threads (each one a thread-pool round trip) and the glue between them, a third of a step,
-// ran on one.
+// of fused multiply-adds whatever the row block, the optimiser and the loss are per element, and the loss terms are summed
+// in the unfused order, so the bits equal the unfused path's for any thread count and any chunk-to-thread assignment
+// (tests: MlpFusedStepTests). Before, only the GEMMs ran on two threads (each one a thread-pool round trip), and the glue
+// between them (gather, conversion, transposes, loss, the optimiser), a fifth of a step, ran on one.
 public sealed partial class MlpNetwork
 {
     private const int RowAlign = 6; // the core GEMM's micro-kernel height: row blocks of whole micro-tiles
@@ -55,7 +57,9 @@ public sealed partial class MlpNetwork
                 Run(team, step.Input, FusedStep.InputChunks);
                 Run(team, step.Hidden1, FusedStep.Hidden1Chunks);
                 Run(team, step.Hidden2, FusedStep.Hidden2Chunks);
+                step.RunLogits();
                 Run(team, step.Head, FusedStep.HeadChunks);
+                step.RunHeadBackward();
                 Run(team, step.Back2, FusedStep.Back2Chunks);
                 Run(team, step.Back1, FusedStep.Back1Chunks);
             }
@@ -84,12 +88,13 @@ public sealed partial class MlpNetwork
     /// <summary>The state of one fused step: pinned inputs, scratch, and the phases that read them.</summary>
     private sealed unsafe class FusedStep
     {
-        public const int InputChunks = 4, Hidden1Chunks = 4, Hidden2Chunks = 4, HeadChunks = 2, Back2Chunks = 4, Back1Chunks = 4;
+        public const int InputChunks = 4, Hidden1Chunks = 4, Hidden2Chunks = 4, HeadChunks = 4, Back2Chunks = 4, Back1Chunks = 4;
 
         private readonly MlpNetwork _n;
         private readonly int _h1, _h2;
         private readonly int _w1, _b1, _w2, _b2, _w3, _b3; // offsets of the tensors in the flat parameter array
         private readonly float[] _h1T, _h2T, _w2T, _w3T, _logitGradient;
+        private readonly double[] _lossTerms;
         private byte* _pixels, _labels;
         private int* _images;
         private int _batch;
@@ -113,6 +118,7 @@ public sealed partial class MlpNetwork
             _w2T = new float[_h1 * _h2];
             _w3T = new float[_h2 * Classes];
             _logitGradient = new float[Classes * b];
+            _lossTerms = new double[b];
             Input = new Phase(this, 0);
             Hidden1 = new Phase(this, 1);
             Hidden2 = new Phase(this, 2);
@@ -209,26 +215,52 @@ public sealed partial class MlpNetwork
             for (int r = 0; r < db.Length; r++) db[r] = TensorPrimitives.Sum(dy.Slice(r * batch, batch));
         }
 
-        /// <summary>Chunk 0: fc3, the loss, fc3's backward and step. Chunk 1: h1ᵀ and W2ᵀ for the next phase.</summary>
+        /// <summary>fc3 (10 rows: one thread; what follows needs all of it).</summary>
+        public void RunLogits()
+        {
+            int batch = _batch;
+            Span<float> logits = _n._logits.AsSpan(0, Classes * batch);
+            Gemm.Multiply(Parameters.Slice(_w3, Classes * _h2), Classes, _h2, _n._h2.AsSpan(0, _h2 * batch), logits, batch, 1);
+            AddBias(logits, Parameters.Slice(_b3, Classes), batch);
+        }
+
+        /// <summary>Chunks 0–1: halves of the batch through softmax cross-entropy. Chunks 2–3: the transposes fc3's and
+        /// fc2's backward passes need (h2ᵀ, W3ᵀ, h1ᵀ, W2ᵀ; the weights are still the forward's here).</summary>
         private void RunHead(int chunk)
         {
             int batch = _batch, h1 = _h1, h2 = _h2;
-            if (chunk == 1)
+            switch (chunk)
             {
-                Transpose.Run(_n._h1.AsSpan(0, h1 * batch), h1, batch, _h1T);
-                Transpose.Run(Parameters.Slice(_w2, h2 * h1), h2, h1, _w2T);
-                return;
+                case 0:
+                case 1:
+                    int b0 = batch * chunk / 2, b1 = batch * (chunk + 1) / 2;
+                    SoftmaxCrossEntropy.ComputeColumns(_n._logits.AsSpan(0, Classes * batch), new ReadOnlySpan<byte>(_labels, batch), Classes, batch,
+                        b0, b1, _logitGradient.AsSpan(0, Classes * batch), _lossTerms.AsSpan(b0, b1 - b0));
+                    break;
+                case 2:
+                    Transpose.Run(_n._h1.AsSpan(0, h1 * batch), h1, batch, _h1T);
+                    Transpose.Run(_n._h2.AsSpan(0, h2 * batch), h2, batch, _h2T);
+                    break;
+                default:
+                    Transpose.Run(Parameters.Slice(_w2, h2 * h1), h2, h1, _w2T);
+                    Transpose.Run(Parameters.Slice(_w3, Classes * h2), Classes, h2, _w3T);
+                    break;
             }
+        }
+
+        /// <summary>The loss (the terms summed in column order, as SoftmaxCrossEntropy.Compute), then fc3's backward
+        /// (Linear.Backward, then Relu.Backward on h2) and its step: small, on one thread.</summary>
+        public void RunHeadBackward()
+        {
+            int batch = _batch, h2 = _h2;
+            double loss = 0;
+            foreach (double term in _lossTerms.AsSpan(0, batch)) loss += term;
+            Loss = loss / batch;
             Span<float> p = Parameters, g = Gradients;
-            Span<float> logits = _n._logits.AsSpan(0, Classes * batch), dz = _logitGradient.AsSpan(0, Classes * batch);
+            Span<float> dz = _logitGradient.AsSpan(0, Classes * batch);
             Span<float> hidden2 = _n._h2.AsSpan(0, h2 * batch), dh2 = _n._dh2.AsSpan(0, h2 * batch);
-            Gemm.Multiply(p.Slice(_w3, Classes * h2), Classes, h2, hidden2, logits, batch, 1);
-            AddBias(logits, p.Slice(_b3, Classes), batch);
-            Loss = SoftmaxCrossEntropy.Compute(logits, new ReadOnlySpan<byte>(_labels, batch), Classes, batch, dz);
             BiasGradient(dz, g.Slice(_b3, Classes), batch);
-            Transpose.Run(hidden2, h2, batch, _h2T);
             Gemm.Multiply(dz, Classes, batch, _h2T.AsSpan(0, batch * h2), g.Slice(_w3, Classes * h2), h2, 1);
-            Transpose.Run(p.Slice(_w3, Classes * h2), Classes, h2, _w3T);
             Gemm.Multiply(_w3T, h2, Classes, dz, dh2, batch, 1);
             Relu.Backward(hidden2, dh2, dh2);
             _optimizer!.StepRange(p, g, _learningRate, _w3, _b3 + Classes - _w3);
