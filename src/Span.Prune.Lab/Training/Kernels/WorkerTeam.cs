@@ -157,13 +157,15 @@ internal sealed class WorkerTeam
         private long WaitForNext(long seen)
         {
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            var spin = new SpinWait();
             while (true)
             {
                 long generation = _team.Generation;
                 if (generation != seen) return generation;
                 if (Stopwatch.GetTimestamp() < deadline)
                 {
-                    Thread.SpinWait(16);
+                    // Yields now and then: on a busy machine the caller may be waiting for this core.
+                    spin.SpinOnce(sleep1Threshold: -1);
                     continue;
                 }
                 // Announce the sleep, then look once more: a phase published before the announcement is seen here, one
@@ -174,6 +176,7 @@ internal sealed class WorkerTeam
                 if (_team.Generation == seen) _wake.Wait();
                 Interlocked.Exchange(ref _sleeping, 0);
                 deadline = Stopwatch.GetTimestamp() + SpinTicks;
+                spin.Reset();
             }
         }
     }
