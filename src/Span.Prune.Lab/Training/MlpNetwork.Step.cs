@@ -88,7 +88,8 @@ public sealed partial class MlpNetwork
     /// <summary>The state of one fused step: pinned inputs, scratch, and the phases that read them.</summary>
     private sealed unsafe class FusedStep
     {
-        public const int InputChunks = 4, Hidden1Chunks = 4, Hidden2Chunks = 4, HeadChunks = 4, Back2Chunks = 4, Back1Chunks = 4;
+        // fc1: 6 blocks of 48–54 rows, so two threads end together whichever claims which; fc2: 24–28 rows.
+        public const int InputChunks = 4, Hidden1Chunks = 6, Hidden2Chunks = 4, HeadChunks = 4, Back2Chunks = 4, Back1Chunks = 6;
 
         private readonly MlpNetwork _n;
         private readonly int _h1, _h2;
