@@ -56,7 +56,7 @@ public static class Trainer
         double lastLoss = 0;
         // The fused step (the mlp) gives the same bits as the four calls below, with every phase on all threads.
         bool fused = options.SlimmingLambda <= 0f && network.CanFuseTrainingStep;
-        WorkerTeam? team = fused ? WorkerTeam.Rent(network.MaxDegreeOfParallelism) : null;
+        WorkerTeam? team = fused ? WorkerTeam.Rent(Math.Min(network.MaxDegreeOfParallelism, Environment.ProcessorCount)) : null;
         try
         {
             var total = Stopwatch.StartNew();

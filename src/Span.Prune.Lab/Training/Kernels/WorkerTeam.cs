@@ -45,8 +45,10 @@ internal sealed class WorkerTeam
     private int _unfinished;  // chunks of the current phase not yet completed
     private Exception? _error;
 
-    private WorkerTeam(int threads)
+    /// <summary>A team outside the pool (tests); <see cref="Rent"/> is the way in otherwise.</summary>
+    internal WorkerTeam(int threads)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 2);
         Threads = threads;
         _helpers = new Helper[threads - 1];
         for (int i = 0; i < _helpers.Length; i++) _helpers[i] = new Helper(this, i);
