@@ -43,7 +43,7 @@ public sealed partial class MlpNetwork
         int count = pixels.Length / InputSize;
         foreach (int image in images)
             if ((uint)image >= (uint)count) throw new ArgumentOutOfRangeException(nameof(images), $"Image {image} is outside the {count} images.");
-        if (!CanFuseTrainingStep) throw new InvalidOperationException("A layer has a forward multiply override.");
+        if (!CanFuseTrainingStep) throw new InvalidOperationException("The fused step is off, or a layer has a forward multiply override.");
 
         FusedStep step = _fused ??= new FusedStep(this);
         LastBatch = batch;
