@@ -12,7 +12,7 @@ namespace Span.Prune.Lab.Training;
 /// (<c>[batch × 784]</c>), which is exactly <c>Xᵀ</c> for fc1's weight gradient; it is transposed once for the forward
 /// GEMM. ReLU runs in place, so each hidden buffer holds the post-ReLU output.</para>
 /// </remarks>
-public sealed class MlpNetwork : ReferenceNetwork
+public sealed partial class MlpNetwork : ReferenceNetwork
 {
     private readonly Linear _fc1, _fc2, _fc3;
     private readonly PrunableLayer[] _layers;

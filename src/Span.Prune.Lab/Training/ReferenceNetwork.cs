@@ -195,6 +195,19 @@ public abstract class ReferenceNetwork
         BackwardCore(LastBatch, _logitGradient.AsSpan(0, Classes * LastBatch));
     }
 
+    /// <summary>Whether <see cref="TrainStep"/> can run the next training step (the trainer falls back to
+    /// forward, loss, backward and <see cref="SgdMomentum.Step"/> otherwise).</summary>
+    internal virtual bool CanFuseTrainingStep => false;
+
+    /// <summary>
+    /// One training step fused across layers: gathers images <paramref name="images"/> of <paramref name="pixels"/>, runs
+    /// forward, loss, backward and the optimiser, and returns the loss. Leaves the network, its gradients and
+    /// <paramref name="optimizer"/> bit for bit as <see cref="Forward(ReadOnlySpan{byte}, int, bool)"/>,
+    /// <see cref="ComputeLoss"/>, <see cref="Backward"/> and <see cref="SgdMomentum.Step"/> would.
+    /// </summary>
+    internal virtual double TrainStep(ReadOnlySpan<byte> pixels, ReadOnlySpan<int> images, ReadOnlySpan<byte> labels,
+        SgdMomentum optimizer, float learningRate, Kernels.WorkerTeam? team) => throw new NotSupportedException();
+
     /// <summary>The input of layer <paramref name="layer"/> in the last forward pass.</summary>
     public abstract ActivationView LayerInput(int layer);
 

@@ -43,9 +43,30 @@ public sealed class SgdMomentum
     {
         int n = _velocity.Length;
         if (parameters.Length != n || gradients.Length != n) throw new ArgumentException($"Expected {n} parameters and gradients.", nameof(parameters));
+        Update(parameters, gradients, _velocity, learningRate);
+    }
+
+    /// <summary>
+    /// The step of <see cref="Step"/> over parameters <c>[start, start + length)</c> only (a fused training step updates
+    /// each layer's rows as soon as their gradient is ready). Every element is updated by the same formula, so steps over
+    /// disjoint ranges that cover all parameters give the bits of one <see cref="Step"/>.
+    /// </summary>
+    internal void StepRange(Span<float> parameters, ReadOnlySpan<float> gradients, float learningRate, int start, int length)
+    {
+        int n = _velocity.Length;
+        if (parameters.Length != n || gradients.Length != n) throw new ArgumentException($"Expected {n} parameters and gradients.", nameof(parameters));
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (start > n - length) throw new ArgumentOutOfRangeException(nameof(length));
+        Update(parameters.Slice(start, length), gradients.Slice(start, length), _velocity.AsSpan(start, length), learningRate);
+    }
+
+    private void Update(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate)
+    {
+        int n = velocity.Length;
         ref float w = ref MemoryMarshal.GetReference(parameters);
         ref float g = ref MemoryMarshal.GetReference(gradients);
-        ref float v = ref MemoryMarshal.GetArrayDataReference(_velocity);
+        ref float v = ref MemoryMarshal.GetReference(velocity);
         float mu = Momentum, wd = WeightDecay, step = -learningRate;
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -75,8 +96,8 @@ public sealed class SgdMomentum
         for (; i < n; i++)
         {
             float d = MultiplyAdd.Of(parameters[i], wd, gradients[i]);
-            float vi = _velocity[i] * mu + d;
-            _velocity[i] = vi;
+            float vi = velocity[i] * mu + d;
+            velocity[i] = vi;
             parameters[i] = MultiplyAdd.Of(vi, step, parameters[i]);
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Span.Prune.Lab.Training.Kernels;
 
 namespace Span.Prune.Lab.Training;
 
@@ -53,36 +54,55 @@ public static class Trainer
         masks?.Apply();
         long t = 0;
         double lastLoss = 0;
-        var total = Stopwatch.StartNew();
-        for (int epoch = 0; epoch < options.Epochs; epoch++)
+        // The fused step (the mlp) gives the same bits as the four calls below, with every phase on all threads.
+        bool fused = options.SlimmingLambda <= 0f && network.CanFuseTrainingStep;
+        WorkerTeam? team = fused ? WorkerTeam.Rent(Math.Min(network.MaxDegreeOfParallelism, Environment.ProcessorCount)) : null;
+        try
         {
-            long epochStart = Stopwatch.GetTimestamp();
-            for (int i = 0; i < count; i++) order[i] = i;
-            shuffle.Shuffle(order);
-            double lossSum = 0;
-            for (int start = 0; start < count; start += batchSize)
+            var total = Stopwatch.StartNew();
+            for (int epoch = 0; epoch < options.Epochs; epoch++)
             {
-                int b = Math.Min(batchSize, count - start);
-                for (int i = 0; i < b; i++)
+                long epochStart = Stopwatch.GetTimestamp();
+                for (int i = 0; i < count; i++) order[i] = i;
+                shuffle.Shuffle(order);
+                double lossSum = 0;
+                for (int start = 0; start < count; start += batchSize)
                 {
-                    int image = order[start + i];
-                    pixels.Slice(image * ReferenceNetwork.InputSize, ReferenceNetwork.InputSize).CopyTo(batchPixels.AsSpan(i * ReferenceNetwork.InputSize));
-                    batchLabels[i] = labels[image];
+                    int b = Math.Min(batchSize, count - start);
+                    float learningRate = CosineSchedule.LearningRate(options.LearningRate, t, totalSteps);
+                    if (fused)
+                    {
+                        for (int i = 0; i < b; i++) batchLabels[i] = labels[order[start + i]];
+                        lossSum += network.TrainStep(pixels, order.AsSpan(start, b), batchLabels.AsSpan(0, b), optimizer, learningRate, team);
+                        masks?.Apply();
+                        t++;
+                        continue;
+                    }
+                    for (int i = 0; i < b; i++)
+                    {
+                        int image = order[start + i];
+                        pixels.Slice(image * ReferenceNetwork.InputSize, ReferenceNetwork.InputSize).CopyTo(batchPixels.AsSpan(i * ReferenceNetwork.InputSize));
+                        batchLabels[i] = labels[image];
+                    }
+                    network.Forward(batchPixels, b, training: true);
+                    lossSum += network.ComputeLoss(batchLabels.AsSpan(0, b));
+                    network.Backward();
+                    if (options.SlimmingLambda > 0f)
+                    {
+                        foreach (var g in scales) BatchNormScaling.AddL1Subgradient(g.Values.Span, g.Gradient.Span, options.SlimmingLambda);
+                    }
+                    optimizer.Step(parameters, gradients, learningRate);
+                    masks?.Apply();
+                    t++;
                 }
-                network.Forward(batchPixels, b, training: true);
-                lossSum += network.ComputeLoss(batchLabels.AsSpan(0, b));
-                network.Backward();
-                if (options.SlimmingLambda > 0f)
-                {
-                    foreach (var g in scales) BatchNormScaling.AddL1Subgradient(g.Values.Span, g.Gradient.Span, options.SlimmingLambda);
-                }
-                optimizer.Step(parameters, gradients, CosineSchedule.LearningRate(options.LearningRate, t, totalSteps));
-                masks?.Apply();
-                t++;
+                lastLoss = lossSum / stepsPerEpoch;
+                onEpoch?.Invoke(new EpochReport(epoch, lastLoss, Stopwatch.GetElapsedTime(epochStart).TotalSeconds));
             }
-            lastLoss = lossSum / stepsPerEpoch;
-            onEpoch?.Invoke(new EpochReport(epoch, lastLoss, Stopwatch.GetElapsedTime(epochStart).TotalSeconds));
+            return new TrainingResult(options.Epochs, t, (long)count * options.Epochs, lastLoss, total.Elapsed.TotalSeconds);
         }
-        return new TrainingResult(options.Epochs, t, (long)count * options.Epochs, lastLoss, total.Elapsed.TotalSeconds);
+        finally
+        {
+            team?.Return();
+        }
     }
 }
