@@ -62,7 +62,7 @@ echo "target $target, $minutes min: executions $(stat execs_done), paths $(stat 
 
 if [ "${FUZZ_CMIN:-0}" = 1 ]; then
   rm -rf "$work/cmin"
-  AFL_PATH=/usr/lib/afl afl-cmin -i "$work/out/default/queue" -o "$work/cmin" -t 10000 -m none -- dotnet "$work/bin/Span.Prune.Fuzz.dll" "$target" \
+  afl-cmin -i "$work/out/default/queue" -o "$work/cmin" -t 10000 -m none -- dotnet "$work/bin/Span.Prune.Fuzz.dll" "$target" \
     >"$work/cmin.log" 2>&1 || { tail -20 "$work/cmin.log"; exit 1; }
   rm -rf "$here/corpus/$target"
   mkdir -p "$here/corpus/$target"
