@@ -34,10 +34,11 @@ internal static partial class PruneCommand
 
     /// <summary>
     /// Criteria with a global ranking: magnitude (= l1 = l2 per element), LAMP, and the element-wise data-driven ones.
-    /// Not Wanda: its norms rescale columns, so scores of different rows are not comparable (Sun et al. 2023 select
-    /// per output; see <see cref="Scoring.Wanda"/>).
+    /// Wanda globally ranks its element scores <c>|w|·‖X_j‖₂</c> across tensors: a variant of the paper's rule, which
+    /// compares within each output row (Sun et al. 2023 study the comparison group and find per-output best on LLMs;
+    /// <c>--scope layer</c> is that rule, see <see cref="Scoring.Wanda"/>).
     /// </summary>
-    private static readonly string[] GlobalCriteria = ["magnitude", "l1", "l2", "lamp", "taylor", "obd"];
+    private static readonly string[] GlobalCriteria = ["magnitude", "l1", "l2", "lamp", "taylor", "obd", "wanda"];
 
     private static List<ReportEntry> RunGlobal(SafeTensorsFile file, List<SafeTensorInfo> targets, Options o, string? statsPath, OutputFiles files, string outputPath)
     {
@@ -191,6 +192,7 @@ internal static partial class PruneCommand
                     _stats!.ReadAsFloat32(ts.Primary.Index, a);
                     if (ts.IsScore) a.CopyTo(scores);
                     else if (_criterion == "taylor") Scoring.Taylor(scores, a, scores);
+                    else if (_criterion == "wanda") Scoring.Wanda(scores, ShapeOf(t), a, scores);
                     else Scoring.Obd(scores, a, scores);
                 }
                 finally

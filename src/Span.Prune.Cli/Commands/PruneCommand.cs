@@ -40,7 +40,7 @@ internal static partial class PruneCommand
         var criterion = new Option<string>("--criterion") { Description = "magnitude | l1 | l2 | random | lamp (--scope global) | taylor | obd | wanda | apoz | regression (these five need --stats) | bn-scale.", DefaultValueFactory = _ => "magnitude" };
         var sparsity = new Option<double>("--sparsity") { Description = "Fraction of units to prune, in [0, 1]; exactly round-half-even(s·n). Required unless --mask-in." };
         var granularity = new Option<string?>("--granularity") { Description = "element | row | column | kernel | block:RxC | nm:N:M (default element; row for apoz and bn-scale, column for regression)." };
-        var scope = new Option<string>("--scope") { Description = "layer (each tensor on its own) | global (one threshold over all targets; magnitude, lamp, taylor or obd, element granularity).", DefaultValueFactory = _ => "layer" };
+        var scope = new Option<string>("--scope") { Description = "layer (each tensor on its own) | global (one threshold over all targets; magnitude, lamp, taylor, obd or wanda, element granularity).", DefaultValueFactory = _ => "layer" };
         var include = new Option<string?>("--include") { Description = "Only tensors whose name matches this regular expression.", HelpName = "REGEX" };
         var exclude = new Option<string?>("--exclude") { Description = "Skip tensors whose name matches this regular expression.", HelpName = "REGEX" };
         var stats = new Option<string?>("--stats") { Description = "Statistics .safetensors file: <tensor>.grad | .fisher | .hess_diag | .input_norm | .apoz | .inputs [+ .targets].", HelpName = "FILE" };
@@ -112,8 +112,6 @@ internal static partial class PruneCommand
             throw new ArgumentException("--scope global supports --granularity element (global_unstructured)");
         if (o.Scope == "global" && o.Criterion == "random")
             throw new ArgumentException("--scope global ranks scores across tensors; random has none to rank (use --scope layer)");
-        if (o.Scope == "global" && o.Criterion == "wanda")
-            throw new ArgumentException("--scope global: criterion wanda compares weights within each output row (its input norms make rows incomparable); use --scope layer");
         if (o.Scope == "global" && !GlobalCriteria.Contains(o.Criterion))
             throw new ArgumentException($"--scope global ranks {string.Join(", ", GlobalCriteria)}; criterion {o.Criterion} prunes with --scope layer");
         if (o.Criterion == Lamp && o.Scope != "global")

@@ -56,7 +56,7 @@ public sealed class GlobalScoreTests : IDisposable
     /// <summary>The statistic of <paramref name="suffix"/> for each target (non-negative where it must be), F32.</summary>
     private static Dictionary<string, float[]> Statistics(string suffix) => Targets.ToDictionary(w => w.Name, w =>
     {
-        float[] s = TestData.Normal(w.Values.Length, w.Values.Length + 17);
+        float[] s = TestData.Normal(StatLength(suffix, w), w.Values.Length + 17);
         for (int i = 3; i < s.Length; i += 7) s[i] = 0f;
         return suffix is "grad" ? s : s.Select(MathF.Abs).ToArray();
     });
@@ -64,9 +64,12 @@ public sealed class GlobalScoreTests : IDisposable
     private string WriteStats(string suffix, Dictionary<string, float[]> stats)
     {
         var f = new TensorFile();
-        foreach (W w in Targets) f.F32(w.Name + "." + suffix, stats[w.Name], w.Shape);
+        foreach (W w in Targets) f.F32(w.Name + "." + suffix, stats[w.Name], suffix == "input_norm" ? [StatLength(suffix, w)] : w.Shape);
         return f.Save(PathOf("stats.safetensors"));
     }
+
+    /// <summary>Wanda's norms: one per column of the 2-D view <c>[Shape[0], rest]</c>; the others: one per weight.</summary>
+    private static int StatLength(string suffix, W w) => suffix == "input_norm" ? w.Values.Length / (int)w.Shape[0] : w.Values.Length;
 
     /// <summary>LAMP by its definition (Lee et al. 2021): sort by (w², index), score w_p² / Σ_{q ≥ p} w_q² in double, rounded once.</summary>
     private static float[] NaiveLamp(float[] w)
@@ -89,6 +92,8 @@ public sealed class GlobalScoreTests : IDisposable
         "taylor" when suffix == "taylor" => stats![w.Name],
         "taylor" => w.Values.Select((x, i) => MathF.Abs(stats![w.Name][i] * x)).ToArray(),
         "obd" => w.Values.Select((x, i) => 0.5f * stats![w.Name][i] * (x * x)).ToArray(),
+        // |w|·‖X_j‖ with j the column of the 2-D view (rows of length RowLength), ranked across tensors.
+        "wanda" => w.Values.Select((x, i) => MathF.Abs(x) * stats![w.Name][i % StatLength("input_norm", w)]).ToArray(),
         _ => throw new ArgumentOutOfRangeException(nameof(criterion)),
     };
 
@@ -119,6 +124,8 @@ public sealed class GlobalScoreTests : IDisposable
     [InlineData("taylor", "taylor", 0.5, 0.8)]
     [InlineData("obd", "fisher", 0.5, 1.0)]
     [InlineData("obd", "hess_diag", 0.3, 0.9)]
+    [InlineData("wanda", "input_norm", 0.5, 1.0)]
+    [InlineData("wanda", "input_norm", 0.3, 0.8)]
     public void Global_equals_the_lowest_k_scores_over_all_tensors(string criterion, string? suffix, double s, double cap)
     {
         string model = WriteModel();
@@ -183,7 +190,6 @@ public sealed class GlobalScoreTests : IDisposable
     [Theory]
     [InlineData("criterion lamp ranks weights across tensors: use --scope global", "--criterion", "lamp")]
     [InlineData("--stats is not read by criterion lamp", "--criterion", "lamp", "--scope", "global", "--stats", "STATS")]
-    [InlineData("criterion wanda compares weights within each output row", "--criterion", "wanda", "--scope", "global", "--stats", "STATS")]
     [InlineData("random has none to rank", "--criterion", "random", "--scope", "global")]
     [InlineData("'fc1.weight.hess_diag' holds -1 at index 7; expected values in [0,", "--criterion", "obd", "--scope", "global", "--stats", "STATS")]
     public void Bad_global_requests_exit_two_and_write_nothing(string message, params string[] options)

@@ -464,7 +464,6 @@ public sealed class StatsCriteriaTests : IDisposable
     [InlineData("needs --stats FILE", "--criterion", "taylor")]
     [InlineData("--stats is not read by criterion magnitude", "--criterion", "magnitude", "--stats", "STATS")]
     [InlineData("--pair is only used by criterion bn-scale", "--criterion", "taylor", "--stats", "STATS", "--pair", "a=b")]
-    [InlineData("criterion wanda compares weights within each output row", "--criterion", "wanda", "--stats", "STATS", "--scope", "global")]
     [InlineData("is the same file as --stats", "--criterion", "taylor", "--stats", "STATS", "-o", "STATS")]
     public void BadStatsUsage_ExitsTwo(string message, params string[] options)
     {
