@@ -17,6 +17,7 @@ namespace Span.Prune.Tests.Concurrency;
 /// contents), not from the allocator: they are what stays pinned between calls. 64 rows stand in for 4096 (the row
 /// count does not change the scratch).
 /// </remarks>
+[Collection(nameof(MatMul.ProcessAllocationCollection))] // reads the process-wide pool: no other test may rent from it meanwhile
 public class PerThreadScratchTests(ITestOutputHelper output)
 {
     private const int Rows = 64, Cols = 4096;

@@ -231,7 +231,16 @@ public class NetworkTests
             }
         }
     }
+}
 
+/// <summary>
+/// A training step allocates nothing once warm. In the process-wide collection: the cnn's im2col GEMMs take scratch
+/// larger than 64 KiB from the library's shared pool (clamp(cores, 2, 64) buffers), which allocates only when more large
+/// multiplies run at once than it holds, as other test classes running in parallel would make it.
+/// </summary>
+[Collection(nameof(Span.Prune.Tests.MatMul.ProcessAllocationCollection))]
+public class TrainingAllocationTests
+{
     [Fact]
     public void TrainingStep_AllocatesNothing()
     {
