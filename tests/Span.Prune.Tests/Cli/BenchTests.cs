@@ -8,15 +8,11 @@ namespace Span.Prune.Tests.Cli;
 /// second): the markdown table, the JSON schema of the issue, and the floor check's exit codes. The ratios of so small
 /// a run mean nothing, so the floors here are chosen to hold (0) or to fail (10⁶) whatever the machine does.
 /// </summary>
-public sealed class BenchTests : IDisposable
+public sealed class BenchTests() : CliTempDirectory("sprune-bench-")
 {
     private static readonly string[] Formats = ["dense", "csr", "csr16", "bsr:4x4", "nm:2:4", "nm:1:8", "shrunk"];
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-bench-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string File(string name) => Path.Combine(_dir, name);
+    private string File(string name) => Path.Combine(Dir, name);
 
     private string Floors(params (string Key, double Floor)[] floors)
     {

@@ -5,12 +5,8 @@ using Span.Prune.Tests.Lab.Data;
 namespace Span.Prune.Tests.Cli;
 
 /// <summary><c>sprune demo</c>: bad input is exit 2 with one line; a tiny run (the hidden <c>--subset</c> test hook) writes well-formed JSON and SVG.</summary>
-public sealed class DemoCommandTests : IDisposable
+public sealed class DemoCommandTests() : CliTempDirectory("sprune-demo-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-demo-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private static void AssertOneLine(Sprune.Result r, string contains)
     {
         Assert.Equal(2, r.ExitCode);
@@ -23,7 +19,7 @@ public sealed class DemoCommandTests : IDisposable
     /// <summary>Four valid raw IDX files of <paramref name="count"/> images each.</summary>
     private string WriteData(int count)
     {
-        string dir = Path.Combine(_dir, "data");
+        string dir = Path.Combine(Dir, "data");
         Directory.CreateDirectory(dir);
         byte[] pixels = IdxTestFiles.Pixels(count, seed: 3), labels = IdxTestFiles.LabelValues(count);
         File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte"), IdxTestFiles.Images(pixels, count));
@@ -35,7 +31,7 @@ public sealed class DemoCommandTests : IDisposable
 
     [Fact]
     public void MissingDataDirectory_IsExit2WithOneLine() =>
-        AssertOneLine(Sprune.Run("demo", "--data", Path.Combine(_dir, "nowhere")), "nowhere");
+        AssertOneLine(Sprune.Run("demo", "--data", Path.Combine(Dir, "nowhere")), "nowhere");
 
     [Fact]
     public void MissingFile_IsExit2NamingIt()
@@ -74,7 +70,7 @@ public sealed class DemoCommandTests : IDisposable
     [Fact]
     public void TinyRun_WritesTablesJsonAndOneSvgWithBothFigures()
     {
-        string json = Path.Combine(_dir, "demo.json"), svg = Path.Combine(_dir, "demo.svg");
+        string json = Path.Combine(Dir, "demo.json"), svg = Path.Combine(Dir, "demo.svg");
 
         var r = Sprune.Run("demo", "--subset", "160", "--json", json, "--plot", svg);
 
@@ -109,6 +105,6 @@ public sealed class DemoCommandTests : IDisposable
         Assert.Contains("panel-mlp-speed", panels);
         Assert.Contains("panel-cnn-speed", panels);
         Assert.Contains(plot.Descendants(), e => (string?)e.Attribute("data-series") is { } s && s.Contains("bn_scale", StringComparison.Ordinal));
-        Assert.Empty(Directory.EnumerateFiles(_dir, "*.tmp"));
+        Assert.Empty(Directory.EnumerateFiles(Dir, "*.tmp"));
     }
 }

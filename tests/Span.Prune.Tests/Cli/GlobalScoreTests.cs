@@ -11,14 +11,8 @@ namespace Span.Prune.Tests.Cli;
 /// the formula says, a sort of every (score, tensor, index), the first round-half-even(s·N) pruned, with a cap the
 /// greedy walk that skips tensors at ⌊cap·n⌋; for LAMP also the library's in-memory <see cref="Pruning.Global"/>.
 /// </summary>
-public sealed class GlobalScoreTests : IDisposable
+public sealed class GlobalScoreTests() : CliTempDirectory("sprune-global-scores-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-global-scores-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     private string Out => PathOf("out.safetensors");
 
     private sealed record W(string Name, SafeTensorsDType DType, long[] Shape, float[] Values);
@@ -208,7 +202,7 @@ public sealed class GlobalScoreTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
         Assert.Contains(message, r.StdErr, StringComparison.Ordinal);
-        Assert.Equal(new[] { "model.safetensors", "stats.safetensors" }.Select(PathOf).Order(), Directory.GetFiles(_dir).Order());
+        Assert.Equal(new[] { "model.safetensors", "stats.safetensors" }.Select(PathOf).Order(), Directory.GetFiles(Dir).Order());
     }
 
     [Fact]
@@ -224,6 +218,6 @@ public sealed class GlobalScoreTests : IDisposable
         Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
         Assert.Contains("tensor 'fc2.weight'", r.StdErr, StringComparison.Ordinal);
         Assert.Contains("NaN", r.StdErr, StringComparison.Ordinal);
-        Assert.Equal([model], Directory.GetFiles(_dir));
+        Assert.Equal([model], Directory.GetFiles(Dir));
     }
 }

@@ -11,14 +11,8 @@ namespace Span.Prune.Tests.Cli;
 /// round-half-even(s·N), and with a cap the greedy walk that skips tensors at ⌊cap·n⌋ — torch's
 /// <c>global_unstructured(L1Unstructured)</c> when there are no ties.
 /// </summary>
-public sealed class GlobalStreamingTests : IDisposable
+public sealed class GlobalStreamingTests() : CliTempDirectory("sprune-global-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-global-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     private static string Inv(double x) => x.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A tensor: name, dtype, shape and raw little-endian bytes.</summary>
@@ -192,7 +186,7 @@ public sealed class GlobalStreamingTests : IDisposable
         Assert.Contains("bad.weight", r.StdErr);
         Assert.Contains("NaN", r.StdErr);
         Assert.Single(r.StdErr.Trim().Split('\n'));
-        Assert.Equal(["nan.safetensors"], Directory.GetFiles(_dir).Select(Path.GetFileName));
+        Assert.Equal(["nan.safetensors"], Directory.GetFiles(Dir).Select(Path.GetFileName));
     }
 
     [Fact]

@@ -17,13 +17,9 @@ namespace Span.Prune.Tests.Cli;
 /// (GEMV) and 2…8 (grouped-k on AVX-512) the k sum is split over vector lanes, and removing columns moves terms
 /// between lanes: those batches agree to rounding only, which is what <see cref="MlpChain_ShrunkEqualsMasked_SmallBatches"/> checks.
 /// </remarks>
-public sealed class GroupPruneTests : IDisposable
+public sealed class GroupPruneTests() : CliTempDirectory("sprune-groups-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-groups-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string Out(string name = "out.safetensors") => Path.Combine(_dir, name);
+    private string Out(string name = "out.safetensors") => Path.Combine(Dir, name);
 
     // ---------------------------------------------------------------- references
 
@@ -366,7 +362,7 @@ public sealed class GroupPruneTests : IDisposable
     /// <summary>Two layers, hidden 64, 8 query heads of dim 8, <paramref name="kvHeads"/> kv heads, intermediate 96, BF16; config.json when asked.</summary>
     private (string Dir, Dictionary<string, (float[] W, long[] Shape)> T) LlamaModel(int kvHeads, bool config)
     {
-        string dir = Directory.CreateDirectory(Path.Combine(_dir, $"llama-{kvHeads}")).FullName;
+        string dir = Directory.CreateDirectory(Path.Combine(Dir, $"llama-{kvHeads}")).FullName;
         var tensors = new Dictionary<string, (float[], long[])>();
         var file = new TensorFile();
         int seed = 40;
@@ -536,14 +532,14 @@ public sealed class GroupPruneTests : IDisposable
     {
         Mlp m = MlpModel();
         string[] args = ["prune", m.Path, "-o", Out(), "--sparsity", "0.3", .. extra];
-        AssertFails(Sprune.Run(args), expected, _dir);
+        AssertFails(Sprune.Run(args), expected, Dir);
     }
 
     [Fact]
     public void SparsityOne_WouldEmptyAGroup_ExitsTwo()
     {
         Mlp m = MlpModel();
-        AssertFails(Sprune.Run("prune", m.Path, "-o", Out(), "--preset", "mlp-chain", "--sparsity", "1", "--shrink"), "removes all 48 units of group", _dir);
+        AssertFails(Sprune.Run("prune", m.Path, "-o", Out(), "--preset", "mlp-chain", "--sparsity", "1", "--shrink"), "removes all 48 units of group", Dir);
     }
 
     [Fact]
@@ -564,7 +560,7 @@ public sealed class GroupPruneTests : IDisposable
     public void LlamaAttn_WithoutHeadDim_ExitsTwo()
     {
         var (dir, _) = LlamaModel(kvHeads: 2, config: false);
-        AssertFails(Sprune.Run("prune", dir, "-o", Out(), "--preset", "llama-attn", "--sparsity", "0.5"), "--preset llama-attn needs the head dimension: give --head-dim N", _dir);
-        AssertFails(Sprune.Run("prune", dir, "-o", Out(), "--preset", "llama-attn", "--sparsity", "0.5", "--head-dim", "7"), "head dim 7 (from --head-dim) does not divide", _dir);
+        AssertFails(Sprune.Run("prune", dir, "-o", Out(), "--preset", "llama-attn", "--sparsity", "0.5"), "--preset llama-attn needs the head dimension: give --head-dim N", Dir);
+        AssertFails(Sprune.Run("prune", dir, "-o", Out(), "--preset", "llama-attn", "--sparsity", "0.5", "--head-dim", "7"), "head dim 7 (from --head-dim) does not divide", Dir);
     }
 }

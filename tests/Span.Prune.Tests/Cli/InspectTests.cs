@@ -4,15 +4,11 @@ using Span.Prune.Tests.SafeTensors;
 namespace Span.Prune.Tests.Cli;
 
 /// <summary><c>sprune inspect</c> on files the test writes byte by byte (an independent reference, not our writer).</summary>
-public sealed class InspectTests : IDisposable
+public sealed class InspectTests() : CliTempDirectory("sprune-inspect-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-inspect-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private string Write(string name, byte[] bytes)
     {
-        string path = Path.Combine(_dir, name);
+        string path = Path.Combine(Dir, name);
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -94,7 +90,7 @@ public sealed class InspectTests : IDisposable
     public void MalformedOrMissingFile_ExitsTwo_WithOneLine()
     {
         string truncated = Write("bad.safetensors", SafeTensorsFixture.SmallFile()[..20]);
-        foreach (string path in new[] { truncated, Path.Combine(_dir, "missing.safetensors") })
+        foreach (string path in new[] { truncated, Path.Combine(Dir, "missing.safetensors") })
         {
             var r = Sprune.Run("inspect", path);
             Assert.Equal(2, r.ExitCode);

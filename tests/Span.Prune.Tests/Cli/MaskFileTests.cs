@@ -11,14 +11,8 @@ namespace Span.Prune.Tests.Cli;
 /// Model: <c>fc1.weight</c> [8, 8], <c>fc1.bias</c> [8] (F32, not pruned), <c>conv.weight</c> [4, 2, 3, 3] (61 bits
 /// would not be byte aligned, so it is 72: see <see cref="OddLength"/> for a tail).
 /// </summary>
-public sealed class MaskFileTests : IDisposable
+public sealed class MaskFileTests() : CliTempDirectory("sprune-masks-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-masks-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     private string Out => PathOf("out.safetensors");
 
     private string Masks => PathOf("masks.safetensors");
@@ -186,7 +180,7 @@ public sealed class MaskFileTests : IDisposable
         Assert.Contains(expected, r.StdErr);
         if (outBefore is null) Assert.False(File.Exists(Out));
         else Assert.Equal(outBefore, File.ReadAllBytes(Out));
-        Assert.Empty(Directory.GetFiles(_dir, ".sprune-*"));
+        Assert.Empty(Directory.GetFiles(Dir, ".sprune-*"));
     }
 
     [Fact]

@@ -7,14 +7,8 @@ namespace Span.Prune.Tests.Cli;
 /// <see cref="OutputFiles"/> in process, where a write can be made to fail at a chosen byte: whatever fails, no output
 /// changes, no temporary file stays, and the input is untouched.
 /// </summary>
-public sealed class OutputFilesTests : IDisposable
+public sealed class OutputFilesTests() : CliTempDirectory("sprune-outputfiles-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-outputfiles-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     /// <summary>Passes writes through until <c>failAt</c> bytes have gone, writes the part before it, then fails like a full disk.</summary>
     private sealed class FailingStream(Stream inner, long failAt) : Stream
     {
@@ -68,7 +62,7 @@ public sealed class OutputFilesTests : IDisposable
             files.Commit(); // nothing staged: nothing renamed
         }
 
-        Assert.Equal([input], Directory.GetFileSystemEntries(_dir));
+        Assert.Equal([input], Directory.GetFileSystemEntries(Dir));
         Assert.Equal(before, File.ReadAllBytes(input));
     }
 
@@ -86,7 +80,7 @@ public sealed class OutputFilesTests : IDisposable
             Assert.Throws<IOException>(() => files.Stage(b, s => new FailingStream(s, 3).Write("new second"u8)));
         } // disposed without a commit
 
-        Assert.Equal([first], Directory.GetFileSystemEntries(_dir));
+        Assert.Equal([first], Directory.GetFileSystemEntries(Dir));
         Assert.Equal("old first", File.ReadAllText(first));
     }
 
@@ -107,7 +101,7 @@ public sealed class OutputFilesTests : IDisposable
 
         Assert.Equal("new first", File.ReadAllText(first));
         Assert.Equal("new second", File.ReadAllText(second));
-        Assert.Equal(2, Directory.GetFileSystemEntries(_dir).Length);
+        Assert.Equal(2, Directory.GetFileSystemEntries(Dir).Length);
     }
 
     [Fact]
@@ -120,7 +114,7 @@ public sealed class OutputFilesTests : IDisposable
         files.Input(input, "--stats"); // two inputs may be one file: reading twice harms nothing
         files.Output(PathOf("a"), "--report");
 
-        Assert.Throws<ArgumentException>(() => files.Output(Path.Combine(_dir, "sub", "..", "a"), "the output"));
+        Assert.Throws<ArgumentException>(() => files.Output(Path.Combine(Dir, "sub", "..", "a"), "the output"));
         Assert.Throws<ArgumentException>(() => files.Output(input, "--sparse-out"));
         Assert.Throws<InvalidOperationException>(() => files.Stage(PathOf("b"), _ => { }));
     }

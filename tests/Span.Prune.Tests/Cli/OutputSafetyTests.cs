@@ -11,14 +11,8 @@ namespace Span.Prune.Tests.Cli;
 /// (links, permissions, long names, fsync), what it leaves when it fails, is killed or races another run, and how it
 /// prints names and patterns it did not choose.
 /// </summary>
-public sealed partial class OutputSafetyTests : IDisposable
+public sealed partial class OutputSafetyTests() : CliTempDirectory("sprune-outputs-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-outputs-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     private string Model(string name = "model.safetensors") =>
         new TensorFile().F32("fc1.weight", TestData.Normal(60, 1), 6, 10).F32("fc2.weight", TestData.Normal(24, 2), 4, 6).Save(PathOf(name));
 
@@ -28,7 +22,7 @@ public sealed partial class OutputSafetyTests : IDisposable
 
     /// <summary>Every entry of the directory with its content (a link by its target), to show that a refused run changed nothing.</summary>
     private SortedDictionary<string, string> Snapshot() => new(
-        new DirectoryInfo(_dir).EnumerateFileSystemInfos().ToDictionary(
+        new DirectoryInfo(Dir).EnumerateFileSystemInfos().ToDictionary(
             e => e.Name,
             e => e.LinkTarget is { } target ? "link -> " + target
                 : e is DirectoryInfo ? "directory"
@@ -127,7 +121,7 @@ public sealed partial class OutputSafetyTests : IDisposable
     public void AnOutputThroughADirectoryLink_ToTheInputsFolder_IsRefused()
     {
         string model = Model();
-        Directory.CreateSymbolicLink(PathOf("dirlink"), _dir);
+        Directory.CreateSymbolicLink(PathOf("dirlink"), Dir);
         var before = Snapshot();
 
         // Was: renamed over the input, exit 0.
@@ -141,7 +135,7 @@ public sealed partial class OutputSafetyTests : IDisposable
     public void TwoOutputsThatAreOneNewFileThroughADirectoryLink_AreRefused()
     {
         string model = Model();
-        Directory.CreateSymbolicLink(PathOf("dirlink"), _dir);
+        Directory.CreateSymbolicLink(PathOf("dirlink"), Dir);
         var before = Snapshot();
 
         var r = Sprune.Run("prune", model, "-o", PathOf("out.safetensors"), "--sparsity", "0.5",
@@ -175,7 +169,7 @@ public sealed partial class OutputSafetyTests : IDisposable
         using Process p = Sprune.Start("generate", PathOf("big.safetensors"), "--tensors", "8", "--rows", "2048", "--cols", "2048", "--dtype", "f32");
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         var clock = Stopwatch.StartNew();
-        while (Directory.GetFiles(_dir, "*.tmp").Length == 0)
+        while (Directory.GetFiles(Dir, "*.tmp").Length == 0)
         {
             Assert.False(p.HasExited, "sprune finished before a temporary file was seen");
             Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "no temporary file appeared");
@@ -187,7 +181,7 @@ public sealed partial class OutputSafetyTests : IDisposable
         Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Equal(exitCode, p.ExitCode);
         Assert.DoesNotContain("   at ", await stderr, StringComparison.Ordinal);
-        Assert.Empty(Directory.GetFileSystemEntries(_dir)); // neither the temporary file nor a partial output
+        Assert.Empty(Directory.GetFileSystemEntries(Dir)); // neither the temporary file nor a partial output
     }
 
     [Fact]
@@ -201,7 +195,7 @@ public sealed partial class OutputSafetyTests : IDisposable
 
         Assert.Equal(0, r.ExitCode);
         Assert.Equal(TorchCount(0.5, 60), Read(output, "fc1.weight").Count(x => x == 0));
-        Assert.Equal(2, Directory.GetFiles(_dir).Length);
+        Assert.Equal(2, Directory.GetFiles(Dir).Length);
     }
 
     [Theory]
@@ -341,7 +335,7 @@ public sealed partial class OutputSafetyTests : IDisposable
         var r = Sprune.Run("generate", PathOf("huge.safetensors"), "--rows", "4000000000", "--cols", "4000000000");
 
         AssertRefused(r);
-        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+        Assert.Empty(Directory.GetFileSystemEntries(Dir));
     }
 
     [Fact]
@@ -361,7 +355,7 @@ public sealed partial class OutputSafetyTests : IDisposable
         double s = sparsities.Single(x => outA.Count(v => v == 0) == TorchCount(x, a.Length)); // one run's file, whole
         Assert.Equal(TorchCount(s, b.Length), outB.Count(v => v == 0));
         Assert.All(Enumerable.Range(0, a.Length).Where(i => outA[i] != 0), i => Assert.Equal(a[i], outA[i]));
-        Assert.Equal(2, Directory.GetFiles(_dir).Length); // model and output: no temporary file
+        Assert.Equal(2, Directory.GetFiles(Dir).Length); // model and output: no temporary file
     }
 
 #pragma warning disable SA1300, IDE1006 // libc's names

@@ -8,12 +8,8 @@ namespace Span.Prune.Tests.Cli;
 /// counting stream; and through the real executable, that it appears only on a terminal (under <c>script</c>, which
 /// gives the child a pseudo-terminal) and never with <c>--quiet</c> or a redirected stderr.
 /// </summary>
-public sealed class ProgressMeterTests : IDisposable
+public sealed class ProgressMeterTests() : CliTempDirectory("sprune-progress-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-progress-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public void Line_CountsTensorBoundariesPassed_RateAndEta()
     {
@@ -110,7 +106,7 @@ public sealed class ProgressMeterTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Out("d")), File.ReadAllBytes(Out("b")));
     }
 
-    private string Out(string name) => Path.Combine(_dir, name + ".safetensors");
+    private string Out(string name) => Path.Combine(Dir, name + ".safetensors");
 
     /// <summary>Runs sprune under <c>script -qec</c>: its stdout and stderr both go to the pseudo-terminal, which script copies to its stdout.</summary>
     private static string UnderTerminal(params string[] args)

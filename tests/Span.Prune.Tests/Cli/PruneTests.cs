@@ -10,12 +10,8 @@ namespace Span.Prune.Tests.Cli;
 /// torch.nn.utils.prune, computed independently here: round-half-even(s·n) units, lowest scores first (a stable sort;
 /// the random weights have no ties).
 /// </summary>
-public sealed class PruneTests : IDisposable
+public sealed class PruneTests() : CliTempDirectory("sprune-prune-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-prune-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>fc1.weight F32 [6, 10], fc1.bias F32 [6], fc2.weight F32 [4, 6], metadata format=pt.</summary>
     private (string Path, float[] W1, float[] B1, float[] W2) Model()
     {
@@ -25,12 +21,12 @@ public sealed class PruneTests : IDisposable
             $"\"fc1.weight\":{{\"dtype\":\"F32\",\"shape\":[6,10],\"data_offsets\":[0,{a.Length}]}}," +
             $"\"fc1.bias\":{{\"dtype\":\"F32\",\"shape\":[6],\"data_offsets\":[{a.Length},{a.Length + b.Length}]}}," +
             $"\"fc2.weight\":{{\"dtype\":\"F32\",\"shape\":[4,6],\"data_offsets\":[{a.Length + b.Length},{a.Length + b.Length + c.Length}]}}}}";
-        string path = System.IO.Path.Combine(_dir, "model.safetensors");
+        string path = System.IO.Path.Combine(Dir, "model.safetensors");
         File.WriteAllBytes(path, SafeTensorsFixture.Build(header, SafeTensorsFixture.Concat(a, b, c)));
         return (path, w1, b1, w2);
     }
 
-    private string Out(string name = "out.safetensors") => System.IO.Path.Combine(_dir, name);
+    private string Out(string name = "out.safetensors") => System.IO.Path.Combine(Dir, name);
 
     [Theory]
     [InlineData(0.3)]
@@ -96,7 +92,7 @@ public sealed class PruneTests : IDisposable
         // BF16 [2, 4]: bit patterns chosen by hand; magnitude 50% prunes the four smallest.
         ushort[] bits = [0x3F80, 0xBE00, 0x4040, 0x3C00, 0xC0A0, 0x3E80, 0xBF00, 0x4100]; // 1, -0.125, 3, 0.0078, -5, 0.25, -0.5, 8
         byte[] data = SafeTensorsFixture.Bytes(bits);
-        string path = System.IO.Path.Combine(_dir, "bf16.safetensors");
+        string path = System.IO.Path.Combine(Dir, "bf16.safetensors");
         File.WriteAllBytes(path, SafeTensorsFixture.Build($"{{\"w\":{{\"dtype\":\"BF16\",\"shape\":[2,4],\"data_offsets\":[0,{data.Length}]}}}}", data));
 
         Assert.Equal(0, Sprune.Run("prune", path, "-o", Out(), "--sparsity", "0.5").ExitCode);
@@ -127,7 +123,7 @@ public sealed class PruneTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Single(r.StdErr.Trim().Split('\n'));
         Assert.False(File.Exists(Out()));
-        Assert.Single(Directory.GetFiles(_dir)); // no temp file left behind either
+        Assert.Single(Directory.GetFiles(Dir)); // no temp file left behind either
     }
 
     [Fact]
@@ -185,6 +181,6 @@ public sealed class PruneTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("tensor 'second': holds a NaN or infinite weight", r.StdErr, StringComparison.Ordinal);
         Assert.Single(r.StdErr.Trim().Split('\n'));
-        Assert.Single(Directory.GetFiles(_dir)); // neither the output nor a temporary file
+        Assert.Single(Directory.GetFiles(Dir)); // neither the output nor a temporary file
     }
 }

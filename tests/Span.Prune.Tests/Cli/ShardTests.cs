@@ -11,14 +11,8 @@ namespace Span.Prune.Tests.Cli;
 /// shard, prune writes the same shard names and an index with a correct total_size, layer and global results equal the
 /// single-file prune of the same tensors byte for byte, and every inconsistent index is exit 2 with nothing written.
 /// </summary>
-public sealed partial class ShardTests : IDisposable
+public sealed partial class ShardTests() : CliTempDirectory("sprune-shards-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-shards-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     private sealed record T(string Name, SafeTensorsDType DType, long[] Shape, float[] Values);
 
     private static T Make(string name, SafeTensorsDType dtype, int seed, params long[] shape) =>
@@ -142,7 +136,7 @@ public sealed partial class ShardTests : IDisposable
             }
         }
         Assert.True(zeros > 0);
-        Assert.Empty(Directory.GetFileSystemEntries(_dir, ".sprune-*"));
+        Assert.Empty(Directory.GetFileSystemEntries(Dir, ".sprune-*"));
     }
 
     [Fact]
@@ -285,7 +279,7 @@ public sealed partial class ShardTests : IDisposable
         var ok = Sprune.Run("prune", dir, "-o", empty, "--sparsity", "0.5");
         Assert.True(ok.ExitCode == 0, ok.StdErr);
         Assert.Equal(4, Directory.GetFiles(empty).Length);
-        Assert.Empty(Directory.GetFileSystemEntries(_dir, ".sprune-*"));
+        Assert.Empty(Directory.GetFileSystemEntries(Dir, ".sprune-*"));
     }
 
     [Fact]
@@ -301,7 +295,7 @@ public sealed partial class ShardTests : IDisposable
         Assert.Equal(2, r.ExitCode);
         Assert.Single(r.StdErr.TrimEnd('\n').Split('\n'));
         Assert.False(Directory.Exists(PathOf("out")));
-        Assert.Empty(Directory.GetFileSystemEntries(_dir, ".sprune-*"));
+        Assert.Empty(Directory.GetFileSystemEntries(Dir, ".sprune-*"));
     }
 
     [Fact]
@@ -340,7 +334,7 @@ public sealed partial class ShardTests : IDisposable
         using Process p = Sprune.Start("prune", dir, "-o", PathOf("out"), "--scope", "global", "--sparsity", "0.5");
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         var clock = Stopwatch.StartNew();
-        while (!Directory.GetDirectories(_dir, ".sprune-*.tmpdir").Any(d => Directory.GetFiles(d).Length > 0))
+        while (!Directory.GetDirectories(Dir, ".sprune-*.tmpdir").Any(d => Directory.GetFiles(d).Length > 0))
         {
             Assert.False(p.HasExited, "sprune finished before the temporary folder was filled");
             Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1), "no temporary folder appeared");
@@ -350,7 +344,7 @@ public sealed partial class ShardTests : IDisposable
         Assert.True(p.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.Equal(143, p.ExitCode);
         Assert.DoesNotContain("   at ", await stderr, StringComparison.Ordinal);
-        Assert.Equal(["big"], Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+        Assert.Equal(["big"], Directory.GetFileSystemEntries(Dir).Select(Path.GetFileName));
     }
 
 #pragma warning disable SA1300, IDE1006 // libc's name
@@ -359,6 +353,6 @@ public sealed partial class ShardTests : IDisposable
 #pragma warning restore SA1300, IDE1006
 
     /// <summary>Every path under the test folder with its size and modification time.</summary>
-    private string Snapshot() => string.Join("\n", Directory.GetFileSystemEntries(_dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+    private string Snapshot() => string.Join("\n", Directory.GetFileSystemEntries(Dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
         .Select(p => File.Exists(p) ? $"{p} {new FileInfo(p).Length} {File.GetLastWriteTimeUtc(p).Ticks}" : p));
 }

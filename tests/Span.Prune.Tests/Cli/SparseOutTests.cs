@@ -9,14 +9,8 @@ namespace Span.Prune.Tests.Cli;
 /// metadata, and must equal the pruned output exactly. Model: <c>fc1.weight</c> [8, 8], <c>fc1.bias</c> [8],
 /// <c>conv.weight</c> [4, 2, 3, 3] (view [4, 18]).
 /// </summary>
-public sealed class SparseOutTests : IDisposable
+public sealed class SparseOutTests() : CliTempDirectory("sprune-sparse-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-sparse-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
-
     private string Out => PathOf("out.safetensors");
 
     private string Sparse => PathOf("sparse.safetensors");
@@ -185,6 +179,6 @@ public sealed class SparseOutTests : IDisposable
         var r = Sprune.Run("prune", model, "-o", Out, "--sparsity", "0.5", "--sparse-out", path);
         Assert.Equal(2, r.ExitCode);
         Assert.Single(r.StdErr.Trim().Split('\n'));
-        Assert.Equal([model], Directory.GetFiles(_dir));
+        Assert.Equal([model], Directory.GetFiles(Dir));
     }
 }

@@ -9,14 +9,9 @@ namespace Span.Prune.Tests.Cli;
 /// mask computed here from naive scalar scores (stable sort by (score, index), round-half-even(s·n) units).
 /// Model: <c>fc1.weight</c> F32 [6, 8], <c>fc1.bias</c> [6], <c>conv.weight</c> F32 [4, 2, 3, 3] (view [4, 18]).
 /// </summary>
-public sealed class StatsCriteriaTests : IDisposable
+public sealed class StatsCriteriaTests() : CliTempDirectory("sprune-stats-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-stats-").FullName;
     private readonly float[] _fc1 = TestData.Normal(48, 11), _bias = TestData.Normal(6, 12), _conv = TestData.Normal(72, 13);
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private string PathOf(string name) => Path.Combine(_dir, name);
 
     private string Out => PathOf("out.safetensors");
 
@@ -30,7 +25,7 @@ public sealed class StatsCriteriaTests : IDisposable
     private void AssertOnlyInputsLeft(params string[] expected)
     {
         Assert.False(File.Exists(Out));
-        Assert.Equal(expected.Select(PathOf).Order(), Directory.GetFiles(_dir).Order());
+        Assert.Equal(expected.Select(PathOf).Order(), Directory.GetFiles(Dir).Order());
     }
 
     [Theory]

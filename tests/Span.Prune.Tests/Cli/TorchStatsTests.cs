@@ -26,12 +26,8 @@ namespace Span.Prune.Tests.Cli;
 /// PATH does not see it), or <c>SPRUNE_PYTHON</c>. Without torch the tests pass vacuously and say so in their output,
 /// because xunit 2 has no dynamic skip; with <c>SPRUNE_REQUIRE_TORCH=1</c> (set by .ci/run) a missing torch fails them.
 /// </remarks>
-public sealed class TorchStatsTests(ITestOutputHelper output, TorchStatsTests.MaskFiles masks) : IDisposable, IClassFixture<TorchStatsTests.MaskFiles>
+public sealed class TorchStatsTests(ITestOutputHelper output, TorchStatsTests.MaskFiles masks) : CliTempDirectory("sprune-torch-"), IClassFixture<TorchStatsTests.MaskFiles>
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sprune-torch-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>One run of the driver's <c>masks</c> mode for both models (importing torch costs seconds), read-only
     /// afterwards; each test writes its CLI outputs into its own directory.</summary>
     public sealed class MaskFiles : IDisposable
@@ -126,7 +122,7 @@ public sealed class TorchStatsTests(ITestOutputHelper output, TorchStatsTests.Ma
         foreach (var run in runs)
         {
             string criterion = run.Key.Split('@')[0], sparsity = run.Key.Split('@')[1];
-            string outPath = Path.Combine(_dir, $"{model}-{criterion}-{sparsity}.safetensors");
+            string outPath = Path.Combine(Dir, $"{model}-{criterion}-{sparsity}.safetensors");
             List<string> args = ["prune", modelPath, "-o", outPath, "--criterion", criterion, "--sparsity", sparsity];
             if (criterion != "magnitude") args.AddRange(["--stats", stats]);
             // apoz is only defined for layers that feed a ReLU (not the last one), as in the demo's export.
@@ -161,15 +157,15 @@ public sealed class TorchStatsTests(ITestOutputHelper output, TorchStatsTests.Ma
         if (!TorchAvailable()) return;
         const int Images = 96, H1 = 24, H2 = 16, C1 = 4, C2 = 6;
         ImageSet data = DemoSubset.Take(Images, 10).Train;
-        string pixels = Path.Combine(_dir, "pixels.bin"), labels = Path.Combine(_dir, "labels.bin");
+        string pixels = Path.Combine(Dir, "pixels.bin"), labels = Path.Combine(Dir, "labels.bin");
         File.WriteAllBytes(pixels, data.Pixels.ToArray());
         File.WriteAllBytes(labels, data.Labels.ToArray());
-        RunDriver("lenet", _dir, pixels, labels, $"{Images}", $"{H1}", $"{H2}", $"{C1}", $"{C2}");
+        RunDriver("lenet", Dir, pixels, labels, $"{Images}", $"{H1}", $"{H2}", $"{C1}", $"{C2}");
 
         foreach (ReferenceNetwork network in new ReferenceNetwork[] { new MlpNetwork(32, H1, H2), new CnnNetwork(32, C1, C2) })
         {
             string name = network is MlpNetwork ? "mlp" : "cnn";
-            string modelPath = Path.Combine(_dir, name + ".safetensors"), statsPath = Path.Combine(_dir, name + ".stats.safetensors");
+            string modelPath = Path.Combine(Dir, name + ".safetensors"), statsPath = Path.Combine(Dir, name + ".stats.safetensors");
             foreach (NetworkTensor t in network.Tensors) Read(modelPath, t.Name).CopyTo(t.Values.Span);
             NetworkStatistics demo = NetworkStatistics.Collect(network, data, Images, 32);
             foreach (LayerStatistics s in demo.Layers)
