@@ -147,20 +147,15 @@ internal sealed class OutputFiles(bool flushToDisk = false) : IDisposable
                 stream.Flush(flushToDisk);
             }
         }
-        catch (IOException e)
+        catch (Exception e)
         {
             _staged.RemoveAt(_staged.Count - 1);
             Discard(temporary);
+            if (e is not IOException) throw;
             // A full disk, a failing device or an input that fails to read mid-write: name the output the user asked
             // for, not only the temporary file that the message of a write error names.
             var (_, shown, label, _) = _paths.Find(p => p.IsOutput && string.Equals(p.Identity.FullPath, target, StringComparison.Ordinal));
             throw new IOException($"{label} '{shown}' was not written: {e.Message}", e);
-        }
-        catch
-        {
-            _staged.RemoveAt(_staged.Count - 1);
-            Discard(temporary);
-            throw;
         }
         return temporary;
     }

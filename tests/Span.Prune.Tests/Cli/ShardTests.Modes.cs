@@ -117,12 +117,7 @@ public sealed partial class ShardTests
     [InlineData("0.25")]
     public void Bn_scale_with_BatchNorms_in_other_shards_equals_the_single_file_prune(string sparsity)
     {
-        string dir = PathOf("convbn");
-        Directory.CreateDirectory(dir);
-        foreach (var (shard, tensors) in ConvBn) WriteShard(Path.Combine(dir, shard), tensors);
-        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(ConvBn.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
-        string single = PathOf("convbn.safetensors");
-        WriteShard(single, ConvBn.SelectMany(s => s.Tensors));
+        string dir = WriteSharded(ConvBn, "convbn"), single = WriteSingle(ConvBn, "convbn.safetensors");
 
         string[] options = ["--criterion", "bn-scale", "--sparsity", sparsity];
         var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), .. options, "--report", PathOf("shard-report.json")]);
@@ -182,12 +177,7 @@ public sealed partial class ShardTests
     public void Groups_spanning_shards_equal_the_single_file_prune(bool shrink)
     {
         var model = Llama();
-        string dir = PathOf("llama");
-        Directory.CreateDirectory(dir);
-        foreach (var (shard, tensors) in model) WriteShard(Path.Combine(dir, shard), tensors);
-        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(model.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
-        string single = PathOf("llama.safetensors");
-        WriteShard(single, model.SelectMany(s => s.Tensors));
+        string dir = WriteSharded(model, "llama"), single = WriteSingle(model, "llama.safetensors");
 
         string[] options = ["--preset", "llama-mlp", "--preset", "llama-attn", "--head-dim", "8", "--sparsity", "0.5", .. shrink ? new[] { "--shrink" } : []];
         var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), .. options, "--report", PathOf("shard-report.json")]);
@@ -242,12 +232,7 @@ public sealed partial class ShardTests
                 Make("head.weight", SafeTensorsDType.F32, 26, 10, 6)]),
             (Shard3, [Make("conv2.weight", SafeTensorsDType.F32, 27, 6, 8, 3, 3)]),
         ];
-        string dir = PathOf("convbn");
-        Directory.CreateDirectory(dir);
-        foreach (var (shard, tensors) in model) WriteShard(Path.Combine(dir, shard), tensors);
-        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), IndexJson(model.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
-        string single = PathOf("convbn.safetensors");
-        WriteShard(single, model.SelectMany(s => s.Tensors));
+        string dir = WriteSharded(model, "convbn"), single = WriteSingle(model, "convbn.safetensors");
 
         string[] options = ["--preset", "conv-bn", "--sparsity", "0.5", "--shrink", "--fold-bn"];
         var sharded = Sprune.Run(["prune", dir, "-o", PathOf("out"), .. options]);

@@ -49,20 +49,27 @@ public sealed partial class ShardTests() : CliTempDirectory("sprune-shards-")
     private static IEnumerable<(string, string)> Map => Model.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)));
 
     /// <summary>Writes the sharded model into a folder of its own; returns the folder.</summary>
-    private string WriteSharded(string folder = "in", string? index = null, Action<string>? tamper = null)
+    private string WriteSharded(string folder = "in", string? index = null, Action<string>? tamper = null) =>
+        WriteSharded(Model, folder, index, tamper);
+
+    /// <summary>Writes <paramref name="model"/>'s shards and their index (by default the true one) into a folder of its own; returns the folder.</summary>
+    private string WriteSharded((string Shard, T[] Tensors)[] model, string folder, string? index = null, Action<string>? tamper = null)
     {
         string dir = PathOf(folder);
         Directory.CreateDirectory(dir);
-        foreach (var (shard, tensors) in Model) WriteShard(Path.Combine(dir, shard), tensors);
-        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index ?? IndexJson(Map));
+        foreach (var (shard, tensors) in model) WriteShard(Path.Combine(dir, shard), tensors);
+        File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index ?? IndexJson(model.SelectMany(s => s.Tensors.Select(t => (t.Name, s.Shard)))));
         tamper?.Invoke(dir);
         return dir;
     }
 
-    private string WriteSingle(string name = "single.safetensors")
+    private string WriteSingle(string name = "single.safetensors") => WriteSingle(Model, name);
+
+    /// <summary>Writes every tensor of <paramref name="model"/> into one file; returns its path.</summary>
+    private string WriteSingle((string Shard, T[] Tensors)[] model, string name)
     {
         string path = PathOf(name);
-        WriteShard(path, Model.SelectMany(s => s.Tensors));
+        WriteShard(path, model.SelectMany(s => s.Tensors));
         return path;
     }
 

@@ -8,27 +8,9 @@ namespace Span.Prune.Tests.MatMul;
 /// </summary>
 public class CsrSpmvTests
 {
-    /// <summary>Row r stores r entries at random distinct columns (sorted), values standard normal.</summary>
-    private static (int[] RowPointers, int[] Columns, float[] Values) Structure(int rows, int cols, int seed)
-    {
-        var rng = new Random(seed);
-        var rp = new int[rows + 1];
-        var ci = new List<int>();
-        var v = new List<float>();
-        for (int r = 0; r < rows; r++)
-        {
-            int count = Math.Min(r, cols);
-            var picked = new SortedSet<int>();
-            while (picked.Count < count) picked.Add(rng.Next(cols));
-            foreach (int c in picked)
-            {
-                ci.Add(c);
-                v.Add((float)(rng.NextDouble() * 2 - 1));
-            }
-            rp[r + 1] = ci.Count;
-        }
-        return (rp, ci.ToArray(), v.ToArray());
-    }
+    /// <summary>Row r stores min(r, cols) entries (see <see cref="SlicedCsrTests.Structure(int, int, Func{int, int}, int)"/>).</summary>
+    private static (int[] RowPointers, int[] Columns, float[] Values) Structure(int rows, int cols, int seed) =>
+        SlicedCsrTests.Structure(rows, cols, r => Math.Min(r, cols), seed);
 
     private static double[] Reference(int[] rp, int[] ci, float[] v, float[] x, out double[] abs)
     {

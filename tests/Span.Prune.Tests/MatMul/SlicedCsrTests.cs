@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics.X86;
 using Span.Prune.Sparse;
 using Path = Span.Prune.Sparse.SlicedCsrKernels.Path;
 
@@ -13,8 +12,12 @@ namespace Span.Prune.Tests.MatMul;
 /// </summary>
 public class SlicedCsrTests
 {
-    /// <summary>Row r stores min(r·step, cols) entries at random distinct sorted columns; values standard normal.</summary>
-    internal static (int[] RowPointers, int[] Columns, float[] Values) Structure(int rows, int cols, int step, int seed)
+    /// <summary>Row r stores (r·step) mod (cols + 1) entries at random distinct sorted columns; values uniform in [−1, 1).</summary>
+    internal static (int[] RowPointers, int[] Columns, float[] Values) Structure(int rows, int cols, int step, int seed) =>
+        Structure(rows, cols, r => Math.Min(r * step % (cols + 1), cols), seed);
+
+    /// <summary>Row r stores <paramref name="count"/>(r) entries at random distinct sorted columns; values uniform in [−1, 1).</summary>
+    internal static (int[] RowPointers, int[] Columns, float[] Values) Structure(int rows, int cols, Func<int, int> count, int seed)
     {
         var rng = new Random(seed);
         var rp = new int[rows + 1];
@@ -22,9 +25,9 @@ public class SlicedCsrTests
         var v = new List<float>();
         for (int r = 0; r < rows; r++)
         {
-            int count = Math.Min(r * step % (cols + 1), cols);
+            int n = count(r);
             var picked = new SortedSet<int>();
-            while (picked.Count < count) picked.Add(rng.Next(cols));
+            while (picked.Count < n) picked.Add(rng.Next(cols));
             foreach (int c in picked)
             {
                 ci.Add(c);
@@ -38,12 +41,11 @@ public class SlicedCsrTests
     /// <summary>The naive sequential sum, with the library's multiply-add rule (fused where the CPU fuses).</summary>
     internal static float[] Sequential(int[] rp, int[] ci, float[] v, float[] x)
     {
-        bool fused = Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
         var y = new float[rp.Length - 1];
         for (int r = 0; r < y.Length; r++)
         {
             float s = 0f;
-            for (int i = rp[r]; i < rp[r + 1]; i++) s = fused ? MathF.FusedMultiplyAdd(v[i], x[ci[i]], s) : v[i] * x[ci[i]] + s;
+            for (int i = rp[r]; i < rp[r + 1]; i++) s = ReferenceMultiplyAdd.Of(v[i], x[ci[i]], s);
             y[r] = s;
         }
         return y;
