@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Xml.Linq;
 using Span.Prune.Lab.Data;
 using Span.Prune.Lab.Demo;
+using Span.Prune.Lab.Demo.Experiments;
 
 namespace Span.Prune.Cli.Commands;
 
@@ -20,7 +21,8 @@ namespace Span.Prune.Cli.Commands;
 /// <para>Test hook: the hidden <c>--subset N</c> keeps N evenly spaced training images and N evenly spaced test images
 /// (every class stays present), so that a whole run fits a unit test; it is not part of the command's interface.
 /// Measurement hook: the hidden <c>--only EXPERIMENT</c> (dense, global, layer, neurons, channels, schedule, speed) runs
-/// that one experiment, e.g. <c>--model mlp --only speed</c> re-times the speed rows in seconds instead of minutes.</para>
+/// that one experiment, e.g. <c>--model mlp --only speed</c> re-times the speed rows in seconds instead of minutes; the
+/// hidden <c>--schedule-study N</c> prints <see cref="ScheduleStudy"/>'s table (seeds seed…seed+2, N shuffles each) instead.</para>
 /// </remarks>
 internal static class DemoCommand
 {
@@ -35,16 +37,17 @@ internal static class DemoCommand
         var seed = new Option<ulong>("--seed") { Description = "Initialisation and shuffling seed.", DefaultValueFactory = _ => 1UL };
         var subset = new Option<int>("--subset") { Description = "Test hook: N training and N test images.", Hidden = true };
         var only = new Option<string?>("--only") { Description = "Measurement hook: run only this experiment.", Hidden = true };
+        var scheduleStudy = new Option<int>("--schedule-study") { Description = "Measurement hook: the validation study behind AGP's ramp, N shuffles per seed.", Hidden = true };
         var command = new Command("demo", "Train the reference networks, prune them with every criterion, fine-tune, shrink and time them.")
         {
-            quick, data, model, json, plot, export, seed, subset, only,
+            quick, data, model, json, plot, export, seed, subset, only, scheduleStudy,
         };
         command.SetAction(p => Run(p.GetValue(quick), p.GetValue(data), p.GetValue(model)!, p.GetValue(json), p.GetValue(plot),
-            p.GetValue(export), p.GetValue(seed), p.GetValue(subset), p.GetValue(only)));
+            p.GetValue(export), p.GetValue(seed), p.GetValue(subset), p.GetValue(only), p.GetValue(scheduleStudy)));
         return command;
     }
 
-    private static int Run(bool quick, string? dataDirectory, string modelName, string? jsonPath, string? plotPath, string? exportDirectory, ulong seed, int subset, string? onlyName)
+    private static int Run(bool quick, string? dataDirectory, string modelName, string? jsonPath, string? plotPath, string? exportDirectory, ulong seed, int subset, string? onlyName, int scheduleStudy)
     {
         DemoModels models = modelName.ToLowerInvariant() switch
         {
@@ -54,6 +57,7 @@ internal static class DemoCommand
             _ => throw new ArgumentException($"unknown --model '{modelName}'; expected mlp, cnn or all"),
         };
         if (subset < 0) throw new ArgumentException("--subset must not be negative");
+        if (scheduleStudy < 0) throw new ArgumentException("--schedule-study must not be negative");
         DemoExperiment? only = null;
         if (onlyName is not null)
         {
@@ -82,8 +86,13 @@ internal static class DemoCommand
         }
         if (subset > 0) data = new DigitData(Subset(data.Train, subset), Subset(data.Test, subset));
 
-        var options = new DemoOptions(data, models, quick, seed, exportDirectory, only);
         TextWriter? progress = Console.IsErrorRedirected ? null : new ProgressWriter(Console.Error);
+        if (scheduleStudy > 0)
+        {
+            Console.Out.Write(ScheduleStudy.Run(data.Train, [seed, seed + 1, seed + 2], scheduleStudy, progress: progress).Markdown);
+            return Program.Success;
+        }
+        var options = new DemoOptions(data, models, quick, seed, exportDirectory, only);
         IReadOnlyList<DemoRow> rows = DemoRunner.Run(options, progress);
 
         Console.Out.Write(DemoMarkdown.Render(rows));

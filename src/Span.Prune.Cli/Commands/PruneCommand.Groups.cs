@@ -139,8 +139,12 @@ internal static partial class PruneCommand
         {
             changes = [];
             long totalSize = 0;
+            var dropped = folds.Values.SelectMany(f => f.Dropped).ToHashSet(StringComparer.Ordinal);
             foreach (var (name, shard) in sharded.Shards)
             {
+                // A shard that held only folded BatchNorms is not written: the index no longer names it, and a
+                // tensor-less file beside the index would be a shard no loader asks for.
+                if (shard.Tensors.Count > 0 && shard.Tensors.All(t => dropped.Contains(t.Name))) continue;
                 string path = folder!.File(name);
                 changes.AddRange(GroupWriter.Write(shard, dims, folds, g.Shrink, folder.Files, path));
                 using SafeTensorsFile staged = SafeTensorsFile.Open(folder.Files.StagedPath(path));

@@ -267,4 +267,29 @@ public sealed partial class ShardTests
         var inspect = Sprune.Run("inspect", PathOf("out"), "--json"); // reads back as a consistent sharded checkpoint
         Assert.True(inspect.ExitCode == 0, inspect.StdErr);
     }
+
+    [Fact]
+    public void Fold_bn_does_not_write_a_shard_that_held_only_the_folded_batchnorm()
+    {
+        T Positive(T t) => t with { Values = t.Values.Select(v => MathF.Abs(v) + 0.5f).ToArray() };
+        (string Shard, T[] Tensors)[] model =
+        [
+            (Shard1, [Make("conv1.weight", SafeTensorsDType.F32, 31, 8, 3, 3, 3)]),
+            (Shard2, [Make("bn1.weight", SafeTensorsDType.F32, 32, 8), Make("bn1.bias", SafeTensorsDType.F32, 33, 8),
+                Make("bn1.running_mean", SafeTensorsDType.F32, 34, 8), Positive(Make("bn1.running_var", SafeTensorsDType.F32, 35, 8))]),
+            (Shard3, [Make("conv2.weight", SafeTensorsDType.F32, 36, 6, 8, 3, 3)]),
+        ];
+        string dir = WriteSharded(model, "bn-alone");
+        var r = Sprune.Run("prune", dir, "-o", PathOf("out"), "--preset", "conv-bn", "--sparsity", "0.5", "--shrink", "--fold-bn");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+
+        // The folder holds exactly the index and the shards it names; the BatchNorm's shard is gone.
+        using var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(PathOf("out"), "model.safetensors.index.json")));
+        string[] named = [.. index.RootElement.GetProperty("weight_map").EnumerateObject().Select(e => e.Value.GetString()!).Distinct().Order(StringComparer.Ordinal)];
+        Assert.Equal([Shard1, Shard3], named);
+        string[] files = [.. Directory.GetFiles(PathOf("out")).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        Assert.Equal([.. named.Append("model.safetensors.index.json").Order(StringComparer.Ordinal)], files);
+        var inspect = Sprune.Run("inspect", PathOf("out"), "--json");
+        Assert.True(inspect.ExitCode == 0, inspect.StdErr);
+    }
 }

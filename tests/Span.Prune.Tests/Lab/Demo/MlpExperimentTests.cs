@@ -1,3 +1,4 @@
+using Span.Prune.Lab.Data;
 using Span.Prune.Lab.Demo;
 using Span.Prune.Lab.Demo.Experiments;
 using Span.Prune.Lab.Demo.Statistics;
@@ -133,15 +134,63 @@ public sealed class MlpExperimentTests
     public void ScheduleTargets()
     {
         const long total = 630;
-        long end = (long)(ScheduleExperiment.AgpEnd * total);
-        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.OneShot, 0.95, 0, total));
-        Assert.Null(ScheduleExperiment.Target(DemoSchedule.OneShot, 0.95, 1, total));
-        Assert.Equal(0.95 * 2 / 5, ScheduleExperiment.Target(DemoSchedule.Iterative, 0.95, 126, total)!.Value, 12);
-        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Iterative, 0.95, 127, total));
-        Assert.Equal(0.0, ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 0, total));
-        Assert.Equal(0.95 * (1 - Math.Pow(1 - 10.0 / end, 3)), ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 10, total)!.Value, 12);
-        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, 11, total));
-        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, end, total));
-        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Agp, 0.95, end + 10, total));
+        AgpRamp ramp = AgpRamp.Default;
+        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.OneShot, ramp, 0.95, 0, total));
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.OneShot, ramp, 0.95, 1, total));
+        Assert.Equal(0.95 * 2 / 5, ScheduleExperiment.Target(DemoSchedule.Iterative, ramp, 0.95, 126, total)!.Value, 12);
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Iterative, ramp, 0.95, 127, total));
+
+        // Zhu & Gupta's eq. 1, s_t = s_f + (s_i − s_f)·(1 − t/E)³, with s_i = 1 − 2·(1 − s_f) = 0.90 and E = 629, the
+        // run's last step (the ramp ends at 100%).
+        const long end = 629;
+        Assert.Equal(0.90, ScheduleExperiment.Target(DemoSchedule.Agp, ramp, 0.95, 0, total)!.Value, 12);
+        Assert.Equal(0.95 - 0.05 * Math.Pow(1 - 10.0 / end, 3), ScheduleExperiment.Target(DemoSchedule.Agp, ramp, 0.95, 10, total)!.Value, 12);
+        Assert.Null(ScheduleExperiment.Target(DemoSchedule.Agp, ramp, 0.95, 11, total));
+        Assert.Equal(0.95, ScheduleExperiment.Target(DemoSchedule.Agp, ramp, 0.95, end, total));
+        Assert.Null(new AgpRamp(2, 0.5, 10).Target(0.95, 325, total));
+
+        // From the dense network (the form with s_i = 0): s_t = s_f·(1 − (1 − t/E)³), E = ⌊0.6·630⌋ = 378.
+        var fromDense = new AgpRamp(double.PositiveInfinity, 0.6, 10);
+        Assert.Equal(0.0, fromDense.Target(0.98, 0, total));
+        Assert.Equal(0.98 * (1 - Math.Pow(1 - 20.0 / 378, 3)), fromDense.Target(0.98, 20, total)!.Value, 12);
+        Assert.Equal(0.98, fromDense.Target(0.98, 378, total));
+        // A start density above 1 is clamped to the dense network, and the targets never decrease.
+        Assert.Equal(0.0, new AgpRamp(4, 0.8, 10).InitialSparsity(0.5));
+        double previous = 0;
+        for (long t = 0; t < total; t++)
+        {
+            if (ramp.Target(0.98, t, total) is not double s) continue;
+            Assert.True(s >= previous, $"step {t}: {s} after {previous}");
+            previous = s;
+        }
+        Assert.Equal(0.98, previous);
+    }
+
+    [Fact]
+    public void ScheduleStudyHoldsOutEveryEighthTrainingImage()
+    {
+        DigitData data = DemoSubset.Take(300, 60);
+        (ImageSet fit, ImageSet validation) = ScheduleStudy.HoldOut(data.Train);
+        Assert.Equal(300 / 8, validation.Count);
+        Assert.Equal(300 - 300 / 8, fit.Count);
+        for (int i = 0, f = 0, v = 0; i < data.Train.Count; i++)
+        {
+            bool heldOut = i % 8 == 7;
+            ImageSet target = heldOut ? validation : fit;
+            int index = heldOut ? v++ : f++;
+            Assert.True(data.Train.GetImage(i).SequenceEqual(target.GetImage(index)), $"image {i}");
+            Assert.Equal(data.Train.Labels.Span[i], target.Labels.Span[index]);
+        }
+    }
+
+    [Fact]
+    public void ScheduleStudy_TableHasEveryCandidateAndChoosesOne()
+    {
+        AgpRamp[] candidates = [new(double.PositiveInfinity, 0.6, 10), AgpRamp.Default];
+        (string markdown, AgpRamp chosen) = ScheduleStudy.Run(DemoSubset.Take(300, 60).Train, [1], 1, candidates);
+        Assert.Contains("| one-shot |", markdown, StringComparison.Ordinal);
+        foreach (AgpRamp ramp in candidates) Assert.Contains($"| agp {ramp}", markdown, StringComparison.Ordinal);
+        Assert.Contains(chosen, candidates);
+        Assert.Contains($"agp {chosen} **(chosen)**", markdown, StringComparison.Ordinal);
     }
 }
