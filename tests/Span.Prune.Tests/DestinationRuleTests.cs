@@ -98,9 +98,9 @@ public class DestinationRuleTests
     public void MatMul_WritesOnlyThePrefix()
     {
         float[] w = TestData.Normal(6 * 5, 13), x = TestData.Normal(5 * 3, 14);
-        FloatCase(18, y => DenseMatMul.Multiply(w, 6, 5, x, y, 3));
+        FloatCase(18, y => MatMul.Multiply(w, 6, 5, x, y, 3));
         var csr = CsrMatrix.FromDense(w, 6, 5);
-        FloatCase(18, y => SparseMatMul.Multiply(csr, x, y, 3));
+        FloatCase(18, y => MatMul.Multiply(csr, x, y, 3));
     }
 
     [Fact]

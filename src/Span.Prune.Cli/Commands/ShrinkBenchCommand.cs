@@ -51,7 +51,7 @@ internal static class ShrinkBenchCommand
             MlpBlockWeights dense = LoadMlp(model);
             MlpBlockWeights small = LoadMlp(shrunk);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"MLP block of a Llama-shaped model, H = {hidden}, I = {intermediate} -> {small.Intermediate} (--preset llama-mlp --sparsity {sparsity} --shrink); DenseMatMul, 1 thread, {runs} paired samples"));
+                $"MLP block of a Llama-shaped model, H = {hidden}, I = {intermediate} -> {small.Intermediate} (--preset llama-mlp --sparsity {sparsity} --shrink); MatMul, 1 thread, {runs} paired samples"));
             Console.WriteLine("| batch | dense ms (min) | shrunk ms (min) | speedup (median of paired ratios) | ratio of minima |");
             Console.WriteLine("|---|---|---|---|---|");
             foreach (int batch in new[] { 1, 32 })

@@ -209,12 +209,12 @@ public sealed class MatMulWorkload
         if (!Has(format)) ThrowNotBuilt(format);
         switch (format)
         {
-            case SparseFormat.Dense: DenseMatMul.Multiply(Dense, Rows, Columns, X, Y, Batch); break;
-            case SparseFormat.Csr: SparseMatMul.Multiply(Csr, X, Y, Batch); break;
+            case SparseFormat.Dense: MatMul.Multiply(Dense, Rows, Columns, X, Y, Batch); break;
+            case SparseFormat.Csr: MatMul.Multiply(Csr, X, Y, Batch); break;
             case SparseFormat.Csr16: Csr16!.Multiply(X, Y, Batch); break;
-            case SparseFormat.Bsr: SparseMatMul.Multiply(Bsr!, X, Y, Batch); break;
-            case SparseFormat.NM: SparseMatMul.Multiply(Nm!, X, Y, Batch); break;
-            default: SparseMatMul.Multiply(Shrunk, X, Y.AsSpan(0, Shrunk.Rows * Batch), Batch); break;
+            case SparseFormat.Bsr: MatMul.Multiply(Bsr!, X, Y, Batch); break;
+            case SparseFormat.NM: MatMul.Multiply(Nm!, X, Y, Batch); break;
+            default: MatMul.Multiply(Shrunk, X, Y.AsSpan(0, Shrunk.Rows * Batch), Batch); break;
         }
     }
 
@@ -224,12 +224,12 @@ public sealed class MatMulWorkload
         if (!Has(format)) ThrowNotBuilt(format);
         switch (format)
         {
-            case SparseFormat.Dense: DenseMatMul.MultiplyParallel(Dense, Rows, Columns, X, Y, Batch, threads); break;
-            case SparseFormat.Csr: SparseMatMul.MultiplyParallel(Csr, X, Y, Batch, threads); break;
+            case SparseFormat.Dense: MatMul.MultiplyParallel(Dense, Rows, Columns, X, Y, Batch, threads); break;
+            case SparseFormat.Csr: MatMul.MultiplyParallel(Csr, X, Y, Batch, threads); break;
             case SparseFormat.Csr16: Csr16!.MultiplyParallel(X, Y, Batch, threads); break;
-            case SparseFormat.Bsr: SparseMatMul.MultiplyParallel(Bsr!, X, Y, Batch, threads); break;
-            case SparseFormat.NM: SparseMatMul.MultiplyParallel(Nm!, X, Y, Batch, threads); break;
-            default: SparseMatMul.MultiplyParallel(Shrunk, X, Y.AsSpan(0, Shrunk.Rows * Batch), Batch, threads); break;
+            case SparseFormat.Bsr: MatMul.MultiplyParallel(Bsr!, X, Y, Batch, threads); break;
+            case SparseFormat.NM: MatMul.MultiplyParallel(Nm!, X, Y, Batch, threads); break;
+            default: MatMul.MultiplyParallel(Shrunk, X, Y.AsSpan(0, Shrunk.Rows * Batch), Batch, threads); break;
         }
     }
 

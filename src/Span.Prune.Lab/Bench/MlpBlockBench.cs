@@ -15,7 +15,7 @@ public sealed record MlpBlockWeights(float[] Gate, float[] Up, float[] Down, int
 
 /// <summary>
 /// What shrinking an MLP block buys: the block's three matmuls (gate = Wg·x, up = Wu·x, out = Wd·gate; the
-/// element-wise SiLU·up is left out, only the matmuls are timed) with <see cref="DenseMatMul"/>, dense and shrunk
+/// element-wise SiLU·up is left out, only the matmuls are timed) with <see cref="MatMul"/>, dense and shrunk
 /// alternately in one process (<c>sprune bench-shrink</c>).
 /// </summary>
 public static class MlpBlockBench
@@ -39,8 +39,8 @@ public static class MlpBlockBench
 
     private static void Run(MlpBlockWeights m, float[] x, float[] gate, float[] up, float[] output, int batch)
     {
-        DenseMatMul.Multiply(m.Gate, m.Intermediate, m.Hidden, x, gate, batch);
-        DenseMatMul.Multiply(m.Up, m.Intermediate, m.Hidden, x, up, batch);
-        DenseMatMul.Multiply(m.Down, m.Hidden, m.Intermediate, gate.AsSpan(0, m.Intermediate * batch), output, batch);
+        MatMul.Multiply(m.Gate, m.Intermediate, m.Hidden, x, gate, batch);
+        MatMul.Multiply(m.Up, m.Intermediate, m.Hidden, x, up, batch);
+        MatMul.Multiply(m.Down, m.Hidden, m.Intermediate, gate.AsSpan(0, m.Intermediate * batch), output, batch);
     }
 }

@@ -6,7 +6,7 @@ namespace Span.Prune.Lab.Training;
 /// weight matrix through a sparse kernel (e.g. the core's <see cref="SparseLayer"/>) instead of the dense GEMM.
 /// </summary>
 /// <remarks>
-/// Same layout as the core's <c>DenseMatMul.Multiply</c>: X is <c>[cols × batch]</c> row-major, exactly
+/// Same layout as the core's <c>MatMul.Multiply</c>: X is <c>[cols × batch]</c> row-major, exactly
 /// <c>cols·batch</c> long; the first <c>rows·batch</c> elements of Y are overwritten. For a convolution, X is the
 /// im2col matrix of one chunk of images (<see cref="Layers.Conv2d.ImagesPerChunk"/>) and <c>batch</c> is
 /// <c>images·Ho·Wo</c>. An override must multiply by the same weights the layer holds

@@ -15,7 +15,7 @@ namespace Span.Prune.Lab.Training;
 //      (the loss, fc3's backward and its optimiser step, on the calling thread)
 //   5. fc2 ←   dh1 = (W2ᵀ·dh2) ⊙ [h1 > 0] by rows of dh1, and dW2, db2 and the step of W2, b2 by rows of W2;
 //   6. fc1 ←   dW1, db1 and the step of W1, b1, by rows of W1 (fc1's input gradient is not needed).
-// Every GEMM is the core's single-threaded DenseMatMul on a block of output rows; each output element is one fixed chain
+// Every GEMM is the core's single-threaded MatMul on a block of output rows; each output element is one fixed chain
 // of fused multiply-adds whatever the row block, the optimiser and the loss are per element, and the loss terms are summed
 // in the unfused order, so the bits equal the unfused path's for any thread count and any chunk-to-thread assignment
 // (tests: MlpFusedStepTests). Before, only the GEMMs ran on two threads (each one a thread-pool round trip), and the glue

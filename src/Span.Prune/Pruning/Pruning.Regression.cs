@@ -15,7 +15,7 @@ public static partial class Pruning
     /// <param name="shape">The weight's shape; channels are its <c>In</c>.</param>
     /// <param name="inputs">Sampled layer inputs X <c>[samples, In·kh·kw]</c> (im2col rows for a convolution).</param>
     /// <param name="targets">Outputs to reconstruct Y <c>[samples, Out]</c>; empty means the layer's own outputs
-    /// <c>X·Wᵀ</c>, computed here with <see cref="DenseMatMul"/>.</param>
+    /// <c>X·Wᵀ</c>, computed here with <see cref="MatMul"/>.</param>
     /// <param name="samples">Rows of X and Y.</param>
     /// <param name="sparsity">Fraction of input channels to prune, in [0, 1); at least one channel is kept.</param>
     /// <param name="channelMask">Receives 1 for kept and 0 for pruned input channels, at least <c>In</c> bytes.</param>
@@ -53,14 +53,14 @@ public static partial class Pruning
         using SpanOwner<float> own = SpanOwner<float>.Allocate(targets.IsEmpty ? samples * shape.Out + weights.Length : 0);
         if (targets.IsEmpty)
         {
-            // Y = X·Wᵀ: DenseMatMul computes A·B with A = X [N × D] and B = Wᵀ [D × O].
+            // Y = X·Wᵀ: MatMul computes A·B with A = X [N × D] and B = Wᵀ [D × O].
             Span<float> y = own.Span[..(samples * shape.Out)], transposed = own.Span[(samples * shape.Out)..];
             int d = shape.RowLength, o = shape.Out;
             for (int r = 0; r < o; r++)
             {
                 for (int c = 0; c < d; c++) transposed[c * o + r] = weights[r * d + c];
             }
-            DenseMatMul.Multiply(inputs, samples, d, transposed, y, o);
+            MatMul.Multiply(inputs, samples, d, transposed, y, o);
             targets = y;
         }
         using SpanOwner<double> coefficients = SpanOwner<double>.Allocate(channels);

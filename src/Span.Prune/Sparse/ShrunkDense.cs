@@ -5,7 +5,7 @@ namespace Span.Prune.Sparse;
 /// <summary>
 /// A dense matrix with pruned rows and columns physically removed, plus the maps back to the original indices:
 /// the format for structured (row / column / channel) pruning. Multiplying it is an ordinary dense GEMM on a
-/// smaller matrix, so it gets the full speed of <see cref="DenseMatMul"/>.
+/// smaller matrix, so it gets the full speed of <see cref="MatMul"/>.
 /// </summary>
 /// <remarks>
 /// <para>Layout: <c>Weights</c> is <c>[Rows × Columns]</c> row-major; kept row <c>i</c> was original row

@@ -12,7 +12,7 @@ namespace Span.Prune.Tests.Cli;
 /// masked ones with the library's dense kernels.
 /// </summary>
 /// <remarks>
-/// Bit-exactness: at batch ≥ 9 <see cref="DenseMatMul"/> computes each output as fused multiply-adds in ascending k
+/// Bit-exactness: at batch ≥ 9 <see cref="MatMul"/> computes each output as fused multiply-adds in ascending k
 /// (its documented determinism), so dropping a zero weight's term (fma(0, x, acc) = acc) changes no bit. At batch 1
 /// (GEMV) and 2…8 (grouped-k on AVX-512) the k sum is split over vector lanes, and removing columns moves terms
 /// between lanes: those batches agree to rounding only, which is what <see cref="MlpChain_ShrunkEqualsMasked_SmallBatches"/> checks.
@@ -104,7 +104,7 @@ public sealed class GroupPruneTests() : CliTempDirectory("sprune-groups-")
     private static float[] Linear(float[] w, int rows, int cols, float[] x, int batch, float[]? bias, bool relu)
     {
         var y = TestData.NaNs(rows * batch);
-        DenseMatMul.Multiply(w, rows, cols, x, y, batch);
+        MatMul.Multiply(w, rows, cols, x, y, batch);
         for (int r = 0; r < rows; r++)
             for (int b = 0; b < batch; b++)
             {

@@ -17,13 +17,13 @@ namespace Span.Prune.Tests.Concurrency;
 /// contents), not from the allocator: they are what stays pinned between calls. 64 rows stand in for 4096 (the row
 /// count does not change the scratch).
 /// </remarks>
-[Collection(nameof(MatMul.ProcessAllocationCollection))] // reads the process-wide pool: no other test may rent from it meanwhile
+[Collection(nameof(Sparse.ProcessAllocationCollection))] // reads the process-wide pool: no other test may rent from it meanwhile
 public class PerThreadScratchTests(ITestOutputHelper output)
 {
     private const int Rows = 64, Cols = 4096;
     private const long ThreadLimitBytes = (1 << 14) * sizeof(float);
 
-    private static readonly Type Scratch = typeof(SparseMatMul).Assembly.GetType("Span.Prune.Internal.AlignedScratch", throwOnError: true)!;
+    private static readonly Type Scratch = typeof(MatMul).Assembly.GetType("Span.Prune.Internal.AlignedScratch", throwOnError: true)!;
     private static readonly FieldInfo BufferField = Scratch.GetField("t_buffer", BindingFlags.NonPublic | BindingFlags.Static)!;
     private static readonly FieldInfo PoolField = Scratch.GetField("s_shared", BindingFlags.NonPublic | BindingFlags.Static)!;
 
@@ -41,7 +41,7 @@ public class PerThreadScratchTests(ITestOutputHelper output)
 
     private static (SparseLayer[] Layers, int[] Batches, Dictionary<int, float[]> Xs) Setup()
     {
-        float[] w = MatMul.MatMulReference.Pruned(Rows, Cols, 0.9, 3);
+        float[] w = Sparse.MatMulReference.Pruned(Rows, Cols, 0.9, 3);
         for (int i = 0; i < w.Length; i += 4) { w[i + 1] = 0; w[i + 2] = 0; w[i + 3] = 0; } // fits 1:4
         string[] layouts = ["dense", "csr", "csr16", "bsr:4x4", "nm:1:4", "shrunk"];
         int[] batches = [1, 8, 32, 128];
@@ -58,7 +58,7 @@ public class PerThreadScratchTests(ITestOutputHelper output)
     private static void SmallSparseMultiply()
     {
         const int columns = 512, batch = 4;
-        var layer = SparseLayer.Create(MatMul.MatMulReference.Pruned(Rows, columns, 0.9, 5), Rows, columns, SparseLayout.Csr);
+        var layer = SparseLayer.Create(Sparse.MatMulReference.Pruned(Rows, columns, 0.9, 5), Rows, columns, SparseLayout.Csr);
         layer.Multiply(TestData.Uniform(columns * batch, 7), new float[Rows * batch], batch);
     }
 

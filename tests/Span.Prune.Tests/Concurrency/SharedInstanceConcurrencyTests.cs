@@ -45,18 +45,18 @@ public class SharedInstanceConcurrencyTests
         var bsr = BsrMatrix.FromDense(w, Rows, Cols, 4, 4);
         var nm = NmSparseMatrix.FromDense(w, Rows, Cols, 2, 4);
         var shrunkFull = ShrunkDense.FromDense(w, Rows, Cols, default, default); // keeps every row and column, so X and Y are full size
-        ops.Add(new Op("csr", (x, y, b) => SparseMatMul.Multiply(csr, x, y, b)));
-        ops.Add(new Op("csr parallel", (x, y, b) => SparseMatMul.MultiplyParallel(csr, x, y, b, 4)));
-        ops.Add(new Op("csr16", (x, y, b) => SparseMatMul.Multiply(csr16, x, y, b)));
-        ops.Add(new Op("csr16 parallel", (x, y, b) => SparseMatMul.MultiplyParallel(csr16, x, y, b, 4)));
-        ops.Add(new Op("bsr", (x, y, b) => SparseMatMul.Multiply(bsr, x, y, b)));
-        ops.Add(new Op("bsr parallel", (x, y, b) => SparseMatMul.MultiplyParallel(bsr, x, y, b, 4)));
-        ops.Add(new Op("nm", (x, y, b) => SparseMatMul.Multiply(nm, x, y, b)));
-        ops.Add(new Op("nm parallel", (x, y, b) => SparseMatMul.MultiplyParallel(nm, x, y, b, 4)));
-        ops.Add(new Op("shrunk", (x, y, b) => SparseMatMul.Multiply(shrunkFull, x, y, b)));
-        ops.Add(new Op("shrunk parallel", (x, y, b) => SparseMatMul.MultiplyParallel(shrunkFull, x, y, b, 4)));
-        ops.Add(new Op("dense", (x, y, b) => DenseMatMul.Multiply(w, Rows, Cols, x, y, b)));
-        ops.Add(new Op("dense parallel", (x, y, b) => DenseMatMul.MultiplyParallel(w, Rows, Cols, x, y, b, 4)));
+        ops.Add(new Op("csr", (x, y, b) => MatMul.Multiply(csr, x, y, b)));
+        ops.Add(new Op("csr parallel", (x, y, b) => MatMul.MultiplyParallel(csr, x, y, b, 4)));
+        ops.Add(new Op("csr16", (x, y, b) => MatMul.Multiply(csr16, x, y, b)));
+        ops.Add(new Op("csr16 parallel", (x, y, b) => MatMul.MultiplyParallel(csr16, x, y, b, 4)));
+        ops.Add(new Op("bsr", (x, y, b) => MatMul.Multiply(bsr, x, y, b)));
+        ops.Add(new Op("bsr parallel", (x, y, b) => MatMul.MultiplyParallel(bsr, x, y, b, 4)));
+        ops.Add(new Op("nm", (x, y, b) => MatMul.Multiply(nm, x, y, b)));
+        ops.Add(new Op("nm parallel", (x, y, b) => MatMul.MultiplyParallel(nm, x, y, b, 4)));
+        ops.Add(new Op("shrunk", (x, y, b) => MatMul.Multiply(shrunkFull, x, y, b)));
+        ops.Add(new Op("shrunk parallel", (x, y, b) => MatMul.MultiplyParallel(shrunkFull, x, y, b, 4)));
+        ops.Add(new Op("dense", (x, y, b) => MatMul.Multiply(w, Rows, Cols, x, y, b)));
+        ops.Add(new Op("dense parallel", (x, y, b) => MatMul.MultiplyParallel(w, Rows, Cols, x, y, b, 4)));
         return ops;
     }
 

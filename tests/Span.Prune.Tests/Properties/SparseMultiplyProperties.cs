@@ -1,6 +1,6 @@
 using CsCheck;
 using Span.Prune.Sparse;
-using Span.Prune.Tests.MatMul;
+using Span.Prune.Tests.Sparse;
 
 namespace Span.Prune.Tests.Properties;
 
@@ -39,8 +39,8 @@ public class SparseMultiplyProperties
     public void Dense_MatchesReference() =>
         Case.Sample((rows, cols, batch, w, x) =>
             Check(w, rows, cols, x, batch, "dense",
-                y => DenseMatMul.Multiply(w, rows, cols, x, y, batch),
-                y => DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2)),
+                y => MatMul.Multiply(w, rows, cols, x, y, batch),
+                y => MatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2)),
             iter: PropertyGens.Iterations);
 
     [Fact]
@@ -48,7 +48,7 @@ public class SparseMultiplyProperties
         Case.Sample((rows, cols, batch, w, x) =>
         {
             var m = CsrMatrix.FromDense(w, rows, cols);
-            Check(w, rows, cols, x, batch, "csr", y => SparseMatMul.Multiply(m, x, y, batch), y => SparseMatMul.MultiplyParallel(m, x, y, batch, 2));
+            Check(w, rows, cols, x, batch, "csr", y => MatMul.Multiply(m, x, y, batch), y => MatMul.MultiplyParallel(m, x, y, batch, 2));
         }, iter: PropertyGens.Iterations);
 
     [Fact]
@@ -56,7 +56,7 @@ public class SparseMultiplyProperties
         Case.Sample((rows, cols, batch, w, x) =>
         {
             var m = Csr16Matrix.FromDense(w, rows, cols);
-            Check(w, rows, cols, x, batch, "csr16", y => SparseMatMul.Multiply(m, x, y, batch), y => SparseMatMul.MultiplyParallel(m, x, y, batch, 2));
+            Check(w, rows, cols, x, batch, "csr16", y => MatMul.Multiply(m, x, y, batch), y => MatMul.MultiplyParallel(m, x, y, batch, 2));
         }, iter: PropertyGens.Iterations);
 
     [Fact]
@@ -69,7 +69,7 @@ public class SparseMultiplyProperties
         {
             var m = BsrMatrix.FromDense(c.W, c.Rows, c.Cols, br, bc);
             Check(c.W, c.Rows, c.Cols, c.X, c.Batch, $"bsr {br}x{bc}",
-                y => SparseMatMul.Multiply(m, c.X, y, c.Batch), y => SparseMatMul.MultiplyParallel(m, c.X, y, c.Batch, 2));
+                y => MatMul.Multiply(m, c.X, y, c.Batch), y => MatMul.MultiplyParallel(m, c.X, y, c.Batch, 2));
         }, iter: PropertyGens.Iterations);
 
     [Fact]
@@ -82,7 +82,7 @@ public class SparseMultiplyProperties
         {
             var m = NmSparseMatrix.FromDense(p.W, p.Rows, p.Cols, p.N, p.M);
             Check(p.W, p.Rows, p.Cols, x, batch, $"nm {p.N}:{p.M}",
-                y => SparseMatMul.Multiply(m, x, y, batch), y => SparseMatMul.MultiplyParallel(m, x, y, batch, 2));
+                y => MatMul.Multiply(m, x, y, batch), y => MatMul.MultiplyParallel(m, x, y, batch, 2));
         }, iter: PropertyGens.Iterations);
 
     [Fact]

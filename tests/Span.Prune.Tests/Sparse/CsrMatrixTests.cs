@@ -18,7 +18,7 @@ public class CsrMatrixTests
     [MemberData(nameof(Shapes))]
     public void FromDense_RoundTripsExactly(int rows, int cols)
     {
-        float[] w = Span.Prune.Tests.MatMul.MatMulReference.Pruned(rows, cols, 0.8, rows + cols);
+        float[] w = Span.Prune.Tests.Sparse.MatMulReference.Pruned(rows, cols, 0.8, rows + cols);
         if (w.Length > 3) w[3] = float.NaN; // NaN is not zero: stored and returned
         var csr = CsrMatrix.FromDense(w, rows, cols);
         var csr16 = Csr16Matrix.FromDense(w, rows, cols);
@@ -64,7 +64,7 @@ public class CsrMatrixTests
     public void Fill_WritesCallerBuffers_TwoPhase()
     {
         const int rows = 9, cols = 40;
-        float[] w = Span.Prune.Tests.MatMul.MatMulReference.Pruned(rows, cols, 0.6, 3);
+        float[] w = Span.Prune.Tests.Sparse.MatMulReference.Pruned(rows, cols, 0.6, 3);
         int nnz = CsrMatrix.CountNonZeros(w);
         int[] rp = new int[rows + 1], ci = new int[nnz + 2];
         float[] v = new float[nnz + 2];

@@ -255,7 +255,7 @@ public sealed class NetworkStatistics
             int d = shape.RowLength, o = shape.Out;
             var transposed = new float[d * o];
             Transpose(_layer.Weight.Values.Span, o, d, transposed);
-            DenseMatMul.Multiply(target.Inputs, target.Samples, d, transposed, target.Targets, o);
+            MatMul.Multiply(target.Inputs, target.Samples, d, transposed, target.Targets, o);
         }
 
         private static void Transpose(ReadOnlySpan<float> source, int rows, int cols, Span<float> destination)

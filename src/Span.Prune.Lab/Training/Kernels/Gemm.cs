@@ -6,7 +6,7 @@ internal static class Gemm
 {
     public static void Multiply(ReadOnlySpan<float> w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)
     {
-        if (threads > 1) DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, threads);
-        else DenseMatMul.Multiply(w, rows, cols, x, y, batch);
+        if (threads > 1) MatMul.MultiplyParallel(w, rows, cols, x, y, batch, threads);
+        else MatMul.Multiply(w, rows, cols, x, y, batch);
     }
 }

@@ -6,7 +6,7 @@ namespace Span.Prune.Lab.Training.Layers;
 /// <summary>A fully connected layer <c>Y = W·X + b</c> on feature-major activations.</summary>
 /// <remarks>
 /// <para>Layout: X <c>[in × batch]</c>, Y <c>[out × batch]</c>, W <c>[out × in]</c> row-major (PyTorch's
-/// <c>nn.Linear.weight</c>), so the forward pass is one call of the core's <c>DenseMatMul</c> and the bias is added row
+/// <c>nn.Linear.weight</c>), so the forward pass is one call of the core's <c>MatMul</c> and the bias is added row
 /// by row.</para>
 /// <para>Backward: <c>db = Σ_b dY[:, b]</c>; <c>dW = dY·Xᵀ</c> (the GEMM on <c>Xᵀ [batch × in]</c>, transposed here
 /// unless the caller already has it); <c>dX = Wᵀ·dY</c> (the GEMM on <c>Wᵀ</c>, transposed per call). Gradients are

@@ -22,7 +22,7 @@ namespace Span.Prune.Sparse;
 /// and multiplies a single vector with it, summing each row's products one after the other in column order (a fused
 /// multiply-add per entry), on any thread count. Larger batches use the CSR matrix.</para>
 /// <para><see cref="Prepare"/> allocates and takes time (a few multiplies per candidate); <see cref="Multiply"/> and
-/// <see cref="MultiplyParallel"/> then behave as the chosen kernel: same layout as <see cref="DenseMatMul"/>, no
+/// <see cref="MultiplyParallel"/> then behave as the chosen kernel: same layout as <see cref="MatMul"/>, no
 /// allocation once warm (a shrunk layer rents its gather/scatter scratch from the shared pool).</para>
 /// </remarks>
 public sealed class SparseLayer
@@ -221,23 +221,23 @@ public sealed class SparseLayer
         switch (Layout.Format)
         {
             case SparseFormat.Dense:
-                if (parallel) DenseMatMul.MultiplyParallel(_dense, Rows, Columns, x, y, batch, threads); else DenseMatMul.Multiply(_dense, Rows, Columns, x, y, batch);
+                if (parallel) MatMul.MultiplyParallel(_dense, Rows, Columns, x, y, batch, threads); else MatMul.Multiply(_dense, Rows, Columns, x, y, batch);
                 return;
             case SparseFormat.Csr or SparseFormat.Csr16 when batch == 1 && _sliced is not null:
-                DenseMatMul.ValidateOperands(x, y, Columns, Rows, batch);
+                MatMul.ValidateOperands(x, y, Columns, Rows, batch);
                 _sliced.Multiply(x, y, threads);
                 return;
             case SparseFormat.Csr:
-                if (parallel) SparseMatMul.MultiplyParallel(_csr!, x, y, batch, threads); else SparseMatMul.Multiply(_csr!, x, y, batch);
+                if (parallel) MatMul.MultiplyParallel(_csr!, x, y, batch, threads); else MatMul.Multiply(_csr!, x, y, batch);
                 return;
             case SparseFormat.Csr16:
-                if (parallel) SparseMatMul.MultiplyParallel(_csr16!, x, y, batch, threads); else SparseMatMul.Multiply(_csr16!, x, y, batch);
+                if (parallel) MatMul.MultiplyParallel(_csr16!, x, y, batch, threads); else MatMul.Multiply(_csr16!, x, y, batch);
                 return;
             case SparseFormat.Bsr:
-                if (parallel) SparseMatMul.MultiplyParallel(_bsr!, x, y, batch, threads); else SparseMatMul.Multiply(_bsr!, x, y, batch);
+                if (parallel) MatMul.MultiplyParallel(_bsr!, x, y, batch, threads); else MatMul.Multiply(_bsr!, x, y, batch);
                 return;
             case SparseFormat.NM:
-                if (parallel) SparseMatMul.MultiplyParallel(_nm!, x, y, batch, threads); else SparseMatMul.Multiply(_nm!, x, y, batch);
+                if (parallel) MatMul.MultiplyParallel(_nm!, x, y, batch, threads); else MatMul.Multiply(_nm!, x, y, batch);
                 return;
         }
         RunShrunk(x, y, batch, threads);
@@ -249,7 +249,7 @@ public sealed class SparseLayer
     {
         var s = _shrunk!;
         if (batch < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must not be negative.");
-        DenseMatMul.ValidateOperands(x, y, Columns, Rows, batch);
+        MatMul.ValidateOperands(x, y, Columns, Rows, batch);
         bool gather = s.Columns != Columns;
         using SpanOwner<float> xs = gather ? SpanOwner<float>.Allocate(s.Columns * batch) : SpanOwner<float>.Empty;
         using SpanOwner<float> ys = SpanOwner<float>.Allocate(s.Rows * batch);
@@ -259,7 +259,7 @@ public sealed class SparseLayer
             s.GatherInput(x, xs.Span, batch);
             xin = xs.Span;
         }
-        if (threads > 1) SparseMatMul.MultiplyParallel(s, xin, ys.Span, batch, threads); else SparseMatMul.Multiply(s, xin, ys.Span, batch);
+        if (threads > 1) MatMul.MultiplyParallel(s, xin, ys.Span, batch, threads); else MatMul.Multiply(s, xin, ys.Span, batch);
         s.ScatterOutput(ys.Span, y, batch);
     }
 

@@ -6,7 +6,7 @@ namespace Span.Prune.Sparse;
 /// <summary>Storage formats of a pruned weight matrix.</summary>
 public enum SparseFormat
 {
-    /// <summary>Dense row-major (<see cref="DenseMatMul"/>).</summary>
+    /// <summary>Dense row-major (<see cref="MatMul"/>).</summary>
     Dense,
     /// <summary><see cref="CsrMatrix"/> (32-bit column indices).</summary>
     Csr,

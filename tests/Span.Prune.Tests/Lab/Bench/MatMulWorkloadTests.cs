@@ -1,6 +1,6 @@
 using Span.Prune.Lab.Bench;
 using Span.Prune.Sparse;
-using Span.Prune.Tests.MatMul;
+using Span.Prune.Tests.Sparse;
 
 namespace Span.Prune.Tests.Lab.Bench;
 

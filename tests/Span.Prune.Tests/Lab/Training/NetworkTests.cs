@@ -238,7 +238,7 @@ public class NetworkTests
 /// larger than 64 KiB from the library's shared pool (clamp(cores, 2, 64) buffers), which allocates only when more large
 /// multiplies run at once than it holds, as other test classes running in parallel would make it.
 /// </summary>
-[Collection(nameof(Span.Prune.Tests.MatMul.ProcessAllocationCollection))]
+[Collection(nameof(Span.Prune.Tests.Sparse.ProcessAllocationCollection))]
 public class TrainingAllocationTests
 {
     [Fact]

@@ -5,24 +5,20 @@ using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
 
-/// <summary>
-/// Dense matrix multiply <c>Y = W·X</c>: the honest baseline every sparse format is measured against.
-/// </summary>
-/// <remarks>
-/// <para>Layout: <c>W</c> is <c>[rows × cols]</c> row-major, <c>X</c> is <c>[cols × batch]</c> row-major (a batch
-/// row is contiguous), <c>Y</c> is <c>[rows × batch]</c> row-major: <c>Y[r, b] = Σ_k W[r, k]·X[k, b]</c>.</para>
-/// <para>Batch 1 runs a bandwidth-bound GEMV; larger batches run a register-blocked GEMM (micro-kernels of
-/// 6 rows × 4 vectors on AVX-512, 4 × 4 below it, then 6 × 2 and 8 × 1 for narrower batch tiles, all fused
-/// multiply-add, cache-tiled over k so that a 128 KiB panel of X stays in L2) on the widest SIMD width that the
-/// batch fills (Vector512 → Vector256 → Vector128 → scalar). Batches of 2 to 8 on AVX-512 run a grouped-k kernel
-/// instead: one 512-bit register holds 16 / B consecutive k-steps of the batch rounded up to B = 2, 4 or 8 columns, so W
-/// is read once, as by the GEMV.</para>
-/// <para>Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
-/// batch size and the machine only, so repeated calls and the <c>MultiplyParallel</c> overloads give identical bits.</para>
-/// <para>Allocation: none per call once warm (the ragged last batch tile is packed into a per-thread scratch buffer
-/// that grows once), in the parallel overloads too (pooled thread-pool work items, the calling thread takes a share).</para>
-/// </remarks>
-public static partial class DenseMatMul
+// Dense matrix multiply `Y = W·X`: the honest baseline every sparse format is measured against.
+// Layout: `W` is `[rows × cols]` row-major, `X` is `[cols × batch]` row-major (a batch
+// row is contiguous), `Y` is `[rows × batch]` row-major: `Y[r, b] = Σ_k W[r, k]·X[k, b]`.
+// Batch 1 runs a bandwidth-bound GEMV; larger batches run a register-blocked GEMM (micro-kernels of
+// 6 rows × 4 vectors on AVX-512, 4 × 4 below it, then 6 × 2 and 8 × 1 for narrower batch tiles, all fused
+// multiply-add, cache-tiled over k so that a 128 KiB panel of X stays in L2) on the widest SIMD width that the
+// batch fills (Vector512 → Vector256 → Vector128 → scalar). Batches of 2 to 8 on AVX-512 run a grouped-k kernel
+// instead: one 512-bit register holds 16 / B consecutive k-steps of the batch rounded up to B = 2, 4 or 8 columns, so W
+// is read once, as by the GEMV.
+// Determinism: each output is a fixed sequence of fused multiply-adds in ascending k, chosen from the
+// batch size and the machine only, so repeated calls and the `MultiplyParallel` overloads give identical bits.
+// Allocation: none per call once warm (the ragged last batch tile is packed into a per-thread scratch buffer
+// that grows once), in the parallel overloads too (pooled thread-pool work items, the calling thread takes a share).
+public static partial class MatMul
 {
     /// <summary>Computes <c>Y = W·X</c> on the calling thread.</summary>
     /// <param name="weights">W, <c>[rows × cols]</c> row-major; length must be <c>rows·cols</c>.</param>
@@ -36,7 +32,7 @@ public static partial class DenseMatMul
     public static void Multiply(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, int batch) =>
         Run(weights, rows, cols, x, y, batch, 1);
 
-    /// <summary>Computes <c>Y = W·X</c>, splitting the rows over up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to <see cref="Multiply"/>.</summary>
+    /// <summary>Computes <c>Y = W·X</c>, splitting the rows over up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to <see cref="Multiply(ReadOnlySpan{float}, int, int, ReadOnlySpan{float}, Span{float}, int)"/>.</summary>
     /// <param name="weights">W, <c>[rows × cols]</c> row-major; length must be <c>rows·cols</c>.</param>
     /// <param name="rows">Rows of W (output units).</param>
     /// <param name="cols">Columns of W (input features).</param>

@@ -1,5 +1,5 @@
 using Span.Prune.Sparse;
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 /// <summary>
 /// Batches 2 … 8 run the grouped-k kernel on AVX-512 (k-steps packed into the lanes a narrow batch leaves free);
@@ -25,11 +25,11 @@ public class DenseNarrowBatchTests
         var (expected, abs) = MatMulReference.Compute(w, rows, cols, x, batch);
 
         float[] y = MatMulReference.Output(rows, batch);
-        DenseMatMul.Multiply(w, rows, cols, x, y, batch);
+        MatMul.Multiply(w, rows, cols, x, y, batch);
         MatMulReference.AssertClose(expected, abs, y, cols, $"dense {rows}x{cols} b{batch}");
 
         float[] yp = MatMulReference.Output(rows, batch);
-        DenseMatMul.MultiplyParallel(w, rows, cols, x, yp, batch, 2);
+        MatMul.MultiplyParallel(w, rows, cols, x, yp, batch, 2);
         for (int i = 0; i < y.Length; i++)
             Assert.Equal(BitConverter.SingleToInt32Bits(y[i]), BitConverter.SingleToInt32Bits(yp[i]));
     }
@@ -43,12 +43,12 @@ public class DenseNarrowBatchTests
         float[] w = TestData.Normal(rows * cols, 11);
         float[] x = TestData.Normal(cols * batch, 12);
         float[] y1 = new float[rows * batch], y2 = new float[rows * batch];
-        DenseMatMul.Multiply(w, rows, cols, x, y1, batch);
+        MatMul.Multiply(w, rows, cols, x, y1, batch);
         var (expected, abs) = MatMulReference.Compute(w, rows, cols, x, batch);
         MatMulReference.AssertClose(expected, abs, y1, cols, "dense");
-        DenseMatMul.MultiplyParallel(w, rows, cols, x, y2, batch, -1);
+        MatMul.MultiplyParallel(w, rows, cols, x, y2, batch, -1);
         Assert.Equal(y1, y2);
-        DenseMatMul.Multiply(w, rows, cols, x, y2, batch);
+        MatMul.Multiply(w, rows, cols, x, y2, batch);
         Assert.Equal(y1, y2);
     }
 
@@ -65,7 +65,7 @@ public class DenseNarrowBatchTests
         w[3 * cols + cols - 1] = float.NaN;            // row 3, last (tail-group) column
         x[(cols - 1) * batch + batch - 1] = float.PositiveInfinity; // X[last k, last column]
         float[] y = MatMulReference.Output(rows, batch);
-        DenseMatMul.Multiply(w, rows, cols, x, y, batch);
+        MatMul.Multiply(w, rows, cols, x, y, batch);
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < batch; j++)
             {

@@ -1,7 +1,7 @@
 using Span.Prune.Sparse;
 using Path = Span.Prune.Sparse.SlicedCsrKernels.Path;
 
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 /// <summary>
 /// The batch-1 sliced layout of CSR layers (<see cref="SlicedCsr"/>): every kernel (AVX-512 16 × 31, AVX2 8 × 15, scalar

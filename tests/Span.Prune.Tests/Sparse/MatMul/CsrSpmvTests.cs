@@ -1,5 +1,5 @@
 using Span.Prune.Sparse;
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 /// <summary>
 /// The batch-1 CSR kernel: x assembled 8 at a time from scalar loads, indices read 8 bytes at a time. Row r has
@@ -39,16 +39,16 @@ public class CsrSpmvTests
 
         var csr = new CsrMatrix(rows, cols, rp, ci, v);
         float[] y = MatMulReference.Output(rows, 1);
-        SparseMatMul.Multiply(csr, x, y, 1);
+        MatMul.Multiply(csr, x, y, 1);
         MatMulReference.AssertClose(expected, abs, y, cols, "csr");
 
         var csr16 = new Csr16Matrix(rows, cols, rp, ci.Select(c => (ushort)c).ToArray(), v);
         float[] y16 = MatMulReference.Output(rows, 1);
-        SparseMatMul.Multiply(csr16, x, y16, 1);
+        MatMul.Multiply(csr16, x, y16, 1);
         Assert.Equal(y, y16); // same order of operations whatever the index width
 
         float[] yp = MatMulReference.Output(rows, 1);
-        SparseMatMul.MultiplyParallel(csr16, x, yp, 1, 2);
+        MatMul.MultiplyParallel(csr16, x, yp, 1, 2);
         Assert.Equal(y, yp);
     }
 
@@ -65,8 +65,8 @@ public class CsrSpmvTests
         double expected = 0;
         for (int i = 0; i < nnz; i++) expected += (double)v[i] * x[ci[i]];
         float[] y = new float[1], y16 = new float[1];
-        SparseMatMul.Multiply(new CsrMatrix(1, cols, rp, ci, v), x, y, 1);
-        SparseMatMul.Multiply(new Csr16Matrix(1, cols, rp, ci.Select(c => (ushort)c).ToArray(), v), x, y16, 1);
+        MatMul.Multiply(new CsrMatrix(1, cols, rp, ci, v), x, y, 1);
+        MatMul.Multiply(new Csr16Matrix(1, cols, rp, ci.Select(c => (ushort)c).ToArray(), v), x, y16, 1);
         Assert.Equal(expected, y[0], 1e-5);
         Assert.Equal(y[0], y16[0]);
     }

@@ -1,5 +1,5 @@
 using Span.Prune.Sparse;
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 public class SparseLayerTests
 {

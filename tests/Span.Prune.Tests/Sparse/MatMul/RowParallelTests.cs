@@ -1,7 +1,7 @@
 using Span.Prune.Internal;
 using Span.Prune.Sparse;
 
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 /// <summary>The allocation-free parallel row loop under every <c>MultiplyParallel</c>.</summary>
 public class RowParallelTests
@@ -65,12 +65,12 @@ public class RowParallelTests
         var (csr, csr16, bsr, nm, shrunk) = SparseMatMulTests.EveryFormat(w, rows, cols);
         void All()
         {
-            DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
-            SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
-            SparseMatMul.MultiplyParallel(csr16, x, y, batch, 2);
-            SparseMatMul.MultiplyParallel(bsr, x, y, batch, 2);
-            SparseMatMul.MultiplyParallel(nm, x, y, batch, 2);
-            SparseMatMul.MultiplyParallel(shrunk, x, y, batch, 2);
+            MatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
+            MatMul.MultiplyParallel(csr, x, y, batch, 2);
+            MatMul.MultiplyParallel(csr16, x, y, batch, 2);
+            MatMul.MultiplyParallel(bsr, x, y, batch, 2);
+            MatMul.MultiplyParallel(nm, x, y, batch, 2);
+            MatMul.MultiplyParallel(shrunk, x, y, batch, 2);
         }
         AllocationAssert.None(All, 20);
     }
@@ -93,8 +93,8 @@ public class RowParallelTests
             xs[c] = TestData.Uniform(cols * batch, 20 + c);
             expectedSparse[c] = new float[rows * batch];
             expectedDense[c] = new float[rows * batch];
-            SparseMatMul.Multiply(csr[c], xs[c], expectedSparse[c], batch);
-            DenseMatMul.Multiply(dense[c], rows, cols, xs[c], expectedDense[c], batch);
+            MatMul.Multiply(csr[c], xs[c], expectedSparse[c], batch);
+            MatMul.Multiply(dense[c], rows, cols, xs[c], expectedDense[c], batch);
         }
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
         var threads = new Thread[callers];
@@ -110,10 +110,10 @@ public class RowParallelTests
                 for (int k = 0; k < calls; k++)
                 {
                     Array.Fill(y, float.NaN);
-                    SparseMatMul.MultiplyParallel(csr[id], xs[id], y, batch, 2);
+                    MatMul.MultiplyParallel(csr[id], xs[id], y, batch, 2);
                     if (!BitsEqual(expectedSparse[id], y)) failures.Add($"caller {id} call {k}: sparse differs");
                     Array.Fill(y, float.NaN);
-                    DenseMatMul.MultiplyParallel(dense[id], rows, cols, xs[id], y, batch, 2);
+                    MatMul.MultiplyParallel(dense[id], rows, cols, xs[id], y, batch, 2);
                     if (!BitsEqual(expectedDense[id], y)) failures.Add($"caller {id} call {k}: dense differs");
                 }
             });
@@ -152,8 +152,8 @@ public class RowParallelProcessAllocationTests
         var csr = CsrMatrix.FromDense(w, rows, cols);
         for (int i = 0; i < 50; i++)
         {
-            SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
-            DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
+            MatMul.MultiplyParallel(csr, x, y, batch, 2);
+            MatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
         }
         // As AllocationAssert, but process-wide: the test host serialises finished tests' results on its own threads
         // and the pool may start a worker thread, so a window can be dirty; a per-call allocation dirties every window.
@@ -163,8 +163,8 @@ public class RowParallelProcessAllocationTests
             long before = GC.GetTotalAllocatedBytes(precise: true);
             for (int i = 0; i < calls; i++)
             {
-                SparseMatMul.MultiplyParallel(csr, x, y, batch, 2);
-                DenseMatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
+                MatMul.MultiplyParallel(csr, x, y, batch, 2);
+                MatMul.MultiplyParallel(w, rows, cols, x, y, batch, 2);
             }
             allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
         }

@@ -17,7 +17,7 @@ namespace Span.Prune.Sparse;
 // whose lane index is 4·(lane/2) + stored position. AVX2 does the same on 8 entries with two single-source
 // permutes and a blend. Other 1:M and 2:M patterns assemble x from scalar loads 8 entries at a time (see
 // NmGatherRows); N > 2 use the four-chain loop.
-public static partial class SparseMatMul
+public static partial class MatMul
 {
     private interface INmGroups
     {

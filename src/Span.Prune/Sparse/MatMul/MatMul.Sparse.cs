@@ -5,32 +5,28 @@ using Span.Prune.Internal;
 
 namespace Span.Prune.Sparse;
 
-/// <summary>
-/// Sparse matrix multiply <c>Y = W·X</c> with W in a sparse format: <see cref="CsrMatrix"/>,
-/// <see cref="BsrMatrix"/>, <see cref="NmSparseMatrix"/> or <see cref="ShrunkDense"/>.
-/// </summary>
-/// <remarks>
-/// <para>Layout as <see cref="DenseMatMul"/>: X is <c>[Columns × batch]</c> row-major (a batch row contiguous), Y is
-/// <c>[Rows × batch]</c> row-major and is overwritten: <c>Y[r, b] = Σ_k W[r, k]·X[k, b]</c> over the stored entries.
-/// Batch 1 runs a matrix-vector kernel. For <see cref="ShrunkDense"/> the operands are the shrunk ones
-/// (<c>[Columns × batch]</c> in, <c>[Rows × batch]</c> out).</para>
-/// <para>Determinism: each output is accumulated in an order fixed by the matrix structure, the batch size and the
-/// machine, so the <c>MultiplyParallel</c> overloads (rows split over threads, balanced by stored entries) give
-/// results identical bit for bit to <c>Multiply</c>. Sums differ from the dense product only by rounding
-/// (entries are summed in a different order), and entries that are not stored contribute nothing even where X holds
-/// an infinity or NaN (the dense product would give 0·∞ = NaN there).</para>
-/// <para>Kernels: CSR and N:M broadcast each stored weight against a contiguous row of X and keep a tile of Y
-/// (one or two vectors of the batch) in registers with four accumulator chains per row; BSR shares each loaded row
-/// of X between the R rows of a block; batch tiles are the outer loop, rows the inner one. For batch ≥ 4, X is first
-/// copied into 64-byte-aligned per-thread scratch, one contiguous panel per batch tile (unaligned loads straddle
-/// cache lines, and a strided tile of a wide X thrashes a few L2 sets). Batch 1 runs matrix-vector kernels: for CSR
-/// and 1:M / 2:M, 8-wide vectors of x assembled from scalar loads (faster than hardware gathers, measured); a permute of
-/// a 32-column window for 2:4; scalar register-blocked loops for BSR and other N:M.</para>
-/// <para>Allocation: none per call in steady state (the X copy lives in a per-thread buffer that grows on first use
-/// and never shrinks), and none in the parallel overloads either: they queue pooled work items to the thread pool, the
-/// calling thread takes a share of the rows, and the work items are reused across calls.</para>
-/// </remarks>
-public static partial class SparseMatMul
+// Sparse matrix multiply `Y = W·X` with W in a sparse format: CsrMatrix,
+// BsrMatrix, NmSparseMatrix or ShrunkDense.
+// Layout as MatMul: X is `[Columns × batch]` row-major (a batch row contiguous), Y is
+// `[Rows × batch]` row-major and is overwritten: `Y[r, b] = Σ_k W[r, k]·X[k, b]` over the stored entries.
+// Batch 1 runs a matrix-vector kernel. For ShrunkDense the operands are the shrunk ones
+// (`[Columns × batch]` in, `[Rows × batch]` out).
+// Determinism: each output is accumulated in an order fixed by the matrix structure, the batch size and the
+// machine, so the `MultiplyParallel` overloads (rows split over threads, balanced by stored entries) give
+// results identical bit for bit to `Multiply`. Sums differ from the dense product only by rounding
+// (entries are summed in a different order), and entries that are not stored contribute nothing even where X holds
+// an infinity or NaN (the dense product would give 0·∞ = NaN there).
+// Kernels: CSR and N:M broadcast each stored weight against a contiguous row of X and keep a tile of Y
+// (one or two vectors of the batch) in registers with four accumulator chains per row; BSR shares each loaded row
+// of X between the R rows of a block; batch tiles are the outer loop, rows the inner one. For batch ≥ 4, X is first
+// copied into 64-byte-aligned per-thread scratch, one contiguous panel per batch tile (unaligned loads straddle
+// cache lines, and a strided tile of a wide X thrashes a few L2 sets). Batch 1 runs matrix-vector kernels: for CSR
+// and 1:M / 2:M, 8-wide vectors of x assembled from scalar loads (faster than hardware gathers, measured); a permute of
+// a 32-column window for 2:4; scalar register-blocked loops for BSR and other N:M.
+// Allocation: none per call in steady state (the X copy lives in a per-thread buffer that grows on first use
+// and never shrinks), and none in the parallel overloads either: they queue pooled work items to the thread pool, the
+// calling thread takes a share of the rows, and the work items are reused across calls.
+public static partial class MatMul
 {
     private const int ParallelMinRows = 32;
 
@@ -124,7 +120,7 @@ public static partial class SparseMatMul
     public static void Multiply(ShrunkDense weights, ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        DenseMatMul.Multiply(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch);
+        MatMul.Multiply(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch);
     }
 
     /// <summary>Computes <c>Y = W·X</c> with a shrunk dense matrix on up to <paramref name="maxDegreeOfParallelism"/> threads; bit-identical to the single-threaded call.</summary>
@@ -138,7 +134,7 @@ public static partial class SparseMatMul
     public static void MultiplyParallel(ShrunkDense weights, ReadOnlySpan<float> x, Span<float> y, int batch, int maxDegreeOfParallelism = -1)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        DenseMatMul.MultiplyParallel(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch, maxDegreeOfParallelism);
+        MatMul.MultiplyParallel(weights.WeightArray, weights.Rows, weights.Columns, x, y, batch, maxDegreeOfParallelism);
     }
 
     /// <summary>The batch tiles of the SpMM kernels: one or two vectors of the widest accelerated width that fits.</summary>
@@ -212,7 +208,7 @@ public static partial class SparseMatMul
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (batch < 0) ThrowHelper.ThrowArgumentOutOfRange(nameof(batch), "Batch must not be negative.");
-        DenseMatMul.ValidateOperands(x, y, columns, rows, batch);
+        MatMul.ValidateOperands(x, y, columns, rows, batch);
     }
 
     private static unsafe void Csr(CsrMatrix w, ReadOnlySpan<float> x, Span<float> y, int batch, int threads)

@@ -17,7 +17,7 @@ namespace Span.Prune.Sparse;
 // X group (eight independent accumulators hide the FMA latency); a leftover row runs the same per-row sequence, so
 // the result of a row never depends on the block it lands in. k beyond the last full group is padded with zeros
 // in both operands (a copy of W's row tail on the stack, so no read past the row).
-public static partial class DenseMatMul
+public static partial class MatMul
 {
     /// <summary>Whether <paramref name="batch"/> runs the grouped-k kernel on this machine.</summary>
     private static bool IsNarrow(int batch) => Avx512DQ.IsSupported && SimdLevel.Has512 && batch >= 2 && batch <= 8;

@@ -8,7 +8,7 @@ namespace Span.Prune.Sparse;
 // vector loaded feeds MR FMAs and every broadcast feeds NR FMAs; the MR·NR accumulators stay in registers for
 // the whole k range. Every output element is computed by the same sequence of fused multiply-adds in ascending
 // k whatever MR, NR or the tile it lands in, which is why any row partition gives bit-identical results.
-public static partial class DenseMatMul
+public static partial class MatMul
 {
     // MR = 4 rows × NR = 4 vectors: 16 accumulators + 4 X vectors + 1 broadcast.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

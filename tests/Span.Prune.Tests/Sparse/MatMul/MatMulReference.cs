@@ -1,4 +1,4 @@
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 /// <summary>Naive triple-loop reference for Y = W·X and the comparison every matrix-multiply test uses.</summary>
 internal static class MatMulReference

@@ -8,7 +8,7 @@ namespace Span.Prune.Sparse;
 // FMA latency never limits it. Every row, in a 4-row block or alone, is reduced in the same order: two vector
 // accumulators over [0, 2V·⌊n/2V⌋), one more vector into the first, a fixed-order horizontal sum of their sum,
 // then the scalar tail with fused multiply-adds, so results do not depend on how rows are partitioned.
-public static partial class DenseMatMul
+public static partial class MatMul
 {
     private static void GemvRows<TS, TV>(ref float w, int cols, ref float x, ref float y, int r0, int r1)
         where TS : struct, ISimd<TV> where TV : struct

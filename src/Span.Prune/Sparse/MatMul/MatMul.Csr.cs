@@ -17,7 +17,7 @@ namespace Span.Prune.Sparse;
 // SpMV (batch 1): the same four-chain scalar loop, or with 256-bit vectors x assembled 8 at a time from scalar
 // loads into two vector accumulators (see CsrSpmv for why not a hardware gather). Either way a row's sum order is
 // fixed by its structure and the machine alone, which is what makes the row-parallel variant bit-identical.
-public static partial class SparseMatMul
+public static partial class MatMul
 {
     private static void CsrRows<TIndex>(ref int rowPtr, ref TIndex cols, ref float vals, int columns, ref float x, int xStride, ref float y, int batch, int r0, int r1)
         where TIndex : unmanaged, IBinaryInteger<TIndex>

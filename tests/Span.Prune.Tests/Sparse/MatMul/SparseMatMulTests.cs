@@ -1,5 +1,5 @@
 using Span.Prune.Sparse;
-namespace Span.Prune.Tests.MatMul;
+namespace Span.Prune.Tests.Sparse;
 
 public class SparseMatMulTests
 {
@@ -30,12 +30,12 @@ public class SparseMatMulTests
             case "csr":
             {
                 var m = CsrMatrix.FromDense(w, rows, cols);
-                return (w, (x, y, batch, threads) => { if (threads == 1) SparseMatMul.Multiply(m, x, y, batch); else SparseMatMul.MultiplyParallel(m, x, y, batch, threads); });
+                return (w, (x, y, batch, threads) => { if (threads == 1) MatMul.Multiply(m, x, y, batch); else MatMul.MultiplyParallel(m, x, y, batch, threads); });
             }
             case "csr16":
             {
                 var m = Csr16Matrix.FromDense(w, rows, cols);
-                return (w, (x, y, batch, threads) => { if (threads == 1) SparseMatMul.Multiply(m, x, y, batch); else SparseMatMul.MultiplyParallel(m, x, y, batch, threads); });
+                return (w, (x, y, batch, threads) => { if (threads == 1) MatMul.Multiply(m, x, y, batch); else MatMul.MultiplyParallel(m, x, y, batch, threads); });
             }
             case "shrunk":
             {
@@ -49,7 +49,7 @@ public class SparseMatMulTests
                 {
                     float[] xs = new float[m.Columns * batch], ys = TestData.NaNs(m.Rows * batch);
                     m.GatherInput(x, xs, batch);
-                    if (threads == 1) SparseMatMul.Multiply(m, xs, ys, batch); else SparseMatMul.MultiplyParallel(m, xs, ys, batch, threads);
+                    if (threads == 1) MatMul.Multiply(m, xs, ys, batch); else MatMul.MultiplyParallel(m, xs, ys, batch, threads);
                     m.ScatterOutput(ys, y, batch);
                 });
             }
@@ -68,7 +68,7 @@ public class SparseMatMulTests
                             if (drop || rng.Next(7) == 0) w[(i * br + a) * cols + j * bc + b] = 0;
                 }
             var m = BsrMatrix.FromDense(w, rows, cols, br, bc);
-            return (w, (x, y, batch, threads) => { if (threads == 1) SparseMatMul.Multiply(m, x, y, batch); else SparseMatMul.MultiplyParallel(m, x, y, batch, threads); });
+            return (w, (x, y, batch, threads) => { if (threads == 1) MatMul.Multiply(m, x, y, batch); else MatMul.MultiplyParallel(m, x, y, batch, threads); });
         }
         if (format.StartsWith("nm:", StringComparison.Ordinal))
         {
@@ -83,7 +83,7 @@ public class SparseMatMulTests
                     for (int t = keep; t < mm; t++) w[r * cols + s + order[t]] = 0;
                 }
             var m = NmSparseMatrix.FromDense(w, rows, cols, n, mm);
-            return (w, (x, y, batch, threads) => { if (threads == 1) SparseMatMul.Multiply(m, x, y, batch); else SparseMatMul.MultiplyParallel(m, x, y, batch, threads); });
+            return (w, (x, y, batch, threads) => { if (threads == 1) MatMul.Multiply(m, x, y, batch); else MatMul.MultiplyParallel(m, x, y, batch, threads); });
         }
         throw new ArgumentException(format);
     }
@@ -138,17 +138,17 @@ public class SparseMatMulTests
 
     private static (float[], Action<float[], float[], int, int>) BuildFromDense(string format, float[] w, int rows, int cols) => format switch
     {
-        "csr" => (w, (x, y, b, _) => SparseMatMul.Multiply(CsrMatrix.FromDense(w, rows, cols), x, y, b)),
-        "csr16" => (w, (x, y, b, _) => SparseMatMul.Multiply(Csr16Matrix.FromDense(w, rows, cols), x, y, b)),
-        "bsr:4x4" => (w, (x, y, b, _) => SparseMatMul.Multiply(BsrMatrix.FromDense(w, rows, cols, 4, 4), x, y, b)),
-        "bsr:8x1" => (w, (x, y, b, _) => SparseMatMul.Multiply(BsrMatrix.FromDense(w, rows, cols, 8, 1), x, y, b)),
-        "nm:2:4" => (w, (x, y, b, _) => SparseMatMul.Multiply(NmSparseMatrix.FromDense(w, rows, cols, 2, 4), x, y, b)),
+        "csr" => (w, (x, y, b, _) => MatMul.Multiply(CsrMatrix.FromDense(w, rows, cols), x, y, b)),
+        "csr16" => (w, (x, y, b, _) => MatMul.Multiply(Csr16Matrix.FromDense(w, rows, cols), x, y, b)),
+        "bsr:4x4" => (w, (x, y, b, _) => MatMul.Multiply(BsrMatrix.FromDense(w, rows, cols, 4, 4), x, y, b)),
+        "bsr:8x1" => (w, (x, y, b, _) => MatMul.Multiply(BsrMatrix.FromDense(w, rows, cols, 8, 1), x, y, b)),
+        "nm:2:4" => (w, (x, y, b, _) => MatMul.Multiply(NmSparseMatrix.FromDense(w, rows, cols, 2, 4), x, y, b)),
         _ => (w, (x, y, b, _) =>
         {
             var m = ShrunkDense.FromDense(w, rows, cols);
             float[] xs = new float[m.Columns * b], ys = new float[m.Rows * b];
             m.GatherInput(x, xs, b);
-            SparseMatMul.Multiply(m, xs, ys, b);
+            MatMul.Multiply(m, xs, ys, b);
             m.ScatterOutput(ys, y, b);
         }),
     };
@@ -174,11 +174,11 @@ public class SparseMatMulTests
         var (csr, csr16, bsr, nm, shrunk) = EveryFormat(w, rows, cols);
         void All()
         {
-            SparseMatMul.Multiply(csr, x, y, batch);
-            SparseMatMul.Multiply(csr16, x, y, batch);
-            SparseMatMul.Multiply(bsr, x, y, batch);
-            SparseMatMul.Multiply(nm, x, y, batch);
-            SparseMatMul.Multiply(shrunk, x, y, batch);
+            MatMul.Multiply(csr, x, y, batch);
+            MatMul.Multiply(csr16, x, y, batch);
+            MatMul.Multiply(bsr, x, y, batch);
+            MatMul.Multiply(nm, x, y, batch);
+            MatMul.Multiply(shrunk, x, y, batch);
         }
         AllocationAssert.None(All, 3);
     }
@@ -188,13 +188,13 @@ public class SparseMatMulTests
     {
         var m = CsrMatrix.FromDense(new float[] { 1, 0, 0, 2, 0, 3 }, 2, 3);
         float[] x = new float[6], y = new float[4];
-        Assert.Equal("x", Assert.Throws<ArgumentException>(() => SparseMatMul.Multiply(m, new float[5], y, 2)).ParamName);
-        Assert.Equal("y", Assert.Throws<ArgumentException>(() => SparseMatMul.Multiply(m, x, new float[3], 2)).ParamName);
-        Assert.Equal("y", Assert.Throws<ArgumentException>(() => SparseMatMul.Multiply(m, x, x.AsSpan(2, 4), 2)).ParamName);
-        Assert.Equal("batch", Assert.Throws<ArgumentOutOfRangeException>(() => SparseMatMul.Multiply(m, x, y, -1)).ParamName);
-        Assert.Equal("weights", Assert.Throws<ArgumentNullException>(() => SparseMatMul.Multiply((CsrMatrix)null!, x, y, 2)).ParamName);
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => MatMul.Multiply(m, new float[5], y, 2)).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => MatMul.Multiply(m, x, new float[3], 2)).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => MatMul.Multiply(m, x, x.AsSpan(2, 4), 2)).ParamName);
+        Assert.Equal("batch", Assert.Throws<ArgumentOutOfRangeException>(() => MatMul.Multiply(m, x, y, -1)).ParamName);
+        Assert.Equal("weights", Assert.Throws<ArgumentNullException>(() => MatMul.Multiply((CsrMatrix)null!, x, y, 2)).ParamName);
         float[] untouched = TestData.NaNs(4);
-        Assert.Throws<ArgumentException>(() => SparseMatMul.Multiply(m, new float[5], untouched, 2));
+        Assert.Throws<ArgumentException>(() => MatMul.Multiply(m, new float[5], untouched, 2));
         Assert.All(untouched, v => Assert.True(float.IsNaN(v)));
     }
 
@@ -205,10 +205,10 @@ public class SparseMatMulTests
         float[] w = [float.NaN, 1, 0, 0, 2, 0];
         float[] x = [1, 1, float.PositiveInfinity];
         float[] y = new float[2];
-        SparseMatMul.Multiply(CsrMatrix.FromDense(w, 2, 3), x, y, 1);
+        MatMul.Multiply(CsrMatrix.FromDense(w, 2, 3), x, y, 1);
         Assert.True(float.IsNaN(y[0]));
         Assert.Equal(2f, y[1]);
-        DenseMatMul.Multiply(w, 2, 3, x, y, 1);
+        MatMul.Multiply(w, 2, 3, x, y, 1);
         Assert.True(float.IsNaN(y[1])); // the dense product meets 0·∞
     }
 }

@@ -10,7 +10,7 @@ namespace Span.Prune.Sparse;
 // is one chain over (block, c) ascending, and there are enough chains to hide the FMA latency.
 // Other R (including 1×C) walk the block row one row at a time with four chains dealt by c mod 4, combined as
 // (a + b) + (c + d). Batch tiles are one or two vectors, outer; block rows inner.
-public static partial class SparseMatMul
+public static partial class MatMul
 {
     private static void BsrBlockRows(ref int rowPtr, ref int cols, ref float vals, int r, int c, int columns, ref float x, int xStride, ref float y, int batch, int br0, int br1)
     {

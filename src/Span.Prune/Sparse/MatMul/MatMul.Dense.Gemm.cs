@@ -9,7 +9,7 @@ namespace Span.Prune.Sparse;
 // stream W past it; each W element is used P times per load, so W streaming from memory needs only ~2 bytes
 // per cycle and the kernel stays FMA-bound. KC = 512 at P = 64, 1024 at P = 32, whole rows below. Full tiles read X in place (row stride = batch); only a
 // ragged last tile is packed, zero-padded to P, so the micro-kernels never need a masked load or store.
-public static partial class DenseMatMul
+public static partial class MatMul
 {
     /// <summary>Bytes of X panel (KC × P floats) kept cache-resident while W streams past it.</summary>
     internal const int PanelBytes = 128 * 1024;
