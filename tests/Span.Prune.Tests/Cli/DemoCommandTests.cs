@@ -58,6 +58,22 @@ public sealed class DemoCommandTests() : CliTempDirectory("sprune-demo-")
     public void BadOnly_IsExit2() => AssertOneLine(Sprune.Run("demo", "--only", "speedy"), "--only");
 
     [Fact]
+    public void NegativeScheduleStudy_IsExit2() => AssertOneLine(Sprune.Run("demo", "--schedule-study", "-1"), "--schedule-study");
+
+    [Fact]
+    public void ScheduleStudy_PrintsEveryCandidateAndTheChoice()
+    {
+        var r = Sprune.Run("demo", "--subset", "120", "--schedule-study", "1");
+        Assert.True(r.ExitCode == 0, r.StdErr);
+        Assert.Contains("3 seed(s) × 1 shuffle(s); 105 training and 15 held-out images", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("| one-shot |", r.StdOut, StringComparison.Ordinal);
+        foreach (var ramp in Span.Prune.Lab.Demo.Experiments.ScheduleStudy.Candidates)
+            Assert.Contains($"| agp {ramp}", r.StdOut, StringComparison.Ordinal);
+        Assert.Single(r.StdOut.Split('\n'), line => line.Contains("**(chosen)**", StringComparison.Ordinal));
+        Assert.Contains("Chosen (highest mean over both s_f): agp ", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void OutputOverAnInput_IsRefused()
     {
         string dir = WriteData(4);
