@@ -88,8 +88,8 @@ public class DestinationRuleTests
         var activations = new ActivationAccumulator(3);
         activations.AddNC(TestData.Normal(12, 11), 4);
         FloatCase(3, d => activations.CopyApozTo(d));
-        var inputs = new InputNormAccumulator(4);
-        inputs.Add(TestData.Normal(16, 12));
+        var inputs = new ActivationAccumulator(4);
+        inputs.AddNC(TestData.Normal(16, 12), 4);
         FloatCase(4, d => inputs.CopyNormsTo(d));
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => inputs.CopyNormsTo(new float[3])).ParamName);
     }

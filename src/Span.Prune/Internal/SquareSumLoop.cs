@@ -53,19 +53,6 @@ internal static class SquareSumLoop
         if (rented is not null) ArrayPool<double>.Shared.Return(rented);
     }
 
-    /// <summary><c>sums[j] += Σ_t x[t, j]²</c> over the rows of a <c>[tokens, sums.Length]</c> matrix (streaming form).</summary>
-    public static void AccumulateRows(ReadOnlySpan<float> activations, Span<double> sums)
-    {
-        ref double s = ref MemoryMarshal.GetReference(sums);
-        ref float x = ref MemoryMarshal.GetReference(activations);
-        nuint features = (nuint)sums.Length;
-        nuint tokens = (nuint)(activations.Length / sums.Length);
-        for (nuint t = 0; t < tokens; t++)
-        {
-            Accumulate(ref s, ref Unsafe.Add(ref x, t * features), features);
-        }
-    }
-
     /// <summary><c>sums[j] += (double)x[j]·x[j]</c> for <c>j &lt; length</c>.</summary>
     private static void Accumulate(ref double sums, ref float x, nuint length)
     {

@@ -63,7 +63,7 @@ public static partial class Scoring
     /// <remarks>
     /// <para>Vectorised across features; every square is taken and summed in double precision and rounded to float
     /// once at the end, so the result is within about one float ulp of the exact norm for any token count.</para>
-    /// <para>To accumulate over several batches, use <see cref="InputNormAccumulator"/>.</para>
+    /// <para>To accumulate over several batches, use <see cref="ActivationAccumulator.CopyNormsTo"/> (the same bits).</para>
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="features"/> is not positive.</exception>
     /// <exception cref="ArgumentException"><paramref name="activations"/> is not a whole number of rows or holds NaN or ±∞,

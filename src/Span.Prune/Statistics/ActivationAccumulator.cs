@@ -4,8 +4,10 @@ namespace Span.Prune;
 
 /// <summary>
 /// Streams per-channel activation statistics over batches: the Average Percentage of Zeros (APoZ, Hu et al.
-/// 2016, "Network Trimming") and the mean activation. A channel whose output is almost always zero contributes
-/// little, so <c>1 − APoZ</c> is its importance score.
+/// 2016, "Network Trimming"), the mean activation, and the norm <c>‖X_c‖₂</c> that Wanda (Sun et al. 2023) weighs
+/// the next layer's weights by. A channel whose output is almost always zero contributes little, so
+/// <c>1 − APoZ</c> is its importance score; fed a layer's inputs <c>[tokens, features]</c>, <see cref="CopyNormsTo"/>
+/// gives the input norms of <see cref="Scoring.Wanda"/>.
 /// </summary>
 /// <remarks>
 /// <para><b>What counts as zero.</b> One rule: an activation <c>a</c> is counted as zero when
@@ -16,8 +18,10 @@ namespace Span.Prune;
 /// −0.0 counts as zero (it compares equal to 0).</para>
 /// <para><b>Outputs.</b> Per channel <c>c</c>, with <c>T</c> = <see cref="ValuesPerChannel"/> (every value of
 /// channel c over all batches and spatial positions) and <c>Z_c</c> the exact zero count (a <see cref="long"/>):
-/// APoZ <c>= Z_c / T</c>, importance <c>= (T − Z_c) / T</c>, mean <c>= (Σ a) / T</c>; each is formed in double
-/// and rounded once to float.</para>
+/// APoZ <c>= Z_c / T</c>, importance <c>= (T − Z_c) / T</c>, mean <c>= (Σ a) / T</c>, norm <c>= √Σ a²</c>; each is
+/// formed in double and rounded once to float. The squares are <c>(double)a·(double)a</c>, exact, and each channel's
+/// running sum is extended value by value across batches, so the norms over <see cref="AddNC"/> (or
+/// <see cref="AddNHWC"/>) batches equal <see cref="Scoring.InputNorms"/> of the concatenated rows bit for bit.</para>
 /// <para><b>Layouts.</b> <see cref="AddNCHW"/> reduces each channel's contiguous <c>H·W</c> plane; <see cref="AddNHWC"/>
 /// and <see cref="AddNC"/> vectorise across channels. Zero counts are exact integers in every layout. Sums are
 /// double: each float is exact in double, and the per-batch sum of <c>n</c> values is within <c>n·2⁻⁵³·Σ|a|</c>
@@ -28,16 +32,19 @@ namespace Span.Prune;
 /// <c>activations</c>, and the accumulator is unchanged: each batch is reduced into scratch owned by the
 /// accumulator and committed only when it is clean. The check is fused into the reduction (a non-finite input
 /// is the only way a double sum of floats can become non-finite), so valid batches pay no extra pass.</para>
-/// <para>Memory: 28 bytes per channel (state and per-batch scratch), allocated once in the constructor. Not thread-safe.</para>
+/// <para>Memory: 44 bytes per channel (state and per-batch scratch), allocated once in the constructor. Not thread-safe.</para>
 /// </remarks>
 public sealed partial class ActivationAccumulator
 {
     private readonly long[] _zeros;
     private readonly double[] _sums;
+    private readonly double[] _squares;
 
-    // Per-batch scratch: a batch is reduced here and added to the state above only if it is finite.
+    // Per-batch scratch: a batch is reduced here and added to the state above only if it is finite (the squares'
+    // scratch holds the running sums themselves, copied back on commit).
     private readonly int[] _batchZeros;
     private readonly double[] _batchSums;
+    private readonly double[] _batchSquares;
 
     private readonly float _zeroThreshold;
     private long _valuesPerChannel;
@@ -54,8 +61,10 @@ public sealed partial class ActivationAccumulator
         if (!float.IsFinite(zeroThreshold)) ThrowHelper.ThrowArgumentOutOfRange(nameof(zeroThreshold), "The zero threshold must be finite.");
         _zeros = new long[channels];
         _sums = new double[channels];
+        _squares = new double[channels];
         _batchZeros = new int[channels];
         _batchSums = new double[channels];
+        _batchSquares = new double[channels];
         _zeroThreshold = zeroThreshold;
     }
 
@@ -86,7 +95,7 @@ public sealed partial class ActivationAccumulator
         if (_count == int.MaxValue) ThrowHelper.ThrowTooManyBatches();
 
         ClearScratch();
-        AccumulateRows(activations, Channels, _zeroThreshold, _batchZeros, _batchSums);
+        AccumulateRows(activations, Channels, _zeroThreshold, _batchZeros, _batchSums, _batchSquares);
         Commit(activations, batch);
     }
 
@@ -103,7 +112,7 @@ public sealed partial class ActivationAccumulator
     {
         ValidateSpatial(activations.Length, batch, height, width, channelsLast: false);
         ClearScratch();
-        AccumulatePlanes(activations, batch, Channels, height * width, _zeroThreshold, _batchZeros, _batchSums);
+        AccumulatePlanes(activations, batch, Channels, height * width, _zeroThreshold, _batchZeros, _batchSums, _batchSquares);
         Commit(activations, (long)batch * height * width);
     }
 
@@ -120,7 +129,7 @@ public sealed partial class ActivationAccumulator
     {
         ValidateSpatial(activations.Length, batch, height, width, channelsLast: true);
         ClearScratch();
-        AccumulateRows(activations, Channels, _zeroThreshold, _batchZeros, _batchSums);
+        AccumulateRows(activations, Channels, _zeroThreshold, _batchZeros, _batchSums, _batchSquares);
         Commit(activations, (long)batch * height * width);
     }
 
@@ -160,6 +169,17 @@ public sealed partial class ActivationAccumulator
         for (int c = 0; c < _sums.Length; c++) destination[c] = (float)(_sums[c] / total);
     }
 
+    /// <summary>Writes the norm per channel, <c>‖X_c‖₂ = √Σ a²</c> over every value added (Wanda's input norm when the
+    /// activations are a layer's inputs).</summary>
+    /// <param name="destination">At least <see cref="Channels"/> elements; only the first <see cref="Channels"/> are written.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="Channels"/>.</exception>
+    /// <exception cref="InvalidOperationException">No batch has been added.</exception>
+    public void CopyNormsTo(Span<float> destination)
+    {
+        ValidateCopy(destination.Length, nameof(destination));
+        for (int c = 0; c < _squares.Length; c++) destination[c] = (float)Math.Sqrt(_squares[c]);
+    }
+
     /// <summary>Writes the exact number of values counted as zero per channel.</summary>
     /// <param name="destination">At least <see cref="Channels"/> elements; only the first <see cref="Channels"/> are written.</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <see cref="Channels"/>.</exception>
@@ -175,6 +195,7 @@ public sealed partial class ActivationAccumulator
     {
         Array.Clear(_zeros);
         Array.Clear(_sums);
+        Array.Clear(_squares);
         _valuesPerChannel = 0;
         _count = 0;
     }
@@ -206,6 +227,9 @@ public sealed partial class ActivationAccumulator
     {
         Array.Clear(_batchZeros);
         Array.Clear(_batchSums);
+        // The squares' scratch starts from the state, so that the kernels extend each channel's running sum in value
+        // order (the norms then match Scoring.InputNorms over all rows bit for bit) and the commit is a copy.
+        _squares.CopyTo(_batchSquares);
     }
 
     /// <summary>Adds the scratch to the state, or throws (state untouched) if the batch held a NaN or ±Inf.</summary>
@@ -220,6 +244,7 @@ public sealed partial class ActivationAccumulator
                 ThrowHelper.ThrowNotFinite(nameof(activations), FiniteScan.IndexOfNonFinite(activations));
         }
 
+        // The running squares stay finite: at most 2³¹ batches of 2³¹ values, each square at most 1.2e77 (< 1e96 in all).
         long[] zeros = _zeros;
         double[] sums = _sums;
         int[] batchZeros = _batchZeros;
@@ -228,6 +253,7 @@ public sealed partial class ActivationAccumulator
             zeros[c] += batchZeros[c];
             sums[c] += batchSums[c];
         }
+        _batchSquares.CopyTo(_squares);
         _valuesPerChannel += valuesPerChannel;
         _count++;
     }

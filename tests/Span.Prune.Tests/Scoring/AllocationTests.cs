@@ -42,8 +42,8 @@ public class AllocationTests
         float[] norms = new float[Conv.RowLength];
         AssertNoAllocation(() => PruneScoring.InputNorms(W, Conv.RowLength, norms));
         AssertNoAllocation(() => PruneScoring.Wanda(W, Conv, norms, Scores));
-        var acc = new InputNormAccumulator(Conv.RowLength);
-        AssertNoAllocation(() => acc.Add(W));
+        var acc = new ActivationAccumulator(Conv.RowLength);
+        AssertNoAllocation(() => acc.AddNC(W, W.Length / Conv.RowLength));
         AssertNoAllocation(() => acc.CopyNormsTo(norms));
     }
 

@@ -100,20 +100,41 @@ public class WandaTests
         float[] oneShot = new float[features], streamed = TestData.NaNs(features);
         PruneScoring.InputNorms(x, features, oneShot);
 
-        var acc = new InputNormAccumulator(features);
-        acc.Add(x.AsSpan(0, 30 * features));
-        acc.Add(ReadOnlySpan<float>.Empty);
-        acc.Add(x.AsSpan(30 * features));
-        Assert.Equal(100, acc.Count);
-        Assert.Equal(features, acc.Features);
+        var acc = new ActivationAccumulator(features);
+        acc.AddNC(x.AsSpan(0, 30 * features), 30);
+        acc.AddNC(x.AsSpan(30 * features, 7 * features), 7);
+        acc.AddNHWC(x.AsSpan(37 * features), 1, 7, 9);
+        Assert.Equal(3, acc.Count);
+        Assert.Equal(100, acc.ValuesPerChannel);
         acc.CopyNormsTo(streamed);
-        // Per feature, both sum the same doubles in the same token order: identical.
+        // Per feature, both sum the same doubles in the same token order, across the batches too: identical.
         Assert.Equal(oneShot, streamed);
 
         acc.Reset();
         Assert.Equal(0, acc.Count);
-        acc.CopyNormsTo(streamed);
-        Assert.All(streamed, v => Assert.Equal(0f, v));
+        Assert.Throws<InvalidOperationException>(() => acc.CopyNormsTo(streamed));
+    }
+
+    [Theory]
+    [InlineData(1, 3, 5)]
+    [InlineData(2, 17, 19)]
+    [InlineData(3, 40, 33)]
+    public void Accumulator_Norms_OfNchwPlanes_MatchANaiveSumOfSquares(int batch, int channels, int plane)
+    {
+        float[] x = TestData.Normal(batch * channels * plane, channels + plane);
+        var acc = new ActivationAccumulator(channels);
+        acc.AddNCHW(x, batch, 1, plane);
+        acc.AddNCHW(x, batch, plane, 1);
+        float[] norms = new float[channels];
+        acc.CopyNormsTo(norms);
+        for (int c = 0; c < channels; c++)
+        {
+            double naive = 0;
+            for (int n = 0; n < batch; n++)
+                for (int i = 0; i < plane; i++) naive += Math.Pow(x[(n * channels + c) * plane + i], 2);
+            // Twice the same batch, summed in a different (fixed) order: equal to double rounding, then one float rounding.
+            Assert.Equal((float)Math.Sqrt(2 * naive), norms[c], (float)Math.Sqrt(2 * naive) * 1e-6f);
+        }
     }
 
     [Fact]
@@ -130,11 +151,10 @@ public class WandaTests
         float[] buffer = new float[12];
         Assert.Equal("norms", Assert.Throws<ArgumentException>(() => PruneScoring.InputNorms(buffer.AsSpan(0, 8), 4, buffer.AsSpan(6, 4))).ParamName);
 
-        Assert.Equal("features", Assert.Throws<ArgumentOutOfRangeException>(() => new InputNormAccumulator(0)).ParamName);
-        var acc = new InputNormAccumulator(4);
-        acc.Add([1f, 2f, 3f, 4f]);
-        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Add(bad)).ParamName);
-        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.Add(new float[5])).ParamName);
+        var acc = new ActivationAccumulator(4);
+        acc.AddNC([1f, 2f, 3f, 4f], 1);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNC(bad, 2)).ParamName);
+        Assert.Equal("activations", Assert.Throws<ArgumentException>(() => acc.AddNC(new float[5], 1)).ParamName);
         Assert.Equal("destination", Assert.Throws<ArgumentException>(() => acc.CopyNormsTo(new float[3])).ParamName);
         Assert.Equal(1, acc.Count);
         acc.CopyNormsTo(norms);

@@ -11,6 +11,9 @@ public class ActivationAccumulatorTests
         public readonly double[] ExactOrderSums = new double[channels]; // the order the library documents (bit-exact)
         public readonly double[] NaiveSums = new double[channels];      // plain sequential sums (tolerance)
         public readonly double[] AbsSums = new double[channels];
+        // Sums of squares in the documented order: each plane's virtual-lane sum of squares (NCHW) or each value's
+        // square (NC, NHWC) added to the running sum in turn, across batches.
+        public readonly double[] ExactOrderSquares = new double[channels];
         public long Values;
 
         public void AddNCHW(float[] a, int n, int h, int w)
@@ -23,6 +26,7 @@ public class ActivationAccumulatorTests
                 {
                     int start = (b * channels + c) * plane;
                     batch[c] += VirtualLaneSum(a.AsSpan(start, plane));
+                    ExactOrderSquares[c] += VirtualLaneSum([.. a.AsSpan(start, plane).ToArray().Select(v => (double)v * v)]);
                     for (int p = 0; p < plane; p++) Visit(c, a[start + p]);
                 }
             }
@@ -37,6 +41,7 @@ public class ActivationAccumulatorTests
                 for (int c = 0; c < channels; c++)
                 {
                     batch[c] += a[r * channels + c];
+                    ExactOrderSquares[c] += (double)a[r * channels + c] * a[r * channels + c];
                     Visit(c, a[r * channels + c]);
                 }
             }
@@ -57,7 +62,9 @@ public class ActivationAccumulatorTests
         }
 
         // The documented plane order: lane k sums values at offsets ≡ k (mod 16) in order, then the fixed tree.
-        private static double VirtualLaneSum(ReadOnlySpan<float> x)
+        private static double VirtualLaneSum(ReadOnlySpan<float> x) => VirtualLaneSum([.. x.ToArray().Select(v => (double)v)]);
+
+        private static double VirtualLaneSum(double[] x)
         {
             var lanes = new double[16];
             for (int i = 0; i < x.Length; i++) lanes[i % 16] += x[i];
@@ -77,6 +84,10 @@ public class ActivationAccumulatorTests
             Assert.Equal([-1L, -1L], zeros[channels..]);
 
             float[] apoz = TestData.NaNs(channels + 2), importance = TestData.NaNs(channels + 2), mean = TestData.NaNs(channels + 2);
+            float[] norms = TestData.NaNs(channels + 2);
+            acc.CopyNormsTo(norms);
+            StatisticsAssert.AllNaN(norms.AsSpan(channels));
+            for (int c = 0; c < channels; c++) Assert.Equal((float)Math.Sqrt(ExactOrderSquares[c]), norms[c]);
             acc.CopyApozTo(apoz);
             acc.CopyImportanceTo(importance);
             acc.CopyMeanTo(mean);

@@ -12,7 +12,7 @@ namespace Span.Prune.Lab.Demo.Statistics;
 /// mean loss and n the number of batches.</para>
 /// <para>Per input feature (<c>RowLength</c>): <see cref="InputNorms"/> <c>‖X_j‖₂</c> over every token the layer saw: one
 /// token per image for a linear layer, one per image and output position (im2col column) for a convolution
-/// (<see cref="InputNormAccumulator"/>).</para>
+/// (<see cref="ActivationAccumulator.CopyNormsTo"/> over the layer's inputs).</para>
 /// <para>Per output unit (<c>Out</c>), not for the last layer: <see cref="Apoz"/> and <see cref="MeanActivation"/> of the
 /// post-ReLU outputs (after the BatchNorm, if any), over images and positions (<see cref="ActivationAccumulator"/>).</para>
 /// <para>Regression samples of the layer as a consumer: <see cref="Inputs"/> X <c>[Samples, RowLength]</c> (a linear

@@ -152,7 +152,7 @@ public sealed class NetworkStatistics
         private readonly float[] _ones, _tokens, _columns, _inputs;
         private readonly TaylorAccumulator _gradient, _taylor;
         private readonly FisherAccumulator _fisher;
-        private readonly InputNormAccumulator _norms;
+        private readonly ActivationAccumulator _norms;   // the layer inputs' norms (Wanda)
         private readonly ActivationAccumulator? _activation;
         private readonly SeededRandom _positions = new(SampleSeed);
         private readonly int[] _order;
@@ -169,7 +169,7 @@ public sealed class NetworkStatistics
             _gradient = new TaylorAccumulator(length);   // Σ 1·g: the mean gradient, exactly (1·g is exact)
             _taylor = new TaylorAccumulator(length);
             _fisher = new FisherAccumulator(length);
-            _norms = new InputNormAccumulator(shape.RowLength);
+            _norms = new ActivationAccumulator(shape.RowLength);
             if (!last) _activation = new ActivationAccumulator(shape.Out);
             int plane = conv is null ? 1 : conv.OutputHeight * conv.OutputWidth;
             _order = new int[plane];
@@ -192,7 +192,7 @@ public sealed class NetworkStatistics
                 // [features × batch] → [batch × features]: one token per image, and one regression row per image.
                 Span<float> tokens = batch * d <= _tokens.Length ? _tokens.AsSpan(0, batch * d) : new float[batch * d];
                 Transpose(input.Values, d, batch, tokens);
-                _norms.Add(tokens);
+                _norms.AddNC(tokens, batch);
                 tokens.CopyTo(_inputs.AsSpan(_sample * d));
                 _sample += batch;
             }
@@ -204,7 +204,7 @@ public sealed class NetworkStatistics
                 {
                     _conv.LowerInput(input.Values, batch, image, 1, columns);   // [d × plane]
                     Transpose(columns, d, plane, tokens);                       // [plane × d]
-                    _norms.Add(tokens);
+                    _norms.AddNC(tokens, plane);
                     for (int p = 0; p < plane; p++) _order[p] = p;
                     PartialShuffle(_order, PositionsPerImage);
                     for (int k = 0; k < PositionsPerImage; k++)
