@@ -12,7 +12,7 @@ CsrMatrix csr = CsrMatrix.FromDense(w, rows, cols);
 float[] x = [1, 2, 3, 4, 5, 6, 7, 8];                                  // [cols × batch], row-major
 float[] y = new float[rows * batch];
 Array.Fill(y, float.NaN);
-SparseMatMul.Multiply(csr, x, y, batch);                               // y = W · x
+MatMul.Multiply(csr, x, y, batch);                                     // y = W · x
 
 float[] dense = new float[rows * batch];
 for (int r = 0; r < rows; r++)
