@@ -44,8 +44,8 @@ internal static class SlicedCsrKernels
     {
         switch (path)
         {
-            case Path.V512: Pairs512(m, ref x, ref y, pair0, pair1); break;
-            case Path.V256: Pairs256(m, ref x, ref y, pair0, pair1); break;
+            case Path.V512: Pairs<Simd512, Permute512, Vector512<float>>(m, ref x, ref y, pair0, pair1); break;
+            case Path.V256: Pairs<Simd256, Permute256, Vector256<float>>(m, ref x, ref y, pair0, pair1); break;
             default: PairsScalar(m, ref x, ref y, pair0, pair1); break;
         }
     }
@@ -73,23 +73,28 @@ internal static class SlicedCsrKernels
     private static ref float WindowOf(ref float x, int b, int window, int full, ref float tail) =>
         ref b < full ? ref Unsafe.Add(ref x, (nint)b * window) : ref Unsafe.Add(ref tail, (nint)(b - full) * window);
 
+    /// <summary>
+    /// The vector path, written once for both widths: L = <typeparamref name="TS"/>'s width lanes, windows of
+    /// 2·L − 1 columns held in two registers (the last lane of the upper one is the padding slot, cleared in every
+    /// window), each step's x gathered by <typeparamref name="TW"/>'s permute of its column offsets.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pairs512(SlicedCsr m, ref float x, ref float y, int pair0, int pair1)
+    private static void Pairs<TS, TW, TV>(SlicedCsr m, ref float x, ref float y, int pair0, int pair1)
+        where TS : struct, ISimd<TV> where TW : struct, IWindowPermute<TV> where TV : struct
     {
-        const int L = 16, W = 31;
-        Span<float> tail = stackalloc float[3 * 2 * L];
-        Span<float> lanes = stackalloc float[2 * L];
+        int L = TS.Width, W = 2 * L - 1;
+        // Fixed-size buffers (sized for the widest path) so that the frame is laid out at compile time.
+        Span<float> tailBuffer = stackalloc float[3 * 2 * 16], lanesBuffer = stackalloc float[2 * 16];
+        Span<float> tail = tailBuffer[..(3 * 2 * L)], lanes = lanesBuffer[..(2 * L)];
         int full = FillTail(ref x, m.Columns, W, 2 * L, tail);
         ref float tailRef = ref MemoryMarshal.GetReference(tail);
-        // The padding slot: lane L − 1 of the upper register, cleared in every window.
-        Vector512<float> keep = Vector512.Create(-1).WithElement(L - 1, 0).AsSingle();
         ref byte steps = ref MemoryMarshal.GetReference(m.Steps);
         ref byte offsets = ref MemoryMarshal.GetReference(m.Offsets);
         ref float values = ref MemoryMarshal.GetReference(m.Values);
         int windows = m.Windows;
         for (int q = pair0; q < pair1; q++)
         {
-            Vector512<float> a = Vector512<float>.Zero, c = Vector512<float>.Zero;
+            TV a = TS.Zero, c = TS.Zero;
             nint p = (nint)m.PairStarts[q] * L;
             ref byte st = ref Unsafe.Add(ref steps, (nint)q * windows * 2);
             for (int b = 0; b < windows; b++)
@@ -97,74 +102,57 @@ internal static class SlicedCsrKernels
                 int nA = Unsafe.Add(ref st, 2 * b), nB = Unsafe.Add(ref st, 2 * b + 1);
                 if ((nA | nB) == 0) continue;
                 ref float xw = ref WindowOf(ref x, b, W, full, ref tailRef);
-                Vector512<float> lo = Vector512.LoadUnsafe(ref xw), hi = Vector512.LoadUnsafe(ref xw, L) & keep;
+                TV lo = TS.Load(ref xw), hi = TW.ClearLastLane(TS.Load(ref Unsafe.Add(ref xw, L)));
                 int both = Math.Min(nA, nB), t = 0;
                 for (; t < both; t++, p += 2 * L)
                 {
-                    a = MultiplyAdd.Of(Vector512.LoadUnsafe(ref values, (nuint)p), X512(lo, hi, ref offsets, p), a);
-                    c = MultiplyAdd.Of(Vector512.LoadUnsafe(ref values, (nuint)(p + L)), X512(lo, hi, ref offsets, p + L), c);
+                    a = TS.Fma(TS.Load(ref Unsafe.Add(ref values, p)), TW.Gather(lo, hi, ref offsets, p), a);
+                    c = TS.Fma(TS.Load(ref Unsafe.Add(ref values, p + L)), TW.Gather(lo, hi, ref offsets, p + L), c);
                 }
-                for (; t < nA; t++, p += L) a = MultiplyAdd.Of(Vector512.LoadUnsafe(ref values, (nuint)p), X512(lo, hi, ref offsets, p), a);
-                for (; t < nB; t++, p += L) c = MultiplyAdd.Of(Vector512.LoadUnsafe(ref values, (nuint)p), X512(lo, hi, ref offsets, p), c);
+                for (; t < nA; t++, p += L) a = TS.Fma(TS.Load(ref Unsafe.Add(ref values, p)), TW.Gather(lo, hi, ref offsets, p), a);
+                for (; t < nB; t++, p += L) c = TS.Fma(TS.Load(ref Unsafe.Add(ref values, p)), TW.Gather(lo, hi, ref offsets, p), c);
             }
-            a.StoreUnsafe(ref MemoryMarshal.GetReference(lanes));
-            c.StoreUnsafe(ref MemoryMarshal.GetReference(lanes), L);
+            TS.Store(a, ref MemoryMarshal.GetReference(lanes));
+            TS.Store(c, ref Unsafe.Add(ref MemoryMarshal.GetReference(lanes), L));
             Scatter(m.LaneRows.Slice(q * 2 * L, 2 * L), lanes, ref y);
         }
     }
 
-    /// <summary>x at the 16 offsets of the step at <paramref name="p"/>: one two-register permute (padding's offset 31 reads the +0 slot).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> X512(Vector512<float> lo, Vector512<float> hi, ref byte offsets, nint p) =>
-        Avx512F.PermuteVar16x32x2(lo, Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref offsets, (nuint)p)), hi);
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pairs256(SlicedCsr m, ref float x, ref float y, int pair0, int pair1)
+    /// <summary>The one width-specific step of <see cref="Pairs{TS, TW, TV}"/>: x at a step's column offsets.</summary>
+    private interface IWindowPermute<TV> where TV : struct
     {
-        const int L = 8, W = 15;
-        Span<float> tail = stackalloc float[3 * 2 * L];
-        Span<float> lanes = stackalloc float[2 * L];
-        int full = FillTail(ref x, m.Columns, W, 2 * L, tail);
-        ref float tailRef = ref MemoryMarshal.GetReference(tail);
-        // The padding slot: lane L − 1 of the upper register, cleared in every window.
-        Vector256<float> keep = Vector256.Create(-1).WithElement(L - 1, 0).AsSingle();
-        ref byte steps = ref MemoryMarshal.GetReference(m.Steps);
-        ref byte offsets = ref MemoryMarshal.GetReference(m.Offsets);
-        ref float values = ref MemoryMarshal.GetReference(m.Values);
-        int windows = m.Windows;
-        for (int q = pair0; q < pair1; q++)
+        /// <summary>The upper register with its last lane (the padding slot, offset 2·L − 1) set to +0.</summary>
+        static abstract TV ClearLastLane(TV hi);
+
+        /// <summary>x at the L offsets of the step at <paramref name="p"/>, from the window's two registers.</summary>
+        static abstract TV Gather(TV lo, TV hi, ref byte offsets, nint p);
+    }
+
+    /// <summary>AVX-512: one two-register permute (padding's offset 31 reads the cleared slot).</summary>
+    private readonly struct Permute512 : IWindowPermute<Vector512<float>>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> ClearLastLane(Vector512<float> hi) =>
+            hi & Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Gather(Vector512<float> lo, Vector512<float> hi, ref byte offsets, nint p) =>
+            Avx512F.PermuteVar16x32x2(lo, Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref offsets, (nuint)p)), hi);
+    }
+
+    /// <summary>AVX2: a permute of each half of the 16-column window, the half chosen by offset bit 3 (shifted into
+    /// the sign bit, which is what the blend reads).</summary>
+    private readonly struct Permute256 : IWindowPermute<Vector256<float>>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> ClearLastLane(Vector256<float> hi) => hi & Vector256.Create(-1, -1, -1, -1, -1, -1, -1, 0).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Gather(Vector256<float> lo, Vector256<float> hi, ref byte offsets, nint p)
         {
-            Vector256<float> a = Vector256<float>.Zero, c = Vector256<float>.Zero;
-            nint p = (nint)m.PairStarts[q] * L;
-            ref byte st = ref Unsafe.Add(ref steps, (nint)q * windows * 2);
-            for (int b = 0; b < windows; b++)
-            {
-                int nA = Unsafe.Add(ref st, 2 * b), nB = Unsafe.Add(ref st, 2 * b + 1);
-                if ((nA | nB) == 0) continue;
-                ref float xw = ref WindowOf(ref x, b, W, full, ref tailRef);
-                Vector256<float> lo = Vector256.LoadUnsafe(ref xw), hi = Vector256.LoadUnsafe(ref xw, L) & keep;
-                int both = Math.Min(nA, nB), t = 0;
-                for (; t < both; t++, p += 2 * L)
-                {
-                    a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref values, (nuint)p), X256(lo, hi, ref offsets, p), a);
-                    c = MultiplyAdd.Of(Vector256.LoadUnsafe(ref values, (nuint)(p + L)), X256(lo, hi, ref offsets, p + L), c);
-                }
-                for (; t < nA; t++, p += L) a = MultiplyAdd.Of(Vector256.LoadUnsafe(ref values, (nuint)p), X256(lo, hi, ref offsets, p), a);
-                for (; t < nB; t++, p += L) c = MultiplyAdd.Of(Vector256.LoadUnsafe(ref values, (nuint)p), X256(lo, hi, ref offsets, p), c);
-            }
-            a.StoreUnsafe(ref MemoryMarshal.GetReference(lanes));
-            c.StoreUnsafe(ref MemoryMarshal.GetReference(lanes), L);
-            Scatter(m.LaneRows.Slice(q * 2 * L, 2 * L), lanes, ref y);
+            Vector256<int> o = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref offsets, p))).AsByte());
+            return Avx.BlendVariable(Avx2.PermuteVar8x32(lo, o), Avx2.PermuteVar8x32(hi, o), Avx2.ShiftLeftLogical(o, 28).AsSingle());
         }
-    }
-
-    /// <summary>x at the 8 offsets of the step at <paramref name="p"/>: a permute of each half of the 16-column window,
-    /// the half chosen by offset bit 3 (shifted into the sign bit, which is what the blend reads).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> X256(Vector256<float> lo, Vector256<float> hi, ref byte offsets, nint p)
-    {
-        Vector256<int> o = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref offsets, p))).AsByte());
-        return Avx.BlendVariable(Avx2.PermuteVar8x32(lo, o), Avx2.PermuteVar8x32(hi, o), Avx2.ShiftLeftLogical(o, 28).AsSingle());
     }
 
     /// <summary>The reference path, in the same order as the vector ones: lane by lane, step by step, padding skipped.</summary>
