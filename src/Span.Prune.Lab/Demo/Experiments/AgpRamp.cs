@@ -39,6 +39,8 @@ public readonly record struct AgpRamp(double StartDensity, double End, int Inter
     public double? Target(double final, long step, long total)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Interval, 1);
+        if (!(StartDensity >= 1)) throw new ArgumentOutOfRangeException(nameof(StartDensity), StartDensity, "The ramp must start at or above the final density (≥ 1, infinity for the dense network).");
+        if (!(End > 0 && End <= 1)) throw new ArgumentOutOfRangeException(nameof(End), End, "The ramp must end within the run, in (0, 1].");
         long end = Math.Clamp((long)(End * total), 1, Math.Max(1, total - 1));
         if (step > end || (step % Interval != 0 && step != end)) return null;
         if (step == end) return final;

@@ -164,6 +164,13 @@ public sealed class MlpExperimentTests
             previous = s;
         }
         Assert.Equal(0.98, previous);
+
+        // A ramp that would lower the sparsity, or end outside the run, is refused.
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AgpRamp(0.5, 0.8, 10).Target(0.9, 0, total));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AgpRamp(double.NaN, 0.8, 10).Target(0.9, 0, total));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AgpRamp(2, 0, 10).Target(0.9, 0, total));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AgpRamp(2, 1.5, 10).Target(0.9, 0, total));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AgpRamp(2, 0.8, 0).Target(0.9, 0, total));
     }
 
     [Fact]
