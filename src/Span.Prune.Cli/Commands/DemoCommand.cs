@@ -130,15 +130,9 @@ internal static class DemoCommand
     private static ImageSet Subset(ImageSet set, int n)
     {
         n = Math.Min(n, set.Count);
-        int size = set.ImageSize;
-        byte[] pixels = new byte[n * size], labels = new byte[n];
-        for (int i = 0; i < n; i++)
-        {
-            int from = (int)((long)i * set.Count / n);
-            set.GetImage(from).CopyTo(pixels.AsSpan(i * size, size));
-            labels[i] = set.Labels.Span[from];
-        }
-        return new ImageSet(set.Rows, set.Columns, pixels, labels);
+        int[] evenlySpaced = new int[n];
+        for (int i = 0; i < n; i++) evenlySpaced[i] = (int)((long)i * set.Count / n);
+        return set.Select(evenlySpaced);
     }
 
     /// <summary>

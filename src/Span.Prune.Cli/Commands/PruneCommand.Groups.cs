@@ -139,7 +139,7 @@ internal static partial class PruneCommand
         {
             changes = [];
             long totalSize = 0;
-            var dropped = folds.Values.SelectMany(f => f.Dropped).ToHashSet(StringComparer.Ordinal);
+            HashSet<string> dropped = GroupFolding.DroppedNames(folds);
             foreach (var (name, shard) in sharded.Shards)
             {
                 // A shard that held only folded BatchNorms is not written: the index no longer names it, and a

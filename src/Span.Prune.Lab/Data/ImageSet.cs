@@ -82,6 +82,21 @@ public sealed class ImageSet
     /// <summary><see cref="Count"/> class labels, each &lt; <see cref="IdxDataset.ClassCount"/>.</summary>
     public ReadOnlyMemory<byte> Labels => _labels;
 
+    /// <summary>A new set of the images at <paramref name="indices"/>, in that order, with their labels.</summary>
+    /// <param name="indices">Indices into this set (repeats allowed).</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index is not in [0, <see cref="Count"/>).</exception>
+    public ImageSet Select(ReadOnlySpan<int> indices)
+    {
+        int size = ImageSize;
+        byte[] pixels = new byte[indices.Length * size], labels = new byte[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            GetImage(indices[i]).CopyTo(pixels.AsSpan(i * size, size));
+            labels[i] = _labels[indices[i]];
+        }
+        return new ImageSet(pixels, labels, Rows, Columns);
+    }
+
     /// <summary>The <see cref="ImageSize"/> pixels of image <paramref name="index"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not in [0, <see cref="Count"/>).</exception>
     public ReadOnlySpan<byte> GetImage(int index)

@@ -25,6 +25,10 @@ internal static class GroupFolding
 {
     public const float Epsilon = 1e-5f;
 
+    /// <summary>The names of every BatchNorm tensor the folds remove (not written to any output).</summary>
+    public static HashSet<string> DroppedNames(Dictionary<string, BatchNormFold> folds) =>
+        folds.Values.SelectMany(f => f.Dropped).ToHashSet(StringComparer.Ordinal);
+
     /// <returns>The folds by layer name.</returns>
     public static Dictionary<string, BatchNormFold> Plan(ModelTensors model, List<GroupSelection> selections, Dictionary<(string Tensor, int Dim), DimensionKeep> dims)
     {

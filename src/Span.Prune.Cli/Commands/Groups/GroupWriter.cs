@@ -19,7 +19,7 @@ internal static class GroupWriter
     {
         var changes = new List<TensorChange>();
         var writer = new SafeTensorsWriter();
-        var dropped = folds.Values.SelectMany(f => f.Dropped).ToHashSet(StringComparer.Ordinal);
+        HashSet<string> dropped = GroupFolding.DroppedNames(folds);
         var byBias = folds.Values.Where(f => f.ExistingBias is not null).ToDictionary(f => f.ExistingBias!.Name, StringComparer.Ordinal);
         var kept = new List<KeyValuePair<string, string>>();
 

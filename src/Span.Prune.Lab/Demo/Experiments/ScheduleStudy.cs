@@ -33,27 +33,9 @@ public static class ScheduleStudy
     public static (ImageSet Fit, ImageSet Validation) HoldOut(ImageSet train)
     {
         ArgumentNullException.ThrowIfNull(train);
-        int size = train.ImageSize, validation = 0;
-        for (int i = 0; i < train.Count; i++)
-            if (IsHeldOut(i)) validation++;
-        byte[] fitPixels = new byte[(train.Count - validation) * size], fitLabels = new byte[train.Count - validation];
-        byte[] validationPixels = new byte[validation * size], validationLabels = new byte[validation];
-        for (int i = 0, f = 0, v = 0; i < train.Count; i++)
-        {
-            if (IsHeldOut(i))
-            {
-                train.GetImage(i).CopyTo(validationPixels.AsSpan(v * size, size));
-                validationLabels[v++] = train.Labels.Span[i];
-            }
-            else
-            {
-                train.GetImage(i).CopyTo(fitPixels.AsSpan(f * size, size));
-                fitLabels[f++] = train.Labels.Span[i];
-            }
-        }
-        return (new ImageSet(train.Rows, train.Columns, fitPixels, fitLabels), new ImageSet(train.Rows, train.Columns, validationPixels, validationLabels));
-
+        int[] all = [.. Enumerable.Range(0, train.Count)];
         static bool IsHeldOut(int index) => index % HoldOutEvery == HoldOutEvery - 1;
+        return (train.Select([.. all.Where(i => !IsHeldOut(i))]), train.Select([.. all.Where(IsHeldOut)]));
     }
 
     /// <summary>Runs the study and renders it as a markdown table, the chosen ramp last.</summary>
@@ -76,9 +58,11 @@ public static class ScheduleStudy
         double[,] sums = new double[candidates.Count + 1, finals.Count];
         foreach (ulong seed in seeds)
         {
-            ReferenceNetwork dense = ReferenceNetwork.Create(ReferenceArchitecture.Mlp, DemoContext.MaxBatch, seed);
-            Trainer.Train(dense, fit.Pixels.Span, fit.Labels.Span, fit.Count, TrainingOptions.For(ReferenceArchitecture.Mlp, fineTune: false) with { ShuffleSeed = seed });
-            progress?.WriteLine($"schedule study: seed {seed}, dense validation {Accuracy(dense, validation):P2}");
+            // The demo's own context on the split: its test set is the held-out part, so Dense trains with the recipe
+            // exactly as a demo run with this seed would, and Accuracy scores on the held-out images.
+            var context = new DemoContext(new DemoOptions(new DigitData(fit, validation), DemoModels.Mlp, Seed: seed), progress);
+            ReferenceNetwork dense = context.Dense(ReferenceArchitecture.Mlp);
+            progress?.WriteLine($"schedule study: seed {seed}, dense validation {context.Accuracy(dense):P2}");
             for (int row = 0; row <= candidates.Count; row++)
             {
                 for (int f = 0; f < finals.Count; f++)
@@ -91,7 +75,7 @@ public static class ScheduleStudy
                             ? (t, total) => ScheduleExperiment.Target(DemoSchedule.OneShot, default, final, t, total)
                             : (t, total) => candidates[row - 1].Target(final, t, total);
                         ScheduleExperiment.FineTuneWhilePruning(network, fit, seed + 1 + 100 * (ulong)s, target);
-                        sums[row, f] += Accuracy(network, validation);
+                        sums[row, f] += context.Accuracy(network);
                     }
                 }
             }
@@ -119,6 +103,4 @@ public static class ScheduleStudy
         table.Append(CultureInfo.InvariantCulture, $"\nChosen (highest mean over both s_f): agp {candidates[chosen - 1]}\n");
         return (table.ToString(), candidates[chosen - 1]);
     }
-
-    private static double Accuracy(ReferenceNetwork network, ImageSet set) => network.Evaluate(set.Pixels.Span, set.Labels.Span, set.Count);
 }

@@ -177,4 +177,18 @@ public class IdxDatasetTests
         Assert.Equal("labels", label.ParamName);
         Assert.Contains("Label 10 at index 1", label.Message);
     }
+
+    [Fact]
+    public void Select_CopiesTheNamedImagesAndLabelsInOrder()
+    {
+        byte[] pixels = [.. Enumerable.Range(0, 4 * 6).Select(i => (byte)i)];
+        var set = new ImageSet(2, 3, pixels, [3, 1, 4, 1]);
+        ImageSet picked = set.Select([2, 0, 2]);
+        Assert.Equal(3, picked.Count);
+        Assert.Equal((2, 3), (picked.Rows, picked.Columns));
+        Assert.Equal(pixels[12..18].Concat(pixels[0..6]).Concat(pixels[12..18]), picked.Pixels.ToArray());
+        Assert.Equal(new byte[] { 4, 3, 4 }, picked.Labels.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => set.Select([4]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => set.Select([-1]));
+    }
 }

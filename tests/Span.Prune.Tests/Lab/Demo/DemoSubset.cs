@@ -12,12 +12,6 @@ internal static class DemoSubset
     private static ImageSet Stride(ImageSet set, int count)
     {
         int step = set.Count / count;
-        byte[] pixels = new byte[count * set.ImageSize], labels = new byte[count];
-        for (int i = 0; i < count; i++)
-        {
-            set.GetImage(i * step).CopyTo(pixels.AsSpan(i * set.ImageSize));
-            labels[i] = set.Labels.Span[i * step];
-        }
-        return new ImageSet(set.Rows, set.Columns, pixels, labels);
+        return set.Select([.. Enumerable.Range(0, count).Select(i => i * step)]);
     }
 }
